@@ -1,0 +1,63 @@
+# Mawa: two commands.
+#   make run    set up and serve Mawa on http://127.0.0.1:8000 (SQLite in ./var, demo loaded)
+#   make test   set up everything the tests need and run the whole suite
+# Installs exactly the versions pinned in requirements.lock.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DEBIAN_TEST_PACKAGES := chromium postgresql gettext fonts-noto-core fonts-hosny-amiri poppler-utils
+
+.PHONY: run test test-sqlite test-postgres lint system-deps clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Mawa needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mawa setup
+	@echo ""
+	@echo "Mawa is serving on http://$(HOST):$(PORT)/  (show the accounts again: $(BIN)/mawa demo --accounts)"
+	exec $(BIN)/gunicorn mawa.wsgi:application --bind $(HOST):$(PORT) --workers 3 \
+		--access-logfile - --error-logfile - --timeout 120
+
+# Debian packages the tests need: the browser, a PostgreSQL server for the throwaway cluster,
+# gettext (catalogue completeness check), fonts with Arabic glyphs, pdftoppm.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v xgettext >/dev/null || missing="$$missing gettext"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	[ -e /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
+	[ -d /usr/share/fonts/truetype/hosny-amiri ] || missing="$$missing fonts-hosny-amiri"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (install them as root, then run make test again)"; exit 1; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check mawa tests bench
+
+test-sqlite: $(STAMP) system-deps
+	$(BIN)/mawa compiletranslations
+	$(BIN)/python -m pytest tests -q
+
+# The same database tests on PostgreSQL, in a throwaway cluster started and stopped by
+# tests/pgcluster.py (initdb + pg_ctl on a free port under a temporary directory).
+test-postgres: $(STAMP) system-deps
+	$(BIN)/mawa compiletranslations
+	$(BIN)/python tests/pgcluster.py -- $(BIN)/python -m pytest tests -q -m "not browser" --ignore=tests/names
+
+test: lint test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,142 @@
+"""The one place that decides who may do what, where.
+
+Views, API endpoints and CLI commands all ask this module; none checks a role by itself.
+
+Three layers:
+
+1. the role's permissions (``roles.ROLE_PERMISSIONS``);
+2. site scoping: a user acts only at the sites assigned to them (or every site for
+   headquarters accounts with ``all_sites``);
+3. the accountability compartment: to anyone without its permissions it does not exist, so a
+   refusal there answers exactly like a missing record (404), never 403.
+
+Every refusal is written to the audit trail in its own transaction, so that it survives the
+failed request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
+from mawa.core.audit import audit
+from mawa.core.errors import Forbidden, NotFound
+from mawa.core.models import Site
+
+COMPARTMENT_PERMS = frozenset({Perm.COMPARTMENT_VIEW, Perm.COMPARTMENT_EDIT,
+                               Perm.WATCHLIST_MANAGE})
+
+
+def permissions_of(user) -> frozenset[str]:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    return ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def site_ids(user) -> set | None:
+    """Ids of the sites the user works at; None means every site."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    if user.all_sites:
+        return None
+    cached = getattr(user, "_mawa_site_ids", None)
+    if cached is None:
+        cached = set(user.sites.values_list("id", flat=True))
+        user._mawa_site_ids = cached
+    return cached
+
+
+def sites_for(user) -> QuerySet[Site]:
+    """The sites visible to ``user``."""
+    ids = site_ids(user)
+    qs = Site.objects.filter(is_active=True)
+    return qs if ids is None else qs.filter(id__in=ids)
+
+
+def in_scope(user, site) -> bool:
+    ids = site_ids(user)
+    if ids is None:
+        return True
+    site_id = getattr(site, "pk", site)
+    return site_id in ids
+
+
+def can(user, perm: str, site=None) -> bool:
+    """May ``user`` use ``perm`` (at ``site``, when given)?"""
+    if perm not in permissions_of(user):
+        return False
+    return site is None or in_scope(user, site)
+
+
+def _deny(user, perm: str, site=None, object_id=None) -> None:
+    with transaction.atomic():
+        audit(actor=user if getattr(user, "is_authenticated", False) else None,
+              action="denied", outcome="denied", object_id=object_id or "",
+              detail={"permission": perm,
+                      "site": str(getattr(site, "pk", site)) if site is not None else ""})
+
+
+def require(user, perm: str, site=None) -> None:
+    """Raise (and audit) unless ``user`` may use ``perm`` at ``site``.
+
+    Compartment permissions and site scoping answer NotFound: the page or record must not be
+    revealed to exist. Other role refusals answer Forbidden.
+    """
+    if can(user, perm, site):
+        return
+    _deny(user, perm, site)
+    if perm in COMPARTMENT_PERMS or perm in permissions_of(user):
+        # compartment, or the role is right but the site is not theirs
+        raise NotFound()
+    raise Forbidden()
+
+
+def scope(qs: QuerySet, user, *, site_field: str = "site") -> QuerySet:
+    """Restrict a queryset to the user's sites."""
+    ids = site_ids(user)
+    if ids is None:
+        return qs
+    return qs.filter(**{f"{site_field}__in": ids})
+
+
+def get_for_user(qs: QuerySet, user, perm: str, *, site_field: str = "site", **lookup):
+    """Load one guarded record: the same NotFound for "not there", "not your site" and
+    "your role may not see it", and the refusal audited."""
+    if perm not in permissions_of(user):
+        _deny(user, perm, object_id=str(next(iter(lookup.values()), "")))
+        raise NotFound()
+    try:
+        obj = scope(qs, user, site_field=site_field).get(**lookup)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound()
+    except Exception as exc:  # invalid UUID text and similar lookups
+        from django.core.exceptions import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise NotFound()
+        raise
+    return obj
+
+
+def requires(perm: str) -> Callable:
+    """View decorator: login required, then ``require(perm)``; the site check belongs to the
+    record, via ``get_for_user`` or an explicit ``require(user, perm, site)``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            from django.contrib.auth.views import redirect_to_login
+
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require(request.user, perm)
+            return view(request, *args, **kwargs)
+
+        wrapper.mawa_permission = perm  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

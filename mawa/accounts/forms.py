@@ -1,0 +1,24 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        # One message for an unknown user and a wrong password: do not reveal which accounts exist.
+        "invalid_login": _("The user name or password is not correct."),
+        "inactive": _("The user name or password is not correct."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("User name")
+        self.fields["password"].label = _("Password")
+        self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True,
+                                                      "autocomplete": "username"})
+        self.fields["password"].widget.attrs.update({"class": "form-control",
+                                                      "autocomplete": "current-password"})
+
+
+class SiteChoiceForm(forms.Form):
+    site_id = forms.UUIDField()

@@ -1,0 +1,26 @@
+"""Compile the translation catalogues (.po → .mo) in pure Python, so that neither `make run`
+nor the tests need GNU gettext on the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polib
+
+from mawa.settings import BASE_DIR
+
+
+def catalogues() -> list[Path]:
+    return sorted(BASE_DIR.glob("**/locale/*/LC_MESSAGES/*.po"))
+
+
+def compile_catalogues() -> list[Path]:
+    """Write a .mo beside every .po whose .mo is missing or older; return what was written."""
+    written = []
+    for po_path in catalogues():
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
+        written.append(mo_path)
+    return written

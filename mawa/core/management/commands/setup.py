@@ -1,0 +1,27 @@
+from django.core.management import call_command
+
+from mawa.core.demo import demo_accounts, demo_is_loaded, demo_load
+from mawa.core.i18n import compile_catalogues
+from mawa.core.ledger import checkpoint_all
+from mawa.core.management.base import MawaCommand
+from mawa.core.management.commands.demo import print_accounts
+
+
+class Command(MawaCommand):
+    help = ("Prepare this installation: translations, database migrations, static files, the "
+            "demo scenario when the database is empty, and signed ledger checkpoints.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-demo", action="store_true")
+
+    def handle(self, *args, **options):
+        compile_catalogues()
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if not options["no_demo"] and not demo_is_loaded():
+            self.stdout.write("Loading the demo scenario…")
+            demo_load()
+        checkpoint_all()
+        accounts = demo_accounts()
+        if accounts:
+            print_accounts(self.stdout, accounts)

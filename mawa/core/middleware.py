@@ -1,0 +1,60 @@
+"""Request context (address, request id, site) and the mapping of domain errors to answers."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from mawa.core import context
+from mawa.core.errors import MawaError
+from mawa.core.ids import uuid7
+
+log = logging.getLogger("mawa.request")
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request.headers.get("X-Request-Id", "")[:64] or uuid7().hex
+        address = request.META.get("REMOTE_ADDR", "")
+        token = context.set_current(context.ActionContext(
+            address=address, channel="api" if request.path.startswith("/api/") else "web",
+            request_id=request_id))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset(token)
+        response["X-Request-Id"] = request_id
+        log.info("%s %s", request.method, request.path, extra={
+            "status_code": response.status_code, "path": request.path, "method": request.method,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
+
+
+def wants_json(request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", "")
+
+
+class DomainErrorMiddleware:
+    """Turn a ``MawaError`` raised anywhere in a view into the right answer, once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, MawaError):
+            return None
+        if wants_json(request):
+            return JsonResponse(exception.as_dict(), status=exception.status)
+        template = "htmx_error.html" if request.headers.get("HX-Request") else "error.html"
+        return render(request, template, {"error": exception}, status=exception.status)

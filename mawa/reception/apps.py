@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ReceptionConfig(AppConfig):
+    name = "mawa.reception"

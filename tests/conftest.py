@@ -1,0 +1,109 @@
+"""Shared fixtures: a cast of sites and one user per role.
+
+The cast follows healthchecks' habit: each role has a user at the crossing RHM and the camp NUR;
+``outsider`` works at another crossing (ZZZ) and must see nothing of RHM or NUR.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mawa.accounts.roles import Role
+
+
+@pytest.fixture
+def sites(db):
+    from mawa.core.models import Site, SiteKind
+
+    return {
+        "RHM": Site.objects.create(code="RHM", kind=SiteKind.CROSSING, name_ar="معبر وادي الرحمة",
+                                   name_en="Wadi al-Rahma crossing", latitude="33.412300",
+                                   longitude="40.985100"),
+        "NUR": Site.objects.create(code="NUR", kind=SiteKind.CAMP, name_ar="مخيم النور",
+                                   name_en="Al-Nour camp", latitude="32.771900",
+                                   longitude="38.102400", location_note="secret"),
+        "ZZZ": Site.objects.create(code="ZZZ", kind=SiteKind.CROSSING, name_ar="معبر آخر",
+                                   name_en="Other crossing"),
+        "HQ": Site.objects.create(code="HQ", kind=SiteKind.HQ, name_ar="المقر العام",
+                                  name_en="Headquarters"),
+    }
+
+
+@pytest.fixture
+def make_user(db):
+    from mawa.accounts.models import User
+
+    def make(username: str, role: str, site_list=(), *, all_sites=False,
+             password: str = "correct horse battery staple"):
+        user = User(username=username, role=role, all_sites=all_sites,
+                    first_name=username.title())
+        user.set_password(password)
+        user.save()
+        if site_list:
+            user.sites.set(site_list)
+        return user
+
+    return make
+
+
+HQ_ROLES = {Role.INVESTIGATOR, Role.AUDITOR, Role.ADMINISTRATOR}
+
+
+@pytest.fixture
+def users(sites, make_user):
+    """One user per role, working at RHM and NUR (headquarters roles: every site)."""
+    cast = {}
+    for role in Role:
+        cast[role] = make_user(role.value, role, [sites["RHM"], sites["NUR"]],
+                               all_sites=role in HQ_ROLES)
+    cast["outsider"] = make_user("outsider", Role.RECEPTION_OFFICER, [sites["ZZZ"]])
+    return cast
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as the given user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+LEDGER_TABLES = ("core_ledgerentry", "core_checkpoint")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_ledger_triggers():
+    """Transactional tests empty the database between tests with Django's flush, which the
+    ledger's append-only triggers rightly refuse. Only for that, the flush statements are
+    wrapped so that the triggers are set aside and put back."""
+    import django.db.backends.postgresql.base  # noqa: F401  (import order avoids a cycle)
+    import django.db.backends.sqlite3.base  # noqa: F401
+    from django.db.backends.postgresql.operations import DatabaseOperations as PgOps
+    from django.db.backends.sqlite3.operations import DatabaseOperations as SqliteOps
+
+    original_pg, original_sqlite = PgOps.sql_flush, SqliteOps.sql_flush
+
+    def pg_flush(self, style, tables, **kwargs):
+        statements = original_pg(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        return ["SET session_replication_role = replica", *statements,
+                "SET session_replication_role = DEFAULT"]
+
+    def sqlite_flush(self, style, tables, **kwargs):
+        statements = original_sqlite(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        with self.connection.cursor() as cur:
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN "
+                        "(%s, %s)" % tuple("'" + t + "'" for t in LEDGER_TABLES))
+            triggers = cur.fetchall()
+        drops = [f"DROP TRIGGER IF EXISTS {name}" for name, _ in triggers]
+        return [*drops, *statements, *(sql for _, sql in triggers)]
+
+    PgOps.sql_flush, SqliteOps.sql_flush = pg_flush, sqlite_flush
+    yield
+    PgOps.sql_flush, SqliteOps.sql_flush = original_pg, original_sqlite
