@@ -107,3 +107,50 @@ def _flush_past_the_ledger_triggers():
     PgOps.sql_flush, SqliteOps.sql_flush = pg_flush, sqlite_flush
     yield
     PgOps.sql_flush, SqliteOps.sql_flush = original_pg, original_sqlite
+
+
+# --- browser tests ------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    import os
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright runs a loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    """A fresh browser context (own cookies) on the live server; ``page.base`` is its URL."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.base = live_server.url
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login_in_browser():
+    def login(page, username, password="correct horse battery staple", language=None):
+        if language:
+            page.context.add_cookies([{"name": "django_language", "value": language,
+                                       "url": page.base}])
+        page.goto(page.base + "/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+
+    return login
