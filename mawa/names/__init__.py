@@ -1,0 +1,120 @@
+"""Arabic-aware name matching: normalisation, cross-script keys, scoring, dedupe, screening.
+
+A pure library: it imports nothing from Django, so it can be tested and benchmarked alone
+and run on CSV files from the command line (:mod:`mawa.names.cli`).
+
+Typical use::
+
+    from mawa.names import NameRecord, score_pair
+    a = NameRecord("1", given_name="محمد", father_name="أحمد", family_name="الحلبي")
+    b = NameRecord("2", given_name="Mohammed", father_name="Ahmed", family_name="Al-Halabi")
+    match = score_pair(a, b)
+    match.probability, match.explanation
+
+Errors: :class:`InvalidDate` (a ``ValueError``) from :func:`parse_birth_date`; nothing else
+is raised for bad input — problems in a record are collected in ``prepare(r).problems``.
+"""
+
+from __future__ import annotations
+
+from ._blocking import prepared_keys
+from ._cluster import Assignment, dedupe
+from ._index import Candidate, NameIndex, screen
+from ._model import Match, NameFrequencies, Reason, Scorer
+from ._record import BirthDate, InvalidDate, NameRecord, Prepared, parse_birth_date, prepare
+from ._text import detect_script, normalize_arabic, normalize_digits, normalize_latin
+from ._units import Unit as NameUnit
+from ._units import place_key, split_units
+
+__all__ = [
+    "Assignment",
+    "BirthDate",
+    "Candidate",
+    "InvalidDate",
+    "Match",
+    "NameFrequencies",
+    "NameIndex",
+    "NameRecord",
+    "NameUnit",
+    "Prepared",
+    "Reason",
+    "Scorer",
+    "dedupe",
+    "detect_script",
+    "latin_key",
+    "name_keys",
+    "names_match",
+    "normalize_arabic",
+    "normalize_digits",
+    "normalize_latin",
+    "parse_birth_date",
+    "parse_name",
+    "place_key",
+    "prepare",
+    "score_pair",
+    "screen",
+]
+
+
+def parse_name(text: str, family: bool = False) -> list[NameUnit]:
+    """Split a name field or a full chain into name units (compounds merged, particles dropped).
+
+    ``parse_name("Abd al-Rahman bin Khalid")`` gives two units, ``abd|rahman`` and
+    ``khalid``. Each unit has ``kind`` (``simple``, ``abd``, ``din``, ``abu`` for a kunya),
+    lexicon ``ids``, a cross-script ``skel`` and a blocking ``key``. Set ``family`` for a
+    family-name field, where a glued article (``Alhalabi``) is stripped.
+    """
+    return list(split_units(text, family))
+
+
+def latin_key(text: str) -> str:
+    """Cross-script key of a name in either script: equal for spellings of one name.
+
+    ``latin_key("محمد") == latin_key("Mohammed") == latin_key("Mhd") == "mhmd"``. It is a
+    consonant skeleton (lexicon names use their canonical skeleton), so it is deliberately
+    coarse — Omar and Amr share it; use :func:`names_match` or :func:`score_pair` to decide.
+    Units of a multi-part name are joined with spaces.
+    """
+    return " ".join(u.key for u in split_units(text))
+
+
+def names_match(a: str, b: str) -> str:
+    """Compare two single names in any script: ``exact``, ``variant``, ``typo``, ``weak``, ``diff``.
+
+    ``names_match("محمد", "Mohamad") == "exact"``; ``names_match("Omar", "Amr") == "diff"``.
+    Only the first unit of each side is compared. Empty or third-script input gives ``diff``.
+    """
+    from ._compare import unit_level
+
+    ua, ub = split_units(a), split_units(b)
+    if not ua or not ub:
+        return "diff"
+    return unit_level(ua[0], ub[0])
+
+
+def name_keys(record: NameRecord | Prepared) -> set[str]:
+    """Blocking keys of a record, for an indexed key table on the Django side.
+
+    Two records are candidates for comparison when they share at least one key. Keys combine
+    canonical skeletons of given, father, grandfather, family and mother names, birth year
+    and identifiers; they survive script changes, spelling variants, a dropped grandfather,
+    given/family swaps and one-year date errors (each through some of the keys).
+    """
+    p = record if isinstance(record, Prepared) else prepare(record)
+    return prepared_keys(p)
+
+
+def score_pair(
+    a: NameRecord | Prepared,
+    b: NameRecord | Prepared,
+    frequencies: NameFrequencies | None = None,
+) -> Match:
+    """Score whether two records are one person: calibrated probability plus explanation.
+
+    ``frequencies`` should come from the population being matched
+    (:meth:`NameFrequencies.from_records`); without it a small built-in prior is used, which
+    knows only that names like Mohammed and Ahmed are common.
+    """
+    pa = a if isinstance(a, Prepared) else prepare(a)
+    pb = b if isinstance(b, Prepared) else prepare(b)
+    return Scorer(frequencies).score(pa, pb)

@@ -1,0 +1,183 @@
+"""De-duplication: blocking, pair scoring and clustering into persons."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._blocking import prepared_keys
+from ._model import NameFrequencies, Scorer
+from ._record import NameRecord, Prepared, prepare
+
+
+class Progress(Protocol):
+    """What a progress bar must offer (tqdm does)."""
+
+    def update(self, n: int = 1) -> Any: ...  # noqa: D102
+    def close(self) -> Any: ...  # noqa: D102
+
+
+ProgressFactory = Callable[..., Progress]
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _no_progress(**_: Any) -> Progress:
+    return _NoProgress()
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where de-duplication put one record.
+
+    ``cluster_id`` is the ``record_id`` of the cluster's first record in input order, so it
+    is stable for the same input. ``confidence`` is, for a record in a cluster with others,
+    the probability of its strongest link inside the cluster; for a record alone, the
+    probability that it is not one of its candidates.
+    """
+
+    record_id: str
+    cluster_id: str
+    confidence: float
+
+
+def dedupe(
+    records: Sequence[NameRecord | Prepared],
+    threshold: float = 0.5,
+    max_block: int = 300,
+    max_cluster: int = 30,
+    progress: ProgressFactory | None = None,
+) -> list[Assignment]:
+    """Group records into persons; return one :class:`Assignment` per record, in order.
+
+    Steps: prepare records; learn name frequencies from them; generate candidate pairs from
+    blocking keys (blocks larger than ``max_block`` are skipped: their records meet through
+    more specific keys); score each pair once; then merge clusters along edges with
+    probability ≥ ``threshold``, strongest first. The guard against chaining: two clusters
+    merge only if every scored pair across them is at least plausible (≥ 0.05) and their
+    average is ≥ ``threshold`` — so brothers A and B never end up together because each
+    resembles an ambiguous record C.
+    """
+    bar = progress or _no_progress
+    prepared: list[Prepared] = []
+    pb = bar(desc="prepare", total=len(records), unit="rec")
+    for r in records:
+        prepared.append(r if isinstance(r, Prepared) else prepare(r))
+        pb.update(1)
+    pb.close()
+    freqs = NameFrequencies.from_records(prepared)
+    scorer = Scorer(freqs)
+    n = len(prepared)
+
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(prepared):
+        for key in prepared_keys(p):
+            blocks[key].append(i)
+    usable = [b for b in blocks.values() if 1 < len(b) <= max_block]
+    del blocks
+
+    seen: set[int] = set()
+    edges: list[tuple[float, int, int]] = []
+    best_any = [0.0] * n
+    pb = bar(desc="score", total=len(usable), unit="block")
+    for block in usable:
+        m = len(block)
+        for x in range(m):
+            i = block[x]
+            pi = prepared[i]
+            for y in range(x + 1, m):
+                j = block[y]
+                if i == j:
+                    continue
+                code = i * n + j if i < j else j * n + i
+                if code in seen:
+                    continue
+                seen.add(code)
+                prob = scorer.probability(scorer.bits(pi, prepared[j])[0])
+                if prob > best_any[i]:
+                    best_any[i] = prob
+                if prob > best_any[j]:
+                    best_any[j] = prob
+                if prob >= threshold:
+                    edges.append((prob, i, j))
+        pb.update(1)
+    pb.close()
+    del seen
+
+    clusters = _cluster(prepared, scorer, edges, threshold, max_cluster)
+    conf = [0.0] * n
+    for prob, i, j in edges:
+        if clusters.find(i) == clusters.find(j):
+            conf[i] = max(conf[i], prob)
+            conf[j] = max(conf[j], prob)
+    first: dict[int, int] = {}
+    out: list[Assignment] = []
+    for i, p in enumerate(prepared):
+        root = clusters.find(i)
+        head = first.setdefault(root, i)
+        c = conf[i] if clusters.size[root] > 1 else 1.0 - best_any[i]
+        out.append(Assignment(p.record_id, prepared[head].record_id, round(c, 4)))
+    return out
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+        self.members: dict[int, list[int]] = {}
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def members_of(self, root: int) -> list[int]:
+        return self.members.get(root, [root])
+
+    def union(self, a: int, b: int) -> None:
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+        self.members[a] = self.members_of(a) + self.members_of(b)
+        self.members.pop(b, None)
+
+
+def _cluster(
+    prepared: list[Prepared],
+    scorer: Scorer,
+    edges: Iterable[tuple[float, int, int]],
+    threshold: float,
+    max_cluster: int,
+) -> _UnionFind:
+    uf = _UnionFind(len(prepared))
+    cache: dict[tuple[int, int], float] = {}
+
+    def prob(i: int, j: int) -> float:
+        key = (i, j) if i < j else (j, i)
+        if key not in cache:
+            cache[key] = scorer.probability(scorer.bits(prepared[i], prepared[j])[0])
+        return cache[key]
+
+    for _p, i, j in sorted(edges, reverse=True):
+        ra, rb = uf.find(i), uf.find(j)
+        if ra == rb:
+            continue
+        if uf.size[ra] + uf.size[rb] > max_cluster:
+            continue
+        if uf.size[ra] + uf.size[rb] > 2:
+            cross = [prob(x, y) for x in uf.members_of(ra) for y in uf.members_of(rb)]
+            if min(cross) < 0.05 or sum(cross) / len(cross) < threshold:
+                continue
+        uf.union(ra, rb)
+    return uf

@@ -1,0 +1,365 @@
+"""Pair scoring: a Fellegi–Sunter model with name-frequency weights and a guard for families.
+
+Each comparison level contributes ``log2(m / u)`` bits of evidence, where ``m`` is how often
+the level is seen for two records of one person and ``u`` how often for two different
+people. ``m`` values are set from how registration data goes wrong (listed in WEIGHTS below,
+the knobs to tune); ``u`` for an exact name agreement is the frequency of that name in the
+data being processed, so a shared Mohammed counts for little and a shared rare name for
+much. Two departures from plain Fellegi–Sunter, both because its independence assumption
+fails for families:
+
+* father, grandfather, family and mother names are one *family group* whose evidence is
+  capped: brothers share all four, so together they prove a family, not a person;
+* a chain shifted by one generation (my father's name is your given name, my grandfather's
+  your father's) is evidence against, because that is how a father and son look.
+
+The total is turned into a probability with a logistic calibration fitted on generated data
+(see ``bench/names/``): ``p = 1 / (1 + 2 ** -(slope * (W - offset)))``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._compare import DIFF, EXACT, TYPO, VARIANT, WEAK, dob_level, id_level, slot_level
+from ._record import Prepared
+from ._units import Unit
+
+# m-probabilities per name level; u for non-exact levels. Bits = log2(m / u).
+NAME_M = {EXACT: 0.80, VARIANT: 0.12, TYPO: 0.04, WEAK: 0.02, DIFF: 0.02}
+NAME_U = {VARIANT: 0.004, TYPO: 0.01, WEAK: 0.05, DIFF: 0.95}
+MAX_NAME_BITS = 12.0
+FAMILY_GROUP_CAP = 13.0
+# Bits per date level (already log2(m/u), see _compare.dob_level for the levels).
+DOB_BITS = {
+    "missing": 0.0,
+    "exact": 11.0,
+    "swap": 6.5,
+    "jan1": 4.0,
+    "month": 3.5,
+    "year": 4.0,
+    "year_other": -0.5,
+    "year1": -0.5,
+    "year3": -3.0,
+    "far": -6.0,
+}
+NATIONAL_ID_BITS = {"missing": 0.0, "same": 14.0, "near": 5.0, "diff": -5.0}
+MILITARY_ID_BITS = {"missing": 0.0, "same": 12.0, "near": 4.0, "diff": -4.0}
+SEX_BITS = {"same": 0.9, "diff": -6.0}
+PLACE_SAME_MAX_BITS, PLACE_DIFF_BITS = 5.0, -1.5
+NATIONALITY_BITS = {"same": 0.3, "diff": -2.0}
+SHIFTED_CHAIN_BITS = -9.0
+SWAPPED_ORDER_BITS = -1.0
+KUNYA_SAME_BITS = 2.0
+
+# Default calibration: probability 0.5 at OFFSET bits; SLOPE scales bits to log-odds.
+CALIBRATION_OFFSET = 10.0
+CALIBRATION_SLOPE = 0.6
+
+# Frequencies used before any data is seen (share of people with that name in the region),
+# so that score_pair on two lone records still knows Mohammed is common.
+_PRIOR_GIVEN = {
+    "muhammad": 0.12,
+    "ahmad": 0.05,
+    "ali": 0.035,
+    "mahmud": 0.02,
+    "mustafa": 0.015,
+    "hasan": 0.02,
+    "husayn": 0.02,
+    "khalid": 0.015,
+    "omar": 0.015,
+    "ibrahim": 0.015,
+    "yusuf": 0.012,
+    "abd|rahman": 0.012,
+    "abd|allah": 0.015,
+    "fatima": 0.03,
+    "abbas": 0.01,
+}
+_DEFAULT_FREQ = 0.0008
+
+FIELD_LABEL = {
+    "given": "given name",
+    "father": "father's name",
+    "grandfather": "grandfather's name",
+    "family": "family name",
+    "mother": "mother's name",
+}
+LEVEL_PHRASE = {
+    EXACT: "same",
+    VARIANT: "spelling variants of one name",
+    TYPO: "one letter apart",
+    WEAK: "similar but possibly different names",
+    DIFF: "different",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One comparison's outcome: machine ``code``, English ``text`` and its evidence in bits.
+
+    Positive ``weight`` speaks for one person, negative for two. The Django side translates
+    by ``code``; ``text`` is the English fallback and may quote the names compared.
+    """
+
+    code: str
+    text: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A scored pair: calibrated ``probability`` (0..1), total ``weight`` in bits, reasons."""
+
+    probability: float
+    weight: float
+    reasons: tuple[Reason, ...]
+
+    @property
+    def explanation(self) -> list[str]:
+        """The reasons as English sentences, strongest evidence first."""
+        return [r.text for r in sorted(self.reasons, key=lambda r: -abs(r.weight))]
+
+
+class NameFrequencies:
+    """Name frequencies for weighting, estimated from the records being processed.
+
+    Two pools: given-type names (given, father, grandfather, mother) and family names,
+    because Halabi as a family name and Halabi as a given name are different events. Counts
+    are smoothed with a small built-in prior so a name seen once still has a sensible weight.
+    """
+
+    def __init__(self) -> None:
+        self.given: Counter[str] = Counter()
+        self.family: Counter[str] = Counter()
+        self.places: Counter[str] = Counter()
+        self.n_given = 0
+        self.n_family = 0
+        self.n_places = 0
+
+    def add(self, record: Prepared) -> None:
+        """Count the names of one prepared record."""
+        for slot in (record.given, record.father, record.grandfather, record.mother):
+            for u in slot[:1]:
+                self.given[u.fkey] += 1
+                self.n_given += 1
+        for u in record.family[:1]:
+            self.family[u.fkey] += 1
+            self.n_family += 1
+        if record.place:
+            self.places[record.place] += 1
+            self.n_places += 1
+
+    @classmethod
+    def from_records(cls, records: Iterable[Prepared]) -> NameFrequencies:
+        """Count every record in ``records``."""
+        freqs = cls()
+        for r in records:
+            freqs.add(r)
+        return freqs
+
+    def given_freq(self, fkey: str) -> float:
+        """Share of given-type names equal to ``fkey``, smoothed toward the prior."""
+        prior = _PRIOR_GIVEN.get(fkey, _DEFAULT_FREQ)
+        return (self.given.get(fkey, 0) + 50 * prior) / (self.n_given + 50)
+
+    def family_freq(self, fkey: str) -> float:
+        """Share of family names equal to ``fkey``, smoothed toward the prior."""
+        return (self.family.get(fkey, 0) + 50 * _DEFAULT_FREQ) / (self.n_family + 50)
+
+    def place_freq(self, key: str) -> float:
+        """Share of birth places equal to ``key``."""
+        return (self.places.get(key, 0) + 5 * 0.05) / (self.n_places + 5)
+
+
+def _name_bits(level: str, unit: Unit | None, freq: float) -> float:
+    if level == "missing":
+        return 0.0
+    m = NAME_M[level]
+    if level == EXACT:
+        u = max(freq, 1e-6)
+    elif level == VARIANT:
+        u = max(freq, NAME_U[VARIANT])
+    else:
+        u = NAME_U[level]
+    return min(math.log2(m / u), MAX_NAME_BITS)
+
+
+def _slot(
+    a: tuple[Unit, ...],
+    b: tuple[Unit, ...],
+    field: str,
+    freqs: NameFrequencies,
+    reasons: list[Reason],
+) -> tuple[str, float]:
+    level, ua, ub = slot_level(a, b)
+    if level == "missing":
+        return level, 0.0
+    assert ua is not None and ub is not None
+    freq = freqs.family_freq(ua.fkey) if field == "family" else freqs.given_freq(ua.fkey)
+    bits = _name_bits(level, ua, freq)
+    label = FIELD_LABEL[field]
+    if level == EXACT and ua.text == ub.text:
+        text = f"{label}: same ({ua.text})"
+    else:
+        text = f"{label}: {LEVEL_PHRASE[level]} ({ua.text} / {ub.text})"
+    if level == EXACT and freq >= 0.01:
+        text += ", a common name"
+    reasons.append(Reason(f"{field}_name.{level}", text, round(bits, 2)))
+    return level, bits
+
+
+def _names(
+    a: Prepared, b: Prepared, freqs: NameFrequencies, swapped: bool
+) -> tuple[float, list[Reason], dict[str, str]]:
+    reasons: list[Reason] = []
+    b_given, b_family = (b.family, b.given) if swapped else (b.given, b.family)
+    lg, wg = _slot(a.given, b_given, "given", freqs, reasons)
+    lf, wf = _slot(a.father, b.father, "father", freqs, reasons)
+    lgf, wgf = _slot(a.grandfather, b.grandfather, "grandfather", freqs, reasons)
+    lfam, wfam = _slot(a.family, b_family, "family", freqs, reasons)
+    lm, wm = _slot(a.mother, b.mother, "mother", freqs, reasons)
+    group = wf + wgf + wfam + wm
+    if group > FAMILY_GROUP_CAP:
+        reasons.append(
+            Reason(
+                "family_group.capped",
+                "father's, grandfather's, family and mother's names count together at most "
+                "as much as one family, since brothers share them",
+                round(FAMILY_GROUP_CAP - group, 2),
+            )
+        )
+        group = FAMILY_GROUP_CAP
+    total = wg + group
+    if swapped:
+        total += SWAPPED_ORDER_BITS
+        reasons.append(
+            Reason(
+                "order.swapped",
+                "given and family names written in swapped order",
+                SWAPPED_ORDER_BITS,
+            )
+        )
+    levels = {"given": lg, "father": lf, "grandfather": lgf, "family": lfam, "mother": lm}
+    return total, reasons, levels
+
+
+def _shifted(a: Prepared, b: Prepared) -> bool:
+    """True if one chain is the other moved by a generation (how a father and son look).
+
+    Son (S, F, G, fam) and father (F, G, H, fam): the son's father's name is the father's
+    given name and the son's grandfather's name is the father's father's name.
+    """
+    agree = (EXACT, VARIANT)
+    for son, father in ((a, b), (b, a)):
+        if (
+            son.father
+            and father.given
+            and son.grandfather
+            and father.father
+            and (
+                slot_level(son.father, father.given)[0] in agree
+                and slot_level(son.grandfather, father.father)[0] in agree
+            )
+        ):
+            return True
+    return False
+
+
+class Scorer:
+    """Scores pairs of prepared records. Holds the name frequencies and the calibration."""
+
+    def __init__(
+        self,
+        freqs: NameFrequencies | None = None,
+        offset: float = CALIBRATION_OFFSET,
+        slope: float = CALIBRATION_SLOPE,
+    ) -> None:
+        self.freqs = freqs or NameFrequencies()
+        self.offset = offset
+        self.slope = slope
+
+    def probability(self, bits: float) -> float:
+        """Calibrated probability for a total weight in bits."""
+        x = self.slope * (bits - self.offset)
+        if x > 60:
+            return 1.0
+        if x < -60:
+            return 0.0
+        return 1.0 / (1.0 + 2.0 ** (-x))
+
+    def bits(self, a: Prepared, b: Prepared, explain: bool = True) -> tuple[float, list[Reason]]:
+        """Total evidence in bits that ``a`` and ``b`` are one person, with reasons."""
+        straight, reasons, levels = _names(a, b, self.freqs, swapped=False)
+        if levels["given"] in (DIFF, WEAK, "missing") or levels["family"] in (DIFF, "missing"):
+            alt, alt_reasons, alt_levels = _names(a, b, self.freqs, swapped=True)
+            if alt > straight + 2.0 and alt_levels["given"] in (EXACT, VARIANT):
+                straight, reasons, levels = alt, alt_reasons, alt_levels
+        total = straight
+        if a.kunya and b.kunya:
+            lvl = slot_level(a.kunya, b.kunya)[0]
+            if lvl in (EXACT, VARIANT):
+                total += KUNYA_SAME_BITS
+                reasons.append(Reason("kunya.same", "same kunya (Abu …)", KUNYA_SAME_BITS))
+        if levels["given"] in (DIFF, WEAK) and _shifted(a, b):
+            total += SHIFTED_CHAIN_BITS
+            reasons.append(
+                Reason(
+                    "chain.shifted",
+                    "names shifted by one generation: looks like father and son",
+                    SHIFTED_CHAIN_BITS,
+                )
+            )
+        lvl = dob_level(a.dob, b.dob)
+        if lvl != "missing":
+            bits = DOB_BITS[lvl]
+            total += bits
+            reasons.append(Reason(f"birth_date.{lvl}", _DOB_PHRASE[lvl], bits))
+        for code, x, y, table, label in (
+            ("national_id", a.national_id, b.national_id, NATIONAL_ID_BITS, "national ID"),
+            ("military_id", a.military_id, b.military_id, MILITARY_ID_BITS, "service number"),
+        ):
+            lvl = id_level(x, y)
+            if lvl != "missing":
+                total += table[lvl]
+                reasons.append(Reason(f"{code}.{lvl}", f"{label}: {_ID_PHRASE[lvl]}", table[lvl]))
+        if a.sex and b.sex:
+            lvl = "same" if a.sex == b.sex else "diff"
+            total += SEX_BITS[lvl]
+            reasons.append(Reason(f"sex.{lvl}", f"sex: {lvl}", SEX_BITS[lvl]))
+        if a.place and b.place:
+            if a.place == b.place:
+                bits = min(math.log2(0.8 / self.freqs.place_freq(a.place)), PLACE_SAME_MAX_BITS)
+                reasons.append(Reason("birth_place.same", "birth place: same", round(bits, 2)))
+            else:
+                bits = PLACE_DIFF_BITS
+                reasons.append(Reason("birth_place.diff", "birth place: different", bits))
+            total += bits
+        if a.nationality and b.nationality:
+            lvl = "same" if a.nationality == b.nationality else "diff"
+            total += NATIONALITY_BITS[lvl]
+            reasons.append(
+                Reason(f"nationality.{lvl}", f"nationality: {lvl}", NATIONALITY_BITS[lvl])
+            )
+        return total, reasons
+
+    def score(self, a: Prepared, b: Prepared) -> Match:
+        """Score a pair of prepared records (see :func:`mawa.names.score_pair`)."""
+        bits, reasons = self.bits(a, b)
+        return Match(self.probability(bits), round(bits, 2), tuple(reasons))
+
+
+_DOB_PHRASE = {
+    "exact": "date of birth: same",
+    "swap": "date of birth: day and month swapped",
+    "jan1": "date of birth: same year, one is a 1 January placeholder",
+    "month": "date of birth: same year and month, day differs",
+    "year": "date of birth: same year (one date less precise)",
+    "year_other": "date of birth: same year, month or day differs",
+    "year1": "date of birth: one year apart",
+    "year3": "date of birth: two or three years apart",
+    "far": "date of birth: more than three years apart",
+}
+_ID_PHRASE = {"same": "same", "near": "one character apart", "diff": "different"}

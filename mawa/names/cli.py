@@ -1,0 +1,181 @@
+"""Command line on CSV files: ``dedupe`` and ``screen``.
+
+Wired as ``mawa names …``; the Django side calls :func:`main` with the arguments after
+``names``. The contract (columns, exit codes) is fixed so any engine can be run and compared
+on the same files:
+
+* ``dedupe INPUT.csv --output OUT.csv`` → ``record_id,cluster_id,confidence``
+* ``screen INPUT.csv --watchlist LIST --output HITS.csv --top 5`` →
+  ``record_id,entity_id,score,rank`` (LIST: FollowTheMoney JSON lines or the INPUT CSV format)
+
+Exit codes: 0 done (bad rows, if any, reported on stderr), 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import sys
+from pathlib import Path
+from typing import IO
+
+from tqdm import tqdm
+
+from ._cluster import dedupe
+from ._index import NameIndex
+from ._io import Report, UnusableInput, read_ftm, read_records_csv
+from ._record import NameRecord, Prepared, prepare
+
+EXIT_OK, EXIT_UNUSABLE = 0, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mawa names", description="Arabic-aware de-duplication and watch-list screening."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dedupe", help="group the records of a CSV into persons")
+    d.add_argument("input", type=Path)
+    d.add_argument("--output", type=Path, required=True)
+    d.add_argument(
+        "--threshold", type=float, default=0.5, help="minimum probability for a link (default 0.5)"
+    )
+    d.add_argument("--quiet", action="store_true", help="no progress bars")
+    s = sub.add_parser("screen", help="screen the records of a CSV against a watch list")
+    s.add_argument("input", type=Path)
+    s.add_argument("--watchlist", type=Path, required=True)
+    s.add_argument("--output", type=Path, required=True)
+    s.add_argument("--top", type=int, default=5)
+    s.add_argument(
+        "--min-score",
+        type=float,
+        default=0.001,
+        help="leave out hits scoring below this (default 0.001)",
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run ``dedupe`` or ``screen`` with ``argv`` (the arguments after ``names``).
+
+    Returns the exit code instead of exiting, so the caller decides what to do with it.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_UNUSABLE
+    progress = functools.partial(
+        tqdm, file=sys.stderr, disable=args.quiet, mininterval=0.5, leave=False
+    )
+    try:
+        if args.command == "dedupe":
+            return _dedupe(args, progress)
+        return _screen(args, progress)
+    except UnusableInput as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_UNUSABLE
+
+
+def _open(path: Path) -> IO[str]:
+    try:
+        return path.open(encoding="utf-8-sig", errors="replace", newline="")
+    except OSError as exc:
+        raise UnusableInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _load_csv(path: Path, progress: functools.partial[tqdm]) -> tuple[list[Prepared], Report]:
+    report = Report(str(path))
+    prepared: list[Prepared] = []
+    with _open(path) as handle:
+        bar = progress(desc=f"read {path.name}", unit="rows")
+        for line, record in read_records_csv(handle, report):
+            prepared.append(_prepare_reporting(line, record, report))
+            bar.update(1)
+        bar.close()
+    return prepared, report
+
+
+def _prepare_reporting(line: int, record: NameRecord, report: Report) -> Prepared:
+    p = prepare(record)
+    for problem in p.problems:
+        report.warn(line, problem)
+    if not p.has_name:
+        report.warn(line, "no usable name; kept as its own person")
+    return p
+
+
+def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
+    prepared, report = _load_csv(args.input, progress)
+    usable = [p for p in prepared if p.has_name or p.national_id or p.military_id]
+    assignments = {a.record_id: a for a in dedupe(usable, args.threshold, progress=progress)}
+    with args.output.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["record_id", "cluster_id", "confidence"])
+        for p in prepared:
+            a = assignments.get(p.record_id)
+            if a is None:
+                writer.writerow([p.record_id, p.record_id, "0.0"])
+            else:
+                writer.writerow([a.record_id, a.cluster_id, f"{a.confidence:.4f}"])
+    report.write(sys.stderr)
+    clusters = len({a.cluster_id for a in assignments.values()})
+    sys.stderr.write(f"{len(prepared)} records in {clusters} persons -> {args.output}\n")
+    return EXIT_OK
+
+
+def _load_watchlist(path: Path, progress: functools.partial[tqdm]) -> tuple[list[Prepared], Report]:
+    report = Report(str(path))
+    with _open(path) as handle:
+        head = handle.read(4096)
+        handle.seek(0)
+        is_jsonl = head.lstrip().startswith("{")
+        reader = read_ftm(handle, report) if is_jsonl else read_records_csv(handle, report)
+        out: list[Prepared] = []
+        bar = progress(desc=f"read {path.name}", unit="entities")
+        for line, record in reader:
+            out.append(_prepare_reporting(line, record, report))
+            bar.update(1)
+        bar.close()
+    return out, report
+
+
+def _screen(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
+    people, report = _load_csv(args.input, progress)
+    watch, wreport = _load_watchlist(args.watchlist, progress)
+    index = NameIndex()
+    bar = progress(desc="index", total=len(watch), unit="entities")
+    for p in watch:
+        if p.has_name or p.aliases:
+            index.add(p)
+        bar.update(1)
+    bar.close()
+    hits = 0
+    with args.output.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["record_id", "entity_id", "score", "rank"])
+        bar = progress(desc="screen", total=len(people), unit="rec")
+        for p in people:
+            if p.has_name:
+                rank = 0
+                for c in index.query(p, args.top):
+                    if c.score < args.min_score:
+                        continue
+                    rank += 1
+                    hits += 1
+                    writer.writerow([p.record_id, c.record_id, f"{c.score:.4f}", rank])
+            bar.update(1)
+        bar.close()
+    report.write(sys.stderr)
+    wreport.write(sys.stderr)
+    sys.stderr.write(
+        f"{len(people)} records screened against {len(index)} entities: "
+        f"{hits} hits -> {args.output}\n"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience for running the module alone
+    raise SystemExit(main(sys.argv[1:]))
