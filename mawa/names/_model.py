@@ -32,7 +32,10 @@ from ._units import Unit
 NAME_M = {EXACT: 0.80, VARIANT: 0.12, TYPO: 0.04, WEAK: 0.02, DIFF: 0.02}
 NAME_U = {VARIANT: 0.004, TYPO: 0.01, WEAK: 0.05, DIFF: 0.95}
 MAX_NAME_BITS = 12.0
-FAMILY_GROUP_CAP = 13.0
+FAMILY_GROUP_CAP = 10.0
+# A true pair rarely has different given names once variants and typos are recognised;
+# brothers always do. So a given-name disagreement weighs more than other name slots.
+GIVEN_DIFF_M = 0.002
 # Bits per date level (already log2(m/u), see _compare.dob_level for the levels).
 DOB_BITS = {
     "missing": 0.0,
@@ -174,10 +177,10 @@ class NameFrequencies:
         return (self.places.get(key, 0) + 5 * 0.05) / (self.n_places + 5)
 
 
-def _name_bits(level: str, unit: Unit | None, freq: float) -> float:
+def _name_bits(level: str, unit: Unit | None, freq: float, field: str = "") -> float:
     if level == "missing":
         return 0.0
-    m = NAME_M[level]
+    m = GIVEN_DIFF_M if (level == DIFF and field == "given") else NAME_M[level]
     if level == EXACT:
         u = max(freq, 1e-6)
     elif level == VARIANT:
@@ -199,7 +202,7 @@ def _slot(
         return level, 0.0
     assert ua is not None and ub is not None
     freq = freqs.family_freq(ua.fkey) if field == "family" else freqs.given_freq(ua.fkey)
-    bits = _name_bits(level, ua, freq)
+    bits = _name_bits(level, ua, freq, field)
     label = FIELD_LABEL[field]
     if level == EXACT and ua.text == ub.text:
         text = f"{label}: same ({ua.text})"
@@ -221,18 +224,20 @@ def _names(
     lgf, wgf = _slot(a.grandfather, b.grandfather, "grandfather", freqs, reasons)
     lfam, wfam = _slot(a.family, b_family, "family", freqs, reasons)
     lm, wm = _slot(a.mother, b.mother, "mother", freqs, reasons)
-    group = wf + wgf + wfam + wm
+    wp = _place(a, b, freqs, reasons)
+    # Brothers share a birth place as they share names: a same place is family evidence.
+    group = wf + wgf + wfam + wm + max(wp, 0.0)
     if group > FAMILY_GROUP_CAP:
         reasons.append(
             Reason(
                 "family_group.capped",
-                "father's, grandfather's, family and mother's names count together at most "
-                "as much as one family, since brothers share them",
+                "father's, grandfather's, family and mother's names and birth place count "
+                "together at most as much as one family, since brothers share them",
                 round(FAMILY_GROUP_CAP - group, 2),
             )
         )
         group = FAMILY_GROUP_CAP
-    total = wg + group
+    total = wg + group + min(wp, 0.0)
     if swapped:
         total += SWAPPED_ORDER_BITS
         reasons.append(
@@ -244,6 +249,17 @@ def _names(
         )
     levels = {"given": lg, "father": lf, "grandfather": lgf, "family": lfam, "mother": lm}
     return total, reasons, levels
+
+
+def _place(a: Prepared, b: Prepared, freqs: NameFrequencies, reasons: list[Reason]) -> float:
+    if not (a.place and b.place):
+        return 0.0
+    if a.place == b.place:
+        bits = min(math.log2(0.8 / freqs.place_freq(a.place)), PLACE_SAME_MAX_BITS)
+        reasons.append(Reason("birth_place.same", "birth place: same", round(bits, 2)))
+        return bits
+    reasons.append(Reason("birth_place.diff", "birth place: different", PLACE_DIFF_BITS))
+    return PLACE_DIFF_BITS
 
 
 def _shifted(a: Prepared, b: Prepared) -> bool:
@@ -329,14 +345,6 @@ class Scorer:
             lvl = "same" if a.sex == b.sex else "diff"
             total += SEX_BITS[lvl]
             reasons.append(Reason(f"sex.{lvl}", f"sex: {lvl}", SEX_BITS[lvl]))
-        if a.place and b.place:
-            if a.place == b.place:
-                bits = min(math.log2(0.8 / self.freqs.place_freq(a.place)), PLACE_SAME_MAX_BITS)
-                reasons.append(Reason("birth_place.same", "birth place: same", round(bits, 2)))
-            else:
-                bits = PLACE_DIFF_BITS
-                reasons.append(Reason("birth_place.diff", "birth place: different", bits))
-            total += bits
         if a.nationality and b.nationality:
             lvl = "same" if a.nationality == b.nationality else "diff"
             total += NATIONALITY_BITS[lvl]
