@@ -50,7 +50,15 @@ def _unit_level(a: Unit, b: Unit) -> str:
     known = a.ids or b.ids
     if known and (a.alt_ids & b.ids or a.ids & b.alt_ids):
         return WEAK
-    if a.skel == b.skel:
+    if len(a.form) == 1 or len(b.form) == 1:
+        # An initial (M. for Mohammed) fits any name with that first letter, weakly.
+        x, y = (a, b) if len(a.form) == 1 else (b, a)
+        if x.script == "la" and y.script == "la" and y.form[:1] == x.form:
+            return WEAK
+        if x.script == "la" and y.script == "ar" and y.skel[:1] == x.skel[:1]:
+            return WEAK
+        return DIFF
+    if a.skel == b.skel or (a.script != b.script and (a.skels & b.skels)):
         if known:
             owners = SKELETON_OWNERS.get(a.skel, frozenset())
             if len(owners) > 1:
@@ -67,9 +75,13 @@ def _unit_level(a: Unit, b: Unit) -> str:
         if (d <= 1 and n >= 4) or (d <= 2 and n >= 8):
             return TYPO
     n = min(len(a.skel), len(b.skel))
-    d = Levenshtein.distance(a.skel, b.skel, score_cutoff=2)
-    if d <= 1 and n >= 4 and not (a.ids and b.ids):
-        return TYPO
+    d = min(Levenshtein.distance(x, y, score_cutoff=2) for x in a.skels for y in b.skels)
+    if d <= 1 and not (a.ids and b.ids):
+        if n >= 4:
+            return TYPO
+        if n >= 3 or (a.script == b.script == "ar" and min(len(a.form), len(b.form)) >= 3):
+            # Short names one letter apart are often different names (Saad/Saeed): weak.
+            return WEAK
     return DIFF
 
 

@@ -35,19 +35,24 @@ def fold_latin(token: str) -> str:
     """
     t = token.replace("ph", "f").replace("ou", "u").replace("oo", "u").replace("ee", "i")
     t = t.replace("o", "u")
-    t = re.sub(r"(.)\1+", r"\1", t)
+    # Doubled consonants collapse (shadda); a doubled "aa" often marks ʿayn (Saad, Asaad)
+    # and is kept.
+    t = re.sub(r"([^a])\1+", r"\1", t)
+    t = re.sub(r"aaa+", "aa", t)
     if len(t) > 2 and t.endswith("h") and t[-2] in _VOWELS:
         t = t[:-1]
     return t
 
 
+# Upper-case symbols are final (ش C, خ X, غ G); lower-case letters still go through the
+# single-letter rules below.
 _LATIN_DIGRAPHS = (
-    ("tch", "c"),
-    ("sch", "c"),
-    ("sh", "c"),
-    ("ch", "c"),
-    ("kh", "x"),
-    ("gh", "g"),
+    ("tch", "C"),
+    ("sch", "C"),
+    ("sh", "C"),
+    ("ch", "C"),
+    ("kh", "X"),
+    ("gh", "G"),
     ("th", "t"),
     ("dh", "d"),
     ("dj", "j"),
@@ -61,10 +66,10 @@ _LATIN_DIGRAPHS = (
 def latin_skeleton(token: str) -> str:
     """Return the consonant skeleton of one normalised Latin token.
 
-    Digraphs map to one symbol (sh/ch→c, kh→x, gh→g, th→t, dh→d, dj→j), q/k/g/hard c → k,
+    Digraphs map to one symbol (sh/ch→C, kh→X, gh→G, th→t, dh→d, dj→j), q/k/g/hard c → k,
     soft c → s, p → b, v → f; vowels and non-initial w/y drop; doubled symbols collapse.
     The alphabet matches :func:`arabic_skeleton`, so ``latin_skeleton("chadi")`` ==
-    ``arabic_skeleton("شادي")`` == ``"cd"``.
+    ``arabic_skeleton("شادي")`` == ``"Cd"``.
     """
     t = token
     # Initial "ou" before a vowel is French for w (Ouassim = Wassim); before a consonant
@@ -85,24 +90,10 @@ def latin_skeleton(token: str) -> str:
                 out.append(ch)
             continue
         if ch == "c":
-            # After the digraph pass a lone "c" is ش from sh/ch, or a French/English c.
-            orig_is_digraph = _is_digraph_c(token, i)
-            if orig_is_digraph:
-                out.append("c")
-            elif nxt in ("e", "i", "y"):
-                out.append("s")
-            else:
-                out.append("k")
+            out.append("s" if nxt in ("e", "i", "y") else "k")
             continue
-        out.append({"q": "k", "g": "k", "p": "b", "v": "f", "x": "x"}.get(ch, ch))
+        out.append({"q": "k", "g": "k", "p": "b", "v": "f", "x": "ks"}.get(ch, ch))
     return _collapse("".join(out))
-
-
-def _is_digraph_c(token: str, index: int) -> bool:
-    # Cheap check: the token contains sh/ch/sch/tch at all, and the symbol "c" came from it.
-    # Names rarely contain both a digraph and a lone c, so position-exact tracking is not
-    # worth its cost here.
-    return any(d in token for d in ("sh", "ch"))
 
 
 def _collapse(s: str) -> str:
@@ -118,19 +109,19 @@ _AR_SKEL = {
     "ث": "t",
     "ج": "j",
     "ح": "h",
-    "خ": "x",
+    "خ": "X",
     "د": "d",
     "ذ": "d",
     "ر": "r",
     "ز": "z",
     "س": "s",
-    "ش": "c",
+    "ش": "C",
     "ص": "s",
     "ض": "d",
     "ط": "t",
     "ظ": "z",
     "ع": "",
-    "غ": "g",
+    "غ": "G",
     "ف": "f",
     "ق": "k",
     "ك": "k",
@@ -164,6 +155,31 @@ def arabic_skeleton(token: str) -> str:
             continue
         out.append(sym)
     return _collapse("".join(out))
+
+
+# Letters whose Latin spelling varies between two skeleton symbols: ذ/ظ as d or z (Nadhim,
+# Nazim), ث as t or s (Haitham, Haysam), ز as z or s (Joseph, جوزيف), ق as k or G (Iraqi
+# Ghasem), ج as j or k (Egyptian Gamal).
+_AR_ALTERNATIVES = {"ذ": "z", "ظ": "d", "ث": "s", "ز": "s", "ج": "k", "ق": "G", "ض": "z"}
+
+
+@lru_cache(maxsize=200_000)
+def arabic_skeletons(token: str) -> frozenset[str]:
+    """All plausible Latin skeletons of an Arabic token (at most 16), the main one included."""
+    variants = [""]
+    n = len(token)
+    for i, ch in enumerate(token):
+        if ch in "وي" and i != 0:
+            continue
+        if ch in "هح" and i == n - 1 and n > 2:
+            continue
+        main = _AR_SKEL.get(ch, "")
+        alt = _AR_ALTERNATIVES.get(ch)
+        if alt and len(variants) < 16:
+            variants = [v + main for v in variants] + [v + alt for v in variants]
+        else:
+            variants = [v + main for v in variants]
+    return frozenset(_collapse(v) for v in variants)
 
 
 # --- Lexicon loading -------------------------------------------------------------------
@@ -255,6 +271,7 @@ class Unit:
     form: str
     key: str
     fkey: str
+    skels: frozenset[str]
 
 
 _UIDS = itertools.count(1)
@@ -266,9 +283,11 @@ def _make_unit(kind: str, script: str, base: str, text: str) -> Unit:
     if script == "ar":
         form = base
         skel = arabic_skeleton(base)
+        skels = arabic_skeletons(base)
     else:
         form = fold_latin(base)
         skel = latin_skeleton(base)
+        skels = frozenset({skel})
     if kind == "abd":
         primary, second = _lookup(ABD, script, form)
         if not primary:
@@ -290,7 +309,8 @@ def _make_unit(kind: str, script: str, base: str, text: str) -> Unit:
     skel = prefix + skel
     fkey = prefix + next(iter(primary)) if primary else prefix + "~" + canon_skel
     return Unit(
-        next(_UIDS), text, script, kind, ids, alt, skel, prefix + form, prefix + canon_skel, fkey
+        next(_UIDS), text, script, kind, ids, alt, skel, prefix + form, prefix + canon_skel, fkey,
+        frozenset(prefix + k for k in skels),
     )
 
 
