@@ -1,6 +1,7 @@
 """The REST API (django-ninja): one router per app, an OpenAPI schema at /api/docs.
 
-Authentication is the session (same cookie as the pages; ninja enforces CSRF for it). Domain errors map to
+Authentication is the session (same cookie as the pages; ninja enforces CSRF for it).
+Domain errors map to
 JSON once, here.
 """
 

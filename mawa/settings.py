@@ -2,7 +2,7 @@
 
 Configuration comes from the environment so that one build serves every site:
 
-- ``MAWA_VAR_DIR``      where the embedded database, keys and generated files live (default ``./var``)
+- ``MAWA_VAR_DIR``      embedded database, keys and generated files (default ``./var``)
 - ``DATABASE_URL``      ``postgres://user:pass@host:port/db`` switches from SQLite to PostgreSQL
 - ``MAWA_SECRET_KEY``   Django secret; generated once into ``var/secret_key`` when unset
 - ``MAWA_HTTPS=1``      the service is behind TLS: secure cookies, HSTS
@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "mawa.core.middleware.ArabicFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -164,7 +164,6 @@ if HTTPS:
 # --- languages --------------------------------------------------------------
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

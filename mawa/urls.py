@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mawa.accounts import views as account_views
 from mawa.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("accounts/", include("mawa.accounts.urls")),
     path("admin/", admin.site.urls),
     path("", include("mawa.core.urls")),

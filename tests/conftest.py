@@ -99,7 +99,7 @@ def _flush_past_the_ledger_triggers():
             return statements
         with self.connection.cursor() as cur:
             cur.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN "
-                        "(%s, %s)" % tuple("'" + t + "'" for t in LEDGER_TABLES))
+                        "(?, ?)", LEDGER_TABLES)
             triggers = cur.fetchall()
         drops = [f"DROP TRIGGER IF EXISTS {name}" for name, _ in triggers]
         return [*drops, *statements, *(sql for _, sql in triggers)]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
 from mawa.core.audit import audit
@@ -95,15 +95,22 @@ def require(user, perm: str, site=None) -> None:
     raise Forbidden()
 
 
-def scope(qs: QuerySet, user, *, site_field: str = "site") -> QuerySet:
-    """Restrict a queryset to the user's sites."""
+def scope(qs: QuerySet, user, *, site_field: str | tuple[str, ...] = "site") -> QuerySet:
+    """Restrict a queryset to the user's sites. ``site_field`` may name several fields: a
+    record is visible when any of them is one of the user's sites (a person is seen both where
+    they were registered and where they are held)."""
     ids = site_ids(user)
     if ids is None:
         return qs
-    return qs.filter(**{f"{site_field}__in": ids})
+    fields = (site_field,) if isinstance(site_field, str) else site_field
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__in": ids})
+    return qs.filter(condition)
 
 
-def get_for_user(qs: QuerySet, user, perm: str, *, site_field: str = "site", **lookup):
+def get_for_user(qs: QuerySet, user, perm: str, *, site_field: str | tuple[str, ...] = "site",
+                 **lookup):
     """Load one guarded record: the same NotFound for "not there", "not your site" and
     "your role may not see it", and the refusal audited."""
     if perm not in permissions_of(user):

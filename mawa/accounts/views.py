@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -21,8 +22,8 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
-        # Work in the language the user chose last time.
-        if user.language:
+        # Work in the language the user chose last time, unless they just chose one here.
+        if user.language and "django_language" not in self.request.COOKIES:
             response.set_cookie("django_language", user.language, samesite="Lax",
                                 httponly=True)
         return response
@@ -46,3 +47,15 @@ def site_switch(request):
         raise NotFound()
     request.session["site_id"] = str(form.cleaned_data["site_id"])
     return HttpResponseRedirect(request.POST.get("next") or resolve_url("core:home"))
+
+
+@require_POST
+def language_set(request):
+    """Django's language switch, remembered on the account for the next sign-in."""
+    from django.views.i18n import set_language
+
+    response = set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in ("ar", "en"):
+        get_user_model().objects.filter(pk=request.user.pk).update(language=language)
+    return response

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -94,7 +95,7 @@ def backup_create(target: Path) -> dict:
 
 def _read_archive(source: Path, into: Path) -> dict:
     try:
-        tar = tarfile.open(source, "r")
+        tar = tarfile.open(source, "r")  # noqa: SIM115 (closed by the with below)
     except (tarfile.TarError, OSError) as exc:
         raise BackupInvalid(_("This file is not a Mawa backup (%(error)s).") % {"error": exc})
     with tar:
@@ -142,6 +143,9 @@ def backup_restore(source: Path) -> dict:
         if connection.vendor == "sqlite":
             db_new = tmp_path / "database.sqlite3"
             check = sqlite3.connect(str(db_new))
+            # CHECK constraints use REGEXP, which Django registers on its own connections.
+            check.create_function("REGEXP", 2, lambda pattern, value: value is not None and
+                                  re.search(pattern, str(value)) is not None)
             ok = check.execute("PRAGMA integrity_check").fetchone()[0]
             check.close()
             if ok != "ok":

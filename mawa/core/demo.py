@@ -18,6 +18,7 @@ from django.db import transaction
 
 from mawa.accounts.models import User
 from mawa.accounts.roles import Role
+from mawa.core.audit import audit
 from mawa.core.models import Site, SiteKind
 
 DEMO_SITES = [
@@ -70,6 +71,7 @@ def demo_load() -> list[dict]:
             sites[code] = Site.objects.create(code=code, kind=kind, name_ar=name_ar,
                                               name_en=name_en, latitude=lat, longitude=lon,
                                               location_note=note)
+            audit(actor="system:demo", action="create", obj=sites[code])
         users = {}
         for username, role, first, last, codes in DEMO_USERS:
             password = secrets.token_urlsafe(12)
@@ -80,6 +82,7 @@ def demo_load() -> list[dict]:
             if codes:
                 user.sites.set([sites[c] for c in codes])
             users[role] = user
+            audit(actor="system:demo", action="create", obj=user, detail={"role": str(role)})
             accounts.append({"username": username, "password": password, "role": str(role),
                              "sites": codes or ["*"]})
         for app in APP_DEMOS:

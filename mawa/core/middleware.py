@@ -58,3 +58,28 @@ class DomainErrorMiddleware:
             return JsonResponse(exception.as_dict(), status=exception.status)
         template = "htmx_error.html" if request.headers.get("HX-Request") else "error.html"
         return render(request, template, {"error": exception}, status=exception.status)
+
+
+class ArabicFirstLocaleMiddleware:
+    """Arabic unless the user chose English (language cookie, set by the switch and at sign-in
+    from the account's preference). The browser's Accept-Language is ignored on purpose: shared
+    devices at a border post often run an English system."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        patch = response.get("Vary", "")
+        if "Cookie" not in patch:
+            response["Vary"] = f"{patch}, Cookie" if patch else "Cookie"
+        return response

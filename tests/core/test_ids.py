@@ -3,8 +3,13 @@ import uuid
 
 import pytest
 
-from mawa.core.ids import CHECK_ALPHABET, check_character, short_code_make, short_code_normalise
-from mawa.core.ids import uuid7
+from mawa.core.ids import (
+    CHECK_ALPHABET,
+    check_character,
+    short_code_make,
+    short_code_normalise,
+    uuid7,
+)
 
 
 def test_uuid7_has_version_7_and_rfc_variant():

@@ -1,10 +1,12 @@
 from django.core.management import call_command
 
+from mawa.core import keys
 from mawa.core.demo import demo_accounts, demo_is_loaded, demo_load
 from mawa.core.i18n import compile_catalogues
 from mawa.core.ledger import checkpoint_all
 from mawa.core.management.base import MawaCommand
 from mawa.core.management.commands.demo import print_accounts
+from mawa.core.models import Site
 
 
 class Command(MawaCommand):
@@ -21,6 +23,9 @@ class Command(MawaCommand):
         if not options["no_demo"] and not demo_is_loaded():
             self.stdout.write("Loading the demo scenario…")
             demo_load()
+        # Every site holds its own signing key, made on first run (never silently replaced).
+        for site in Site.objects.all():
+            keys.signing_key(site.code)
         checkpoint_all()
         accounts = demo_accounts()
         if accounts:

@@ -1,0 +1,73 @@
+import json
+import tarfile
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from mawa.core.ledger import checkpoint_all, ledger_append, ledger_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_structured_log_lines_are_json():
+    import logging
+
+    from mawa.core.logging import JsonFormatter
+
+    record = logging.LogRecord("mawa", logging.INFO, __file__, 1, "saved %s", ("x",), None)
+    data = json.loads(JsonFormatter().format(record))
+    assert data["message"] == "saved x" and data["level"] == "INFO"
+
+
+def test_backup_contains_database_manifest_and_keys(tmp_path, sites):
+    for i in range(3):
+        ledger_append(stream="ops", kind="test", payload={"i": i}, site="RHM")
+    checkpoint_all()
+    archive = tmp_path / "backup.tar"
+    call_command("backup", str(archive))
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))
+    database = "database.sqlite3" if connection.vendor == "sqlite" else "database.pgdump"
+    assert database in names and "manifest.json" in names
+    assert any(n.startswith("keys/") for n in names)
+    assert set(manifest["files"]) == set(names) - {"manifest.json"}
+
+
+def test_corrupt_backup_is_refused_and_nothing_changes(tmp_path, sites):
+    ledger_append(stream="ops", kind="test", payload={"i": 1}, site="RHM")
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(b"this is not an archive")
+    with pytest.raises(CommandError) as err:
+        call_command("restore", str(bad))
+    assert "not a Mawa backup" in str(err.value)
+    assert ledger_verify().ok
+
+
+def test_altered_backup_member_is_refused(tmp_path, sites):
+    import io
+
+    ledger_append(stream="ops", kind="test", payload={"i": 1}, site="RHM")
+    archive = tmp_path / "b.tar"
+    call_command("backup", str(archive))
+    # rebuild the archive with one byte of the database changed
+    altered = tmp_path / "altered.tar"
+    with tarfile.open(archive) as src, tarfile.open(altered, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name.startswith("database"):
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            info = tarfile.TarInfo(member.name)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    with pytest.raises(CommandError) as err:
+        call_command("restore", str(altered))
+    assert "does not match its hash" in str(err.value)
