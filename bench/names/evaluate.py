@@ -39,8 +39,14 @@ def _pr(tp: int, fp: int, fn: int) -> dict[str, float | int]:
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
-            "tp": tp, "fp": fp, "fn": fn}
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f1, 4),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
 
 
 def lexicon_arabic() -> set[str]:
@@ -87,23 +93,32 @@ def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
         for lab in filter(None, t["perturbations"].split(";")):
             labels[lab] += 1
     for lab in sorted(labels):
-        t = {p for p in true_pairs
-             if lab in truth[p[0]]["perturbations"].split(";")
-             or lab in truth[p[1]]["perturbations"].split(";")}
+        t = {
+            p
+            for p in true_pairs
+            if lab in truth[p[0]]["perturbations"].split(";")
+            or lab in truth[p[1]]["perturbations"].split(";")
+        }
         found = len(t & pred_pairs)
         by_pert[lab] = {"recall": round(found / len(t), 4) if t else 1.0, "pairs": len(t)}
 
     known = lexicon_arabic()
     held = {p for p in true_pairs if truth[p[0]]["given_arabic"] not in known}
-    held_out = {"pairs": len(held),
-                "recall": round(len(held & pred_pairs) / len(held), 4) if held else 1.0}
+    held_out = {
+        "pairs": len(held),
+        "recall": round(len(held & pred_pairs) / len(held), 4) if held else 1.0,
+    }
 
     # Hard negatives: pairs of records of different people in one family.
     fam_records: dict[str, list[str]] = defaultdict(list)
     for rid, t in truth.items():
         fam_records[t["family_id"]].append(rid)
-    hard: dict[str, list[int]] = {"brothers": [0, 0], "father_son": [0, 0],
-                                  "omar_amr": [0, 0], "other_family": [0, 0]}
+    hard: dict[str, list[int]] = {
+        "brothers": [0, 0],
+        "father_son": [0, 0],
+        "omar_amr": [0, 0],
+        "other_family": [0, 0],
+    }
     for members in fam_records.values():
         for a, b in itertools.combinations(members, 2):
             ta, tb = truth[a], truth[b]
@@ -121,9 +136,10 @@ def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
             hard[kind][1] += 1
             if pred[a] == pred[b]:
                 hard[kind][0] += 1
-    false_merge = {k: {"merged": v[0], "pairs": v[1],
-                       "rate": round(v[0] / v[1], 4) if v[1] else 0.0}
-                   for k, v in hard.items()}
+    false_merge = {
+        k: {"merged": v[0], "pairs": v[1], "rate": round(v[0] / v[1], 4) if v[1] else 0.0}
+        for k, v in hard.items()
+    }
 
     # B-cubed over records.
     bp = br = 0.0
@@ -167,14 +183,19 @@ def evaluate_screen(data: Path, hits_path: Path) -> dict[str, object]:
     def alerts(threshold: float) -> dict[str, float]:
         alerted = sum(1 for rid in truth if any(s >= threshold for _, _, s in hits.get(rid, [])))
         false_alerted = sum(
-            1 for rid in truth
+            1
+            for rid in truth
             if any(s >= threshold and e != targets.get(rid) for _, e, s in hits.get(rid, []))
         )
-        rec = sum(1 for s in true_scores if s >= threshold) / len(true_scores) if true_scores \
-            else 1.0
-        return {"threshold": round(threshold, 4), "recall": round(rec, 4),
-                "alerts_per_1000": round(1000 * alerted / n, 1),
-                "false_alerts_per_1000": round(1000 * false_alerted / n, 1)}
+        rec = (
+            sum(1 for s in true_scores if s >= threshold) / len(true_scores) if true_scores else 1.0
+        )
+        return {
+            "threshold": round(threshold, 4),
+            "recall": round(rec, 4),
+            "alerts_per_1000": round(1000 * alerted / n, 1),
+            "false_alerts_per_1000": round(1000 * false_alerted / n, 1),
+        }
 
     ordered = sorted(true_scores, reverse=True)
     k = max(int(0.95 * len(ordered)) - 1, 0)

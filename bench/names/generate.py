@@ -23,32 +23,53 @@ import argparse
 import csv
 import json
 import random
+import re
 import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 COLUMNS = (
-    "record_id", "site", "given_name", "father_name", "grandfather_name", "family_name",
-    "mother_name", "sex", "birth_date", "birth_place", "nationality", "military_id",
+    "record_id",
+    "site",
+    "given_name",
+    "father_name",
+    "grandfather_name",
+    "family_name",
+    "mother_name",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "nationality",
+    "military_id",
     "national_id",
 )
 COUNTRIES = ("SY", "IQ", "LB", "JO", "PS")
 SITES = ("crossing-north", "crossing-east", "camp-a", "camp-b", "hospital")
 
-FEMALE = (
+FEMALE = (  # noqa: SIM905 - rows of names read better as text
     "فاطمه خديجه زينب مريم امينه ليلي هدي رنا رانيا هاله حنان ايمان سميره سلمي سعاد ناديه "
     "نجوي وفاء غاده لينا ديما رشا ريم ساره هبه اسماء زهراء سهي منال مني نوال امل سوسن "
     "بسمه بشري رقيه سميه خوله هاجر حليمه جميله كريمه نسرين عائشه صفيه"
 ).split()
 
 PLACES = {
-    "حلب": ["Aleppo", "Halab"], "دمشق": ["Damascus", "Dimashq"], "حمص": ["Homs"],
-    "حماه": ["Hama", "Hamah"], "ادلب": ["Idlib", "Idleb"], "الرقه": ["Raqqa", "Al-Raqqah"],
-    "دير الزور": ["Deir ez-Zor", "Deir Ezzor"], "اللاذقيه": ["Latakia", "Lattakia"],
-    "درعا": ["Daraa", "Deraa"], "بغداد": ["Baghdad"], "الموصل": ["Mosul"],
-    "البصره": ["Basra", "Basrah"], "كركوك": ["Kirkuk"], "الفلوجه": ["Fallujah", "Falluja"],
-    "تكريت": ["Tikrit"], "الرمادي": ["Ramadi", "Al-Ramadi"],
+    "حلب": ["Aleppo", "Halab"],
+    "دمشق": ["Damascus", "Dimashq"],
+    "حمص": ["Homs"],
+    "حماه": ["Hama", "Hamah"],
+    "ادلب": ["Idlib", "Idleb"],
+    "الرقه": ["Raqqa", "Al-Raqqah"],
+    "دير الزور": ["Deir ez-Zor", "Deir Ezzor"],
+    "اللاذقيه": ["Latakia", "Lattakia"],
+    "درعا": ["Daraa", "Deraa"],
+    "بغداد": ["Baghdad"],
+    "الموصل": ["Mosul"],
+    "البصره": ["Basra", "Basrah"],
+    "كركوك": ["Kirkuk"],
+    "الفلوجه": ["Fallujah", "Falluja"],
+    "تكريت": ["Tikrit"],
+    "الرمادي": ["Ramadi", "Al-Ramadi"],
 }
 
 # Built-in fallback: (Arabic, [(Latin spelling, weight)]). Deliberately small and not the
@@ -125,16 +146,10 @@ def _parse_builtin(text: str) -> NameTable:
     for line in text.strip().splitlines():
         parts = line.split()
         arabic_words = [p for p in parts if ":" not in p and not p.isascii()]
-        rest = line[len(" ".join(arabic_words)):].strip()
-        spellings = []
-        for item in rest.split(" "):
-            pass
+        rest = line[len(" ".join(arabic_words)) :].strip()
         # Spellings may contain spaces ("Abdel Rahman:10"): split on ":<digits>".
         spellings = []
-        buf = rest
-        import re
-
-        for m in re.finditer(r"([^:]+?):(\d+)\s*", buf):
+        for m in re.finditer(r"([^:]+?):(\d+)\s*", rest):
             spellings.append((m.group(1).strip(), float(m.group(2))))
         table.add(" ".join(arabic_words), spellings)
     return table
@@ -151,9 +166,15 @@ def _anr_db() -> Path | None:
         return None
 
 
-def load_tables(db: Path | None = None) -> tuple[NameTable, NameTable, NameTable, str]:
-    """Return (male given, female given, family) tables and the source's name."""
-    db = db or _anr_db()
+def load_tables(
+    db: Path | None = None, builtin: bool = False
+) -> tuple[NameTable, NameTable, NameTable, str]:
+    """Return (male given, female given, family) tables and the source's name.
+
+    ``builtin`` forces the small built-in table (unit tests must not depend on whether
+    arabic-name-romanizer happens to be installed).
+    """
+    db = None if builtin else (db or _anr_db())
     if db is None:
         return (
             _parse_builtin(_BUILTIN_GIVEN),
@@ -170,7 +191,6 @@ def load_tables(db: Path | None = None) -> tuple[NameTable, NameTable, NameTable
         COUNTRIES,
     ).fetchall()
     by_key: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    import re
 
     latin_ok = re.compile(r"^[A-Za-z][A-Za-z'\- ]*[A-Za-z]$")
     arabic_ok = re.compile(r"^[\u0621-\u064a ]+$")
@@ -223,9 +243,9 @@ class Person:
 class Generator:
     """Makes people and renders them; every random choice comes from one seeded RNG."""
 
-    def __init__(self, seed: int, db: Path | None = None) -> None:
+    def __init__(self, seed: int, db: Path | None = None, builtin: bool = False) -> None:
         self.rng = random.Random(seed)
-        self.male, self.female, self.family, self.source = load_tables(db)
+        self.male, self.female, self.family, self.source = load_tables(db, builtin)
         self.n = 0
 
     def _pick(self, table: NameTable, skew: float = 1.0) -> str:
@@ -273,19 +293,48 @@ class Generator:
                 mil, nat_id = self._ids()
                 y = min(base_year + k * self.rng.randint(1, 4), 2006)
                 sons.append(
-                    Person(self._id(), given, father, grandfather, family, mother, "M",
-                           (y, self.rng.randint(1, 12), self.rng.randint(1, 28)), place, nat,
-                           mil, nat_id, family_id, "brother" if n_sons > 1 else "")
+                    Person(
+                        self._id(),
+                        given,
+                        father,
+                        grandfather,
+                        family,
+                        mother,
+                        "M",
+                        (y, self.rng.randint(1, 12), self.rng.randint(1, 28)),
+                        place,
+                        nat,
+                        mil,
+                        nat_id,
+                        family_id,
+                        "brother" if n_sons > 1 else "",
+                    )
                 )
             # Omar/Amr look-alike brother: same family, given names differ by one letter.
-            if self.rng.random() < 0.04 and "عمر" in self.male.spellings and \
-                    "عمرو" in self.male.spellings:
+            if (
+                self.rng.random() < 0.04
+                and "عمر" in self.male.spellings
+                and "عمرو" in self.male.spellings
+            ):
                 a, b = sons[0], None
                 a.given = "عمر"
                 mil, nat_id = self._ids()
-                b = Person(self._id(), "عمرو", father, grandfather, family, mother, "M",
-                           self._dob(a.dob[0] - 3, a.dob[0] + 3), place, nat, mil, nat_id,
-                           family_id, f"lookalike_of:{a.entity_id}")
+                b = Person(
+                    self._id(),
+                    "عمرو",
+                    father,
+                    grandfather,
+                    family,
+                    mother,
+                    "M",
+                    self._dob(a.dob[0] - 3, a.dob[0] + 3),
+                    place,
+                    nat,
+                    mil,
+                    nat_id,
+                    family_id,
+                    f"lookalike_of:{a.entity_id}",
+                )
                 sons.append(b)
             out.extend(sons)
             # The father himself, sometimes also crossing: chain shifted by a generation.
@@ -293,26 +342,55 @@ class Generator:
                 mil, nat_id = self._ids()
                 older = min(s.dob[0] for s in sons) - self.rng.randint(20, 32)
                 out.append(
-                    Person(self._id(), father, grandfather, great, family,
-                           f"{self._pick(self.female)} {self._pick(self.family, 0.7)}", "M",
-                           (older, self.rng.randint(1, 12), self.rng.randint(1, 28)), place,
-                           nat, mil, nat_id, family_id, f"father_of:{sons[0].entity_id}")
+                    Person(
+                        self._id(),
+                        father,
+                        grandfather,
+                        great,
+                        family,
+                        f"{self._pick(self.female)} {self._pick(self.family, 0.7)}",
+                        "M",
+                        (older, self.rng.randint(1, 12), self.rng.randint(1, 28)),
+                        place,
+                        nat,
+                        mil,
+                        nat_id,
+                        family_id,
+                        f"father_of:{sons[0].entity_id}",
+                    )
                 )
             # A few women (medical staff, family members separated at the crossing).
             if self.rng.random() < 0.03:
                 mil, nat_id = self._ids()
                 out.append(
-                    Person(self._id(), self._pick(self.female), father, grandfather, family,
-                           mother, "F", self._dob(), place, nat, "", nat_id, family_id,
-                           "sister")
+                    Person(
+                        self._id(),
+                        self._pick(self.female),
+                        father,
+                        grandfather,
+                        family,
+                        mother,
+                        "F",
+                        self._dob(),
+                        place,
+                        nat,
+                        "",
+                        nat_id,
+                        family_id,
+                        "sister",
+                    )
                 )
         return out[:people]
 
     # --- rendering ----------------------------------------------------------------------
 
     def latin(self, arabic: str, table: NameTable) -> str:
-        spellings, weights = table.spellings.get(arabic) or self.male.spellings.get(
-            arabic) or self.female.spellings.get(arabic) or self.family.spellings[arabic]
+        spellings, weights = (
+            table.spellings.get(arabic)
+            or self.male.spellings.get(arabic)
+            or self.female.spellings.get(arabic)
+            or self.family.spellings[arabic]
+        )
         return self.rng.choices(spellings, weights=weights)[0]
 
     def _table_for(self, arabic: str, family: bool) -> NameTable:
@@ -353,21 +431,31 @@ class Generator:
         i = rng.randint(1, len(text) - 2)
         op = rng.random()
         if script == "ar":
-            similar = {"ب": "ت", "ت": "ث", "ن": "ت", "ح": "خ", "د": "ذ", "ر": "ز", "س": "ش",
-                       "ص": "ض", "ع": "غ", "ف": "ق"}
+            similar = {
+                "ب": "ت",
+                "ت": "ث",
+                "ن": "ت",
+                "ح": "خ",
+                "د": "ذ",
+                "ر": "ز",
+                "س": "ش",
+                "ص": "ض",
+                "ع": "غ",
+                "ف": "ق",
+            }
             if op < 0.4 and text[i] in similar:
-                return text[:i] + similar[text[i]] + text[i + 1:]
+                return text[:i] + similar[text[i]] + text[i + 1 :]
             if op < 0.7:
-                return text[:i] + text[i + 1:]
-            return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+                return text[:i] + text[i + 1 :]
+            return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
         letters = "abdehiklmnorstuy"
         if op < 0.35:
-            return text[:i] + rng.choice(letters) + text[i + 1:]
+            return text[:i] + rng.choice(letters) + text[i + 1 :]
         if op < 0.6:
-            return text[:i] + text[i + 1:]
+            return text[:i] + text[i + 1 :]
         if op < 0.8:
             return text[:i] + text[i] + text[i:]
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
     def render(self, p: Person, site: str, rid: str) -> tuple[dict[str, str], str, set[str]]:
         """Render one record of ``p``; return (row, script, perturbation labels)."""
@@ -442,10 +530,17 @@ class Generator:
         if rng.random() < 0.3:
             place = ""
         row = {
-            "record_id": rid, "site": site, "given_name": given, "father_name": father,
-            "grandfather_name": grand, "family_name": family, "mother_name": mother,
-            "sex": p.sex if rng.random() < 0.9 else "", "birth_date": dob,
-            "birth_place": place, "nationality": p.nationality if rng.random() < 0.7 else "",
+            "record_id": rid,
+            "site": site,
+            "given_name": given,
+            "father_name": father,
+            "grandfather_name": grand,
+            "family_name": family,
+            "mother_name": mother,
+            "sex": p.sex if rng.random() < 0.9 else "",
+            "birth_date": dob,
+            "birth_place": place,
+            "nationality": p.nationality if rng.random() < 0.7 else "",
             "military_id": p.military_id if rng.random() < 0.5 else "",
             "national_id": p.national_id if rng.random() < 0.5 else "",
         }
@@ -465,11 +560,17 @@ class Generator:
                 rid = f"R{n:07d}"
                 row, script, labels = self.render(p, site, rid)
                 rows.append(row)
-                truth.append({
-                    "record_id": rid, "entity_id": p.entity_id, "family_id": p.family_id,
-                    "relation": p.relation, "script": script,
-                    "perturbations": ";".join(sorted(labels)), "given_arabic": p.given,
-                })
+                truth.append(
+                    {
+                        "record_id": rid,
+                        "entity_id": p.entity_id,
+                        "family_id": p.family_id,
+                        "relation": p.relation,
+                        "script": script,
+                        "perturbations": ";".join(sorted(labels)),
+                        "given_arabic": p.given,
+                    }
+                )
         order = list(range(len(rows)))
         self.rng.shuffle(order)
         return [rows[i] for i in order], [truth[i] for i in order]
@@ -482,7 +583,9 @@ class Generator:
         family = self.latin(p.family, self._table_for(p.family, True))
         props: dict[str, list[str]] = {
             "name": [f"{given} {father} {family}"],
-            "firstName": [given], "fatherName": [father], "lastName": [family],
+            "firstName": [given],
+            "fatherName": [father],
+            "lastName": [family],
         }
         if rng.random() < 0.5:
             props["alias"] = [f"{p.given} {p.father} {p.family}"]
@@ -498,10 +601,16 @@ class Generator:
         return {"id": f"W-{p.entity_id}", "schema": "Person", "properties": props}
 
 
-def write_dataset(out: Path, people: int, seed: int, watch_extra: int = 0,
-                  db: Path | None = None) -> dict[str, object]:
+def write_dataset(
+    out: Path,
+    people: int,
+    seed: int,
+    watch_extra: int = 0,
+    db: Path | None = None,
+    builtin: bool = False,
+) -> dict[str, object]:
     """Generate and write records, truth and a watch list; return a summary."""
-    gen = Generator(seed, db)
+    gen = Generator(seed, db, builtin)
     persons = gen.families(people)
     rows, truth = gen.records(persons)
     out.mkdir(parents=True, exist_ok=True)
@@ -515,7 +624,7 @@ def write_dataset(out: Path, people: int, seed: int, watch_extra: int = 0,
         w.writerows(truth)
     # Watch list: 10 % of the people are listed, plus extra listed people who never cross.
     listed = [p for p in persons if gen.rng.random() < 0.10]
-    extra = Generator(seed + 7919, db)
+    extra = Generator(seed + 7919, db, builtin)
     extra.n = 5_000_000
     others = extra.families(watch_extra) if watch_extra else []
     with (out / "watchlist.jsonl").open("w", encoding="utf-8") as f:
@@ -526,16 +635,22 @@ def write_dataset(out: Path, people: int, seed: int, watch_extra: int = 0,
         w.writerow(["entity_id", "watch_id"])
         for p in listed:
             w.writerow([p.entity_id, f"W-{p.entity_id}"])
-    return {"people": len(persons), "records": len(rows), "listed": len(listed),
-            "watchlist": len(listed) + len(others), "source": gen.source}
+    return {
+        "people": len(persons),
+        "records": len(rows),
+        "listed": len(listed),
+        "watchlist": len(listed) + len(others),
+        "source": gen.source,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--watch-extra", type=int, default=0,
-                        help="listed people who do not appear in the records")
+    parser.add_argument(
+        "--watch-extra", type=int, default=0, help="listed people who do not appear in the records"
+    )
     parser.add_argument("--names-db", type=Path, default=None)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)

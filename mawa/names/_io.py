@@ -52,7 +52,7 @@ class Report:
         """Write a summary and the first ``limit`` problems of each kind."""
         out.write(
             f"{self.source}: {self.read} rows read, {len(self.bad)} skipped, "
-            f"{len(self.warnings)} processed with problems\n"
+            f"{len(self.warnings)} problems in rows still processed\n"
         )
         for kind, items in (("skipped", self.bad), ("problem", self.warnings)):
             for line, msg in items[:limit]:

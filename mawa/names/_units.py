@@ -309,7 +309,16 @@ def _make_unit(kind: str, script: str, base: str, text: str) -> Unit:
     skel = prefix + skel
     fkey = prefix + next(iter(primary)) if primary else prefix + "~" + canon_skel
     return Unit(
-        next(_UIDS), text, script, kind, ids, alt, skel, prefix + form, prefix + canon_skel, fkey,
+        next(_UIDS),
+        text,
+        script,
+        kind,
+        ids,
+        alt,
+        skel,
+        prefix + form,
+        prefix + canon_skel,
+        fkey,
         frozenset(prefix + k for k in skels),
     )
 

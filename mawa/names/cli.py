@@ -111,18 +111,21 @@ def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
     prepared, report = _load_csv(args.input, progress)
     usable = [p for p in prepared if p.has_name or p.national_id or p.military_id]
     assignments = {a.record_id: a for a in dedupe(usable, args.threshold, progress=progress)}
+    clusters: set[str] = set()
     with args.output.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["record_id", "cluster_id", "confidence"])
         for p in prepared:
             a = assignments.get(p.record_id)
             if a is None:
-                writer.writerow([p.record_id, p.record_id, "0.0"])
+                # No name and no identifier: nothing to match on, so its own person.
+                writer.writerow([p.record_id, p.record_id, "0.0000"])
+                clusters.add(p.record_id)
             else:
                 writer.writerow([a.record_id, a.cluster_id, f"{a.confidence:.4f}"])
+                clusters.add(a.cluster_id)
     report.write(sys.stderr)
-    clusters = len({a.cluster_id for a in assignments.values()})
-    sys.stderr.write(f"{len(prepared)} records in {clusters} persons -> {args.output}\n")
+    sys.stderr.write(f"{len(prepared)} records in {len(clusters)} persons -> {args.output}\n")
     return EXIT_OK
 
 
