@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEBIAN_TEST_PACKAGES := chromium postgresql gettext fonts-noto-core fonts-hosny-amiri poppler-utils
 
-.PHONY: run test test-sqlite test-postgres lint system-deps clean
+.PHONY: run test test-sqlite test-postgres lint system-deps system-deps-run clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Mawa needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -20,7 +20,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+# WeasyPrint (PDF receipts, ID cards, reports) needs Pango from the system.
+system-deps-run:
+	@if ! ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: libpango-1.0-0 libpangoft2-1.0-0"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	  else echo "missing Debian packages: libpango-1.0-0 libpangoft2-1.0-0 (needed for PDFs)"; exit 1; fi; \
+	fi
+
+run: $(STAMP) system-deps-run
 	$(BIN)/mawa setup
 	@echo ""
 	@echo "Mawa is serving on http://$(HOST):$(PORT)/  (show the accounts again: $(BIN)/mawa demo --accounts)"
@@ -29,7 +38,7 @@ run: $(STAMP)
 
 # Debian packages the tests need: the browser, a PostgreSQL server for the throwaway cluster,
 # gettext (catalogue completeness check), fonts with Arabic glyphs, pdftoppm.
-system-deps:
+system-deps: system-deps-run
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
