@@ -1,5 +1,41 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReceptionConfig(AppConfig):
     name = "mawa.reception"
+    verbose_name = _("Reception")
+
+    def ready(self):
+        from mawa.accounts.roles import Perm
+        from mawa.core.dashboard import panel_register
+        from mawa.core.nav import NavEntry, nav_register
+
+        nav_register(NavEntry("reception:group_list", _("Arrival groups"), Perm.PERSON_VIEW, 10))
+        nav_register(NavEntry("reception:person_list", _("Persons"), Perm.PERSON_VIEW, 11))
+        nav_register(NavEntry("reception:person_register", _("Register"), Perm.PERSON_REGISTER,
+                              12))
+        panel_register(reception_panel)
+
+
+def reception_panel(request):
+    """Home-page panel: where the register stands at the user's sites."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from mawa.accounts import access
+    from mawa.accounts.roles import Perm
+    from mawa.reception.models import Status
+    from mawa.reception.selectors import persons_visible
+
+    if not access.can(request.user, Perm.PERSON_VIEW):
+        return None
+    counts = dict(persons_visible(user=request.user).values_list("status").annotate(
+        n=Count("id")).order_by())
+    url = reverse("reception:person_list")
+    metrics = [{"label": Status(s).label, "value": counts.get(s, 0), "url": f"{url}?status={s}"}
+               for s in (Status.ARRIVED, Status.DISARMED, Status.REGISTERED, Status.INTERNED)]
+    links = [{"url": reverse("reception:group_list"), "label": _("Arrival groups")}]
+    if access.can(request.user, Perm.PERSON_REGISTER):
+        links.append({"url": reverse("reception:person_register"), "label": _("Register a person")})
+    return {"title": _("Reception"), "metrics": metrics, "links": links}

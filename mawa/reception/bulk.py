@@ -1,0 +1,293 @@
+"""Writes of many persons at once, for imports, the demo scenario and benchmarks.
+
+These functions make exactly the records the one-at-a-time services make —
+``services.person_register`` and ``services.person_transition``: the person row, its aliases,
+documents and name keys, the ``LifecycleEvent`` history row, the ``person/<id>`` ledger entry
+and the audit entry — but with a handful of bulk INSERTs instead of ~15 queries per person, so
+that 100,000 rows from a gate's offline collection load in seconds rather than an hour.
+
+The rules stay in ``services`` (``_clean`` checks every value; ``lifecycle`` says which moves
+exist and what each requires): this module only changes how the rows reach the database.
+Everything runs inside the caller's transaction: a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mawa.accounts import access
+from mawa.core import context
+from mawa.core.errors import Conflict, ValidationFailed
+from mawa.core.ids import short_code_make, uuid7
+from mawa.core.ledger import (
+    GENESIS,
+    _actor_id,
+    _now,
+    _site_code,
+    canonical_payload,
+    checkpoint_sign,
+    entry_hash,
+)
+from mawa.core.models import LedgerEntry, LedgerHead, ShortCodeCounter, Site
+from mawa.reception import lifecycle
+from mawa.reception.models import (
+    ArrivalGroup,
+    IdentityDocument,
+    LifecycleEvent,
+    Person,
+    PersonAlias,
+    PersonNameKey,
+    Status,
+)
+from mawa.reception.values import name_keys
+
+BATCH = 2000
+
+
+@dataclass
+class LedgerItem:
+    stream: str
+    kind: str
+    payload: dict
+    actor: object = None
+    site: object = None
+
+
+def ledger_append_many(items: list[LedgerItem]) -> list[LedgerEntry]:
+    """Append many entries, each to its stream, in the order given; returns the entries.
+
+    The same chain ``ledger.ledger_append`` builds (same envelope, same hash, same checkpoint
+    every ``MAWA_CHECKPOINT_EVERY`` entries), computed in Python and written with bulk INSERTs.
+    The heads of the streams touched are row-locked first, so a concurrent single append waits
+    and then chains onto what was written here.
+    """
+    if not items:
+        return []
+    with transaction.atomic():
+        streams = sorted({i.stream for i in items})
+        heads: dict[str, LedgerHead] = {}
+        for start in range(0, len(streams), 500):
+            chunk = streams[start:start + 500]
+            for head in LedgerHead.objects.select_for_update().filter(stream__in=chunk):
+                heads[head.stream] = head
+        new_heads = {s: LedgerHead(stream=s, seq=0, head_hash=GENESIS)
+                     for s in streams if s not in heads}
+        state = {s: [h.seq, h.head_hash] for s, h in {**heads, **new_heads}.items()}
+        rows, checkpoints = [], []
+        every = getattr(settings, "MAWA_CHECKPOINT_EVERY", 0)
+        for item in items:
+            payload_text = canonical_payload(item.payload)
+            actor_s, site_s = _actor_id(item.actor), _site_code(item.site)
+            seq, prev = state[item.stream]
+            seq += 1
+            ts = _now()
+            digest = entry_hash(prev, item.stream, seq, ts, actor_s, site_s, item.kind,
+                                payload_text)
+            rows.append(LedgerEntry(stream=item.stream, seq=seq, ts=ts, actor=actor_s,
+                                    site=site_s, kind=item.kind, payload=payload_text,
+                                    prev_hash=prev, entry_hash=digest))
+            state[item.stream] = [seq, digest]
+            if every and seq % every == 0:
+                checkpoints.append((item.stream, seq, digest, site_s or None))
+        LedgerEntry.objects.bulk_create(rows, batch_size=BATCH)
+        for s, head in new_heads.items():
+            head.seq, head.head_hash = state[s]
+        LedgerHead.objects.bulk_create(new_heads.values(), batch_size=BATCH)
+        for s, head in heads.items():
+            head.seq, head.head_hash = state[s]
+        LedgerHead.objects.bulk_update(heads.values(), ["seq", "head_hash"], batch_size=BATCH)
+        for stream, seq, digest, site_code in checkpoints:
+            checkpoint_sign(stream=stream, seq=seq, head_hash=digest, site_code=site_code)
+    return rows
+
+
+def audit_many(*, actor, action: str, model: str, object_ids: list, site=None,
+               detail: dict | None = None) -> list[LedgerItem]:
+    """Audit items (as ``core.audit.audit`` writes them) for many records: ids, never values."""
+    ctx = context.current()
+    out = []
+    for oid in object_ids:
+        payload = {"action": action, "model": model, "object_id": str(oid), "outcome": "ok",
+                   "address": ctx.address, "channel": ctx.channel}
+        if detail:
+            payload["detail"] = detail
+        out.append(LedgerItem("audit", f"audit.{action}", payload, actor,
+                              site or ctx.site_code or None))
+    return out
+
+
+def short_codes_reserve(*, site: Site, count: int) -> list[str]:
+    """Reserve ``count`` consecutive short codes of ``site`` under the counter's row lock
+    (as ``core.services.short_code_next`` does one at a time)."""
+    if count <= 0:
+        return []
+    with transaction.atomic():
+        ShortCodeCounter.objects.bulk_create([ShortCodeCounter(site=site, last_number=0)],
+                                             ignore_conflicts=True)
+        ShortCodeCounter.objects.filter(site=site).update(last_number=F("last_number") + count)
+        last = ShortCodeCounter.objects.select_for_update().get(site=site).last_number
+    return [short_code_make(site.code, n) for n in range(last - count + 1, last + 1)]
+
+
+NAME_PARTS = ("given", "father", "grandfather", "family", "mother_given", "mother_family",
+              "kunya")
+
+
+def _name_key_rows(person: Person, aliases) -> list[PersonNameKey]:
+    rows = set()
+    for part in NAME_PARTS:
+        for script in ("ar", "lat"):
+            for key in name_keys(getattr(person, f"{part}_{script}")):
+                rows.add((part, key[:80]))
+    for a_ar, a_lat in aliases:
+        for key in name_keys(a_ar) + name_keys(a_lat):
+            rows.add(("alias", key[:80]))
+    return [PersonNameKey(person=person, part=p, key=k) for p, k in sorted(rows)]
+
+
+@dataclass
+class CleanPerson:
+    """One person checked by ``services._clean``, ready to be written."""
+
+    client_key: object
+    values: dict
+    aliases: list
+    documents: list
+    content_hash: str
+    arrived_at: dt.datetime
+    group: ArrivalGroup | None = None
+
+
+def persons_write(*, actor, site: Site, people: list[CleanPerson],
+                  status: str = Status.ARRIVED) -> list[Person]:
+    """Write persons already checked by ``services._clean``: the rows, keys, history, ledger
+    and audit entries ``person_register`` writes for each. The caller has checked
+    ``Perm.PERSON_REGISTER`` and runs this inside its transaction."""
+    from mawa.reception.services import person_completeness
+
+    if not people:
+        return []
+    keys = [p.client_key for p in people]
+    taken = set()
+    for start in range(0, len(keys), 900):
+        taken.update(Person.objects.filter(client_key__in=keys[start:start + 900])
+                     .values_list("client_key", flat=True))
+    if taken:
+        raise Conflict(_("%(n)s of these records were already saved (same client key).")
+                       % {"n": len(taken)}, code="idempotency_conflict")
+    now = timezone.now()
+    codes = short_codes_reserve(site=site, count=len(people))
+    persons, aliases, documents, namekeys, items = [], [], [], [], []
+    for clean, code in zip(people, codes, strict=True):
+        person = Person(id=uuid7(), site=site, current_site=site, short_code=code,
+                        client_key=clean.client_key, content_hash=clean.content_hash,
+                        group=clean.group, arrived_at=clean.arrived_at, status=status,
+                        status_changed_at=now, registered_by=actor, created_at=now,
+                        updated_at=now, **clean.values)
+        person.completeness = person_completeness(person)
+        persons.append(person)
+        aliases += [PersonAlias(person=person, name_ar=a, name_lat=b) for a, b in clean.aliases]
+        documents += [IdentityDocument(person=person, kind=d["kind"], number=d["number"],
+                                       number_key=d["number_key"], issuer=d["issuer"],
+                                       expiry=d["expiry"]) for d in clean.documents]
+        namekeys += _name_key_rows(person, clean.aliases)
+        items.append(LedgerItem(f"person/{person.id}", "person.registered",
+                                {"person": person.id, "short_code": code,
+                                 "group": clean.group.id if clean.group else None,
+                                 "status": status, "category": person.category,
+                                 "content_hash": clean.content_hash}, actor, site))
+    Person.objects.bulk_create(persons, batch_size=BATCH)
+    PersonAlias.objects.bulk_create(aliases, batch_size=BATCH)
+    IdentityDocument.objects.bulk_create(documents, batch_size=BATCH)
+    PersonNameKey.objects.bulk_create(namekeys, batch_size=BATCH)
+    items += audit_many(actor=actor, action="create", model="reception.person",
+                        object_ids=[p.id for p in persons], site=site)
+    entries = ledger_append_many(items)
+    LifecycleEvent.objects.bulk_create(
+        [LifecycleEvent(person=p, from_status="", to_status=status, at=now, actor=actor,
+                        site=site, ledger_seq=e.seq) for p, e in zip(persons, entries,
+                                                                     strict=False)],
+        batch_size=BATCH)
+    return persons
+
+
+def persons_transition(*, actor, persons: list[Person], to: str, details: dict | None = None,
+                       note: str = "", at: dt.datetime | None = None) -> int:
+    """Move many persons along one lifecycle edge, as ``services.person_transition`` moves one:
+    the same lifecycle table, the same permission, the same required details, the same
+    history row and ``person.transition`` ledger entry. All persons must be in one status and
+    at one site. Returns how many moved."""
+    if not persons:
+        return 0
+    sources = {p.status for p in persons}
+    sites = {p.current_site_id for p in persons}
+    if len(sources) != 1 or len(sites) != 1:
+        raise Conflict(_("A batch move needs persons in one status at one site."),
+                       code="transition_not_allowed")
+    source = sources.pop()
+    site = persons[0].current_site
+    transition = lifecycle.transition_find(source, to)
+    if transition is None or any(p.category not in transition.categories for p in persons):
+        raise Conflict(_("This move is not allowed for these persons."),
+                       code="transition_not_allowed")
+    if not any(access.can(actor, perm, site) for perm in transition.perms):
+        access.require(actor, transition.perms[0], site)
+    details = dict(details or {})
+    recorded, new_site = {}, None
+    for req in transition.requires:
+        value = details.get(req.name)
+        if value in (None, ""):
+            raise ValidationFailed(_("Check the highlighted fields."),
+                                   fields={req.name: [_("This is required for this move.")]})
+        if req.kind == "camp":
+            new_site = value if isinstance(value, Site) else Site.objects.get(code=value)
+            value = new_site.code
+        recorded[req.name] = value.isoformat() if isinstance(value, dt.date) else value
+    at = at or timezone.now()
+    ids = [p.id for p in persons]
+    with transaction.atomic():
+        fields = {"status": transition.target, "status_changed_at": at,
+                  "version": F("version") + 1, "updated_at": at}
+        if new_site is not None:
+            fields["current_site"] = new_site
+        if transition.target == Status.REFERRED_OUT:
+            fields["referral_to"] = str(recorded["referral_to"])[:200]
+        moved = 0
+        for start in range(0, len(ids), 900):
+            moved += Person.objects.filter(id__in=ids[start:start + 900],
+                                           status=source).update(**fields)
+        if moved != len(ids):
+            raise Conflict(_("Some of these persons changed status meanwhile. Reload."),
+                           code="stale_status")
+        where = new_site or site
+        items = [LedgerItem(f"person/{p.id}", "person.transition",
+                            {"person": p.id, "from": source, "to": transition.target,
+                             "recorded": sorted(recorded), "site": where.code,
+                             "version": p.version + 1}, actor, where) for p in persons]
+        entries = ledger_append_many(items)
+        LifecycleEvent.objects.bulk_create(
+            [LifecycleEvent(person=p, from_status=source, to_status=transition.target, at=at,
+                            actor=actor, site=where, note=note, details=recorded,
+                            ledger_seq=e.seq) for p, e in zip(persons, entries, strict=True)],
+            batch_size=BATCH)
+    for p in persons:
+        p.status, p.status_changed_at, p.version = transition.target, at, p.version + 1
+        if new_site is not None:
+            p.current_site = new_site
+            p.current_site_id = new_site.id
+    return moved
+
+
+def group_by(items, key):
+    out = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out
