@@ -1,0 +1,252 @@
+"""REST API of the reception register (mounted at /api/reception). One endpoint per operation,
+each calling the same selectors and services as the pages, so access and rules are identical."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from mawa.core.models import Site
+from mawa.reception import selectors, services
+from mawa.reception.services import DocumentInput, PersonInput
+
+router = Router(tags=["reception"])
+
+
+class GroupIn(Schema):
+    client_key: uuid.UUID
+    site: str
+    arrived_at: dt.datetime
+    reported_count: int
+    facilitated_by: str = ""
+    formation: str = ""
+    notes: str = ""
+
+
+class GroupCountsOut(Schema):
+    reported: int
+    in_register: int
+    disarmed: int
+    registered: int
+    at_camp: int
+    referred_out: int
+    missing: int
+
+
+class GroupOut(Schema):
+    id: uuid.UUID
+    short_code: str
+    site: str
+    arrived_at: dt.datetime
+    reported_count: int
+    facilitated_by: str
+    formation: str
+    version: int
+    counts: GroupCountsOut | None = None
+
+
+def _group_out(g) -> dict:
+    out = {"id": g.id, "short_code": g.short_code, "site": g.site.code,
+           "arrived_at": g.arrived_at, "reported_count": g.reported_count,
+           "facilitated_by": g.facilitated_by, "formation": g.formation, "version": g.version}
+    c = getattr(g, "counts", None)
+    if c is not None:
+        out["counts"] = {"reported": c.reported, "in_register": c.registered_total,
+                         "disarmed": c.disarmed, "registered": c.registered,
+                         "at_camp": c.at_camp, "referred_out": c.referred_out,
+                         "missing": c.missing}
+    return out
+
+
+def _site(user, code: str) -> Site:
+    from mawa.accounts import access
+    from mawa.core.errors import NotFound
+
+    site = access.sites_for(user).filter(code=code.strip().upper()).first()
+    if site is None:
+        raise NotFound()
+    return site
+
+
+@router.post("/groups", response={201: GroupOut, 200: GroupOut})
+def arrival_group_create(request, payload: GroupIn):
+    """Log an arrival group (idempotent on ``client_key``)."""
+    data = payload.dict()
+    site = _site(request.auth, data.pop("site"))
+    group = services.arrival_group_create(actor=request.auth, site=site, **data)
+    return Status(201, _group_out(selectors.arrival_group_get(user=request.auth,
+                                                              group_id=group.id)))
+
+
+@router.get("/groups", response=list[GroupOut])
+def arrival_group_list(request, before: uuid.UUID | None = None, limit: int = 50):
+    """Groups at the caller's sites, newest first (keyset: pass the last id as ``before``)."""
+    return [_group_out(g) for g in selectors.arrival_group_list(
+        user=request.auth, before=before, limit=max(1, min(limit, 200)))]
+
+
+@router.get("/groups/{group_id}", response=GroupOut)
+def arrival_group_get(request, group_id: uuid.UUID):
+    return _group_out(selectors.arrival_group_get(user=request.auth, group_id=group_id))
+
+
+class DocumentIn(Schema):
+    kind: str
+    number: str
+    issuer: str = ""
+    expiry: dt.date | None = None
+
+
+class AliasIn(Schema):
+    name_ar: str = ""
+    name_lat: str = ""
+
+
+class PersonIn(Schema):
+    client_key: uuid.UUID
+    site: str | None = None
+    group: uuid.UUID | None = None
+    values: dict = {}
+    birth: str = ""
+    approximate_age: int | None = None
+    aliases: list[AliasIn] = []
+    documents: list[DocumentIn] = []
+
+
+class PersonSummary(Schema):
+    id: uuid.UUID
+    short_code: str
+    name_ar: str
+    name_lat: str
+    birth: str
+    status: str
+    category: str
+    group: str | None = None
+
+
+def _summary(p) -> dict:
+    return {"id": p.id, "short_code": p.short_code, "name_ar": p.name_ar,
+            "name_lat": p.name_lat, "birth": p.birth_display, "status": p.status,
+            "category": p.category, "group": p.group.short_code if p.group_id else None}
+
+
+@router.post("/persons", response={201: dict, 200: dict})
+def person_register(request, payload: PersonIn):
+    """Register a person. Same ``client_key`` and content → 200 with the existing person;
+    same key, other content → 409."""
+    user = request.auth
+    group = selectors.arrival_group_get(user=user, group_id=payload.group) \
+        if payload.group else None
+    if group is not None:
+        site = group.site
+    elif payload.site:
+        site = _site(user, payload.site)
+    else:
+        raise HttpError(400, "site or group is required")
+    person, created = services.person_register(
+        actor=user, site=site, client_key=payload.client_key, group=group,
+        data=PersonInput(values=payload.values, birth=payload.birth,
+                         approximate_age=payload.approximate_age,
+                         aliases=[(a.name_ar, a.name_lat) for a in payload.aliases],
+                         documents=[DocumentInput(kind=d.kind, number=d.number,
+                                                  issuer=d.issuer, expiry=d.expiry)
+                                    for d in payload.documents]))
+    person = selectors.person_get(user=user, person_id=person.id)
+    return Status(201 if created else 200, selectors.person_as_dict(user=user, person=person))
+
+
+class PersonPageOut(Schema):
+    persons: list[PersonSummary]
+    next_cursor: str | None
+
+
+@router.get("/persons", response=PersonPageOut)
+def person_search(request, q: str = "", status: str | None = None,
+                  group: uuid.UUID | None = None, after: uuid.UUID | None = None,
+                  limit: int = 50):
+    """Search persons (short code, any name part, document or service number); keyset."""
+    page = selectors.person_search(user=request.auth, q=q, status=status, group_id=group,
+                                   after=after, limit=max(1, min(limit, 200)))
+    return {"persons": [_summary(p) for p in page.persons], "next_cursor": page.next_cursor}
+
+
+@router.get("/persons/{person_id}", response=dict)
+def person_get(request, person_id: uuid.UUID):
+    """One person, with only the fields the caller's role may read; the read is audited."""
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    return selectors.person_as_dict(user=request.auth, person=person)
+
+
+class PersonUpdateIn(Schema):
+    version: int
+    changes: dict
+
+
+@router.patch("/persons/{person_id}", response=dict)
+def person_update(request, person_id: uuid.UUID, payload: PersonUpdateIn):
+    """Correct a person (``version`` is the one you read; a stale one answers 409)."""
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    person = services.person_update(actor=request.auth, person=person, version=payload.version,
+                                    changes=payload.changes)
+    return selectors.person_as_dict(user=request.auth, person=person)
+
+
+class TransitionIn(Schema):
+    to: str
+    details: dict = {}
+    note: str = ""
+    expected_status: str | None = None
+
+
+class EventOut(Schema):
+    from_status: str
+    to_status: str
+    at: dt.datetime
+    site: str
+    details: dict
+    note: str
+
+
+@router.post("/persons/{person_id}/transitions", response=PersonSummary)
+def person_transition(request, person_id: uuid.UUID, payload: TransitionIn):
+    """Move a person along the lifecycle (see ``GET .../transitions`` for the allowed moves)."""
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    person = services.person_transition(actor=request.auth, person=person, to=payload.to,
+                                        details=payload.details, note=payload.note,
+                                        expected_status=payload.expected_status)
+    return _summary(person)
+
+
+class SeparationIn(Schema):
+    category: str
+    referral_to: str
+    note: str = ""
+
+
+@router.post("/persons/{person_id}/separation", response=PersonSummary)
+def person_separate(request, person_id: uuid.UUID, payload: SeparationIn):
+    """Separate a civilian or child and record to whom they were referred."""
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    person = services.person_separate(actor=request.auth, person=person,
+                                      category=payload.category,
+                                      referral_to=payload.referral_to, note=payload.note)
+    return _summary(person)
+
+
+@router.get("/persons/{person_id}/transitions", response=dict)
+def person_transitions(request, person_id: uuid.UUID):
+    """History, and the moves the caller may make now with what each requires."""
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    return {
+        "history": [{"from_status": e.from_status, "to_status": e.to_status, "at": e.at,
+                     "site": e.site.code, "details": e.details, "note": e.note}
+                    for e in selectors.person_history(person=person)],
+        "allowed": [{"to": t.target, "label": str(t.label),
+                     "requires": [{"name": r.name, "kind": r.kind, "label": str(r.label)}
+                                  for r in t.requires]}
+                    for t in services.person_transitions_allowed(actor=request.auth,
+                                                                  person=person)],
+    }

@@ -1,0 +1,175 @@
+"""The REST API uses the same services and access rules as the pages."""
+
+import json
+import uuid
+
+import pytest
+
+from mawa.accounts.roles import Role
+from mawa.reception.models import Person
+
+
+@pytest.fixture
+def other_client():
+    """A second, independent session (``client_for`` re-uses one client)."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def api(client_for, officer):
+    client = client_for(officer)
+
+    def call(method, path, body=None, client=client):
+        kw = {"content_type": "application/json"}
+        if body is not None:
+            kw["data"] = json.dumps(body)
+        return getattr(client, method)("/api/reception" + path, **kw)
+
+    return call
+
+
+def test_the_gate_to_camp_path_over_the_api(api):
+    key = str(uuid.uuid4())
+    g = api("post", "/groups", {"client_key": key, "site": "RHM",
+                                "arrived_at": "2024-05-01T08:00:00Z", "reported_count": 2})
+    assert g.status_code == 201, g.content
+    group = g.json()
+    body = {"client_key": str(uuid.uuid4()), "group": group["id"], "birth": "١٩٩٠",
+            "values": {"given_ar": "محمد", "family_lat": "Halabi", "sex": "male"}}
+    created = api("post", "/persons", body)
+    assert created.status_code == 201, created.content
+    again = api("post", "/persons", body)
+    assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
+    body["values"]["given_ar"] = "علي"
+    assert api("post", "/persons", body).status_code == 409
+    pid = created.json()["id"]
+    for to, details in (("disarmed", {}), ("registered", {}), ("interned", {"camp": "NUR"})):
+        r = api("post", f"/persons/{pid}/transitions", {"to": to, "details": details})
+        assert r.status_code == 200, r.content
+    assert r.json()["status"] == "interned"
+    history = api("get", f"/persons/{pid}/transitions").json()["history"]
+    assert [h["to_status"] for h in history] == ["arrived", "disarmed", "registered", "interned"]
+    counts = api("get", f"/groups/{group['id']}").json()["counts"]
+    assert counts["at_camp"] == 1 and counts["missing"] == 1
+
+
+def test_validation_errors_are_per_field(api, group):
+    r = api("post", "/persons", {"client_key": str(uuid.uuid4()), "group": str(group.id),
+                                 "birth": "1990-13", "values": {"given_ar": "Ali"}})
+    assert r.status_code == 400
+    assert set(r.json()["fields"]) == {"birth", "given_ar"}
+
+
+def test_mass_assignment_is_refused(api, group):
+    r = api("post", "/persons", {"client_key": str(uuid.uuid4()), "group": str(group.id),
+                                 "values": {"given_ar": "علي", "status": "released"}})
+    assert r.status_code == 403
+    assert Person.objects.count() == 0
+
+
+def test_stale_update_is_409(api, register):
+    person, _ = register()
+    ok = api("patch", f"/persons/{person.id}", {"version": 1, "changes": {"rank": "Major"}})
+    assert ok.status_code == 200 and ok.json()["version"] == 2
+    assert api("patch", f"/persons/{person.id}",
+               {"version": 1, "changes": {"rank": "Colonel"}}).status_code == 409
+
+
+def test_outsider_gets_404_everywhere(other_client, users, api, register, group):
+    person, _ = register()
+    outsider = other_client(users["outsider"])
+    for path in (f"/persons/{person.id}", f"/groups/{group.id}",
+                 f"/persons/{person.id}/transitions"):
+        assert api("get", path, client=outsider).status_code == 404
+    assert api("post", f"/persons/{person.id}/transitions", {"to": "disarmed"},
+               client=outsider).status_code == 404
+    found = api("get", "/persons?q=" + person.short_code, client=outsider).json()
+    assert found["persons"] == []
+
+
+def test_sensitive_fields_are_absent_without_the_permission(other_client, users, api, register):
+    person, _ = register(family_contact_phone="0999", vulnerabilities=["sick"])
+    staff = other_client(users[Role.CAMP_STAFF])
+    body = api("get", f"/persons/{person.id}", client=staff).json()
+    assert "family_contact_phone" not in body and "vulnerabilities" not in body
+    assert "family_contact_phone" in body["sensitive_hidden"]
+    full = api("get", f"/persons/{person.id}").json()
+    assert full["family_contact_phone"] == "0999"
+
+
+def test_search_by_name_code_document_and_service_number(api, register, sites, officer):
+    from mawa.reception import services
+    from mawa.reception.services import DocumentInput, PersonInput
+
+    p1, _ = register()
+    p2, _ = services.person_register(
+        actor=officer, site=sites["RHM"], client_key=uuid.uuid4(),
+        data=PersonInput(values={"given_ar": "عمر", "given_lat": "Omar"},
+                         documents=[DocumentInput(kind="passport", number="N 778899")]))
+    def codes(q):
+        return {p["short_code"] for p in api("get", "/persons?q=" + q).json()["persons"]}
+
+    assert codes(p1.short_code.lower().replace("-", "")) == {p1.short_code}
+    assert codes("Mohammed") == {p1.short_code}
+    assert codes("الحلبي") == {p1.short_code}
+    assert codes("حلبي محمد") == {p1.short_code}
+    assert codes("a12345") == {p1.short_code}
+    assert codes("n778899") == {p2.short_code}
+    assert codes("عمرو") == set()
+
+
+def test_keyset_pagination(api, register):
+    made = [register(given_ar=n)[0] for n in ("علي", "عمر", "زيد", "خالد", "سعد")]
+    seen, after = [], None
+    while True:
+        q = "/persons?limit=2" + (f"&after={after}" if after else "")
+        page = api("get", q).json()
+        seen += [p["short_code"] for p in page["persons"]]
+        after = page["next_cursor"]
+        if not after:
+            break
+    assert seen == [p.short_code for p in reversed(made)]
+
+
+def test_list_query_count_does_not_grow(client_for, officer, register,
+                                        django_assert_max_num_queries):
+    """No N+1: the same number of queries for 3 and for 33 persons (session, scoping, the
+    audit entry of the search, the page itself), and never more than a fixed bound."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(officer)
+    urls = ("/reception/persons/?q=علي", "/api/reception/persons?limit=50",
+            "/reception/groups/", "/reception/persons/")
+
+    def counts():
+        out = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    for i in range(3):
+        register(given_ar="علي", service_number=f"S{i}")
+    few = counts()
+    for i in range(30):
+        register(given_ar="علي", service_number=f"T{i}")
+    assert counts() == few
+    for url in urls:
+        with django_assert_max_num_queries(20):
+            client.get(url)
+
+
+def test_openapi_schema_lists_the_endpoints(client_for, officer):
+    schema = client_for(officer).get("/api/openapi.json").json()
+    paths = set(schema["paths"])
+    assert "/api/reception/persons/{person_id}/transitions" in paths
+    assert "/api/reception/groups" in paths
