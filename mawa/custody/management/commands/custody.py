@@ -1,0 +1,31 @@
+from django.core.management.base import CommandError
+
+from mawa.core.management.base import MawaCommand
+
+
+class Command(MawaCommand):
+    help = ("Custody checks. `mawa custody verify` checks the custody streams of the ledger, "
+            "recomputes every item's state from its events and names every item whose shown "
+            "state disagrees. Exit 0 when everything holds, 1 otherwise.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("--no-chains", action="store_true",
+                            help="skip the hash-chain check (already done by `mawa verify`)")
+
+    def handle(self, *args, **options):
+        from mawa.custody.verify import custody_verify
+
+        report = custody_verify(chains=not options["no_chains"])
+        self.stdout.write(f"{report.items} items, {report.entries} entries in "
+                          f"{report.streams} custody streams")
+        for failure in report.chain_failures:
+            self.stderr.write(f"chain: {failure}")
+        for problem in report.problems[:200]:
+            self.stderr.write(f"item: {problem}")
+        if len(report.problems) > 200:
+            self.stderr.write(f"… and {len(report.problems) - 200} more")
+        if not report.ok:
+            raise CommandError("custody verification failed", returncode=1)
+        self.stdout.write(self.style.SUCCESS("custody verified: every chain holds and every "
+                                             "item's state is the one its events give"))

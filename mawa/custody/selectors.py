@@ -1,0 +1,229 @@
+"""Reads of custody, already scoped: an item is visible at the site where it was surrendered
+and at the site where it is now."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.ids import short_code_normalise
+from mawa.core.models import LedgerEntry
+from mawa.custody import derive
+from mawa.custody.models import (
+    CustodyEvent,
+    Discrepancy,
+    Item,
+    Kind,
+    LegalHold,
+    Receipt,
+    State,
+    StockCheck,
+    Store,
+)
+from mawa.custody.services import stock_check_overdue
+
+ITEM_SITES = ("site", "location_site")
+
+
+def items_visible(*, user) -> QuerySet[Item]:
+    access.require(user, Perm.CUSTODY_VIEW)
+    return access.scope(Item.objects.all(), user, site_field=ITEM_SITES)
+
+
+def item_list(*, user, store=None, state: str = "", kind: str = "", site=None, q: str = "",
+              category: str = "", surrendered_at=None, before=None, limit: int = 50
+              ) -> list[Item]:
+    """Items newest first, keyset-paginated on the UUIDv7 id (constant time on any page)."""
+    qs = items_visible(user=user).select_related("location_site", "store")
+    if store is not None:
+        qs = qs.filter(store=store)
+    if site is not None:
+        qs = qs.filter(location_site=site)
+    if surrendered_at is not None:
+        qs = qs.filter(site=surrendered_at)
+    if state:
+        qs = qs.filter(state__in=state.split(","))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if category:
+        qs = qs.filter(Q(iti_category=category) | Q(unroca_category=category))
+    if q:
+        code = short_code_normalise(q)
+        if code:
+            qs = qs.filter(short_code=code)
+        else:
+            from mawa.custody.services import serial_key
+
+            qs = qs.filter(serial_key=serial_key(q))
+    if before:
+        qs = qs.filter(id__lt=before)
+    return list(qs.order_by("-id")[:limit])
+
+
+def item_get(*, user, code: str) -> Item:
+    return access.get_for_user(
+        Item.objects.select_related("location_site", "store", "receipt", "custodian",
+                                    "catalogue", "parent", "mounted_on", "site"),
+        user, Perm.CUSTODY_VIEW, site_field=ITEM_SITES,
+        short_code=short_code_normalise(code or "") or "")
+
+
+@dataclass
+class HistoryLine:
+    seq: int
+    kind: str
+    label: object
+    ts: str
+    actor: str
+    site: str
+    data: dict
+    stream_ref: str
+
+
+def item_history(*, item: Item) -> list[HistoryLine]:
+    """The item's custody events, oldest first, from the ledger entries themselves."""
+    from mawa.accounts.models import User
+
+    rows = list(CustodyEvent.objects.filter(item=item).select_related("ledger_entry")
+                .order_by("item_seq"))
+    actors = {str(u.pk): u.get_full_name() or u.username
+              for u in User.objects.filter(pk__in={r.ledger_entry.actor for r in rows
+                                                   if len(r.ledger_entry.actor) == 36})}
+    out = []
+    for r in rows:
+        e = r.ledger_entry
+        data = json.loads(e.payload).get("data", {})
+        data.pop("hold", None)
+        spec = derive.KINDS.get(r.kind)
+        out.append(HistoryLine(r.item_seq, r.kind, spec.label if spec else r.kind, e.ts[:16]
+                               .replace("T", " "), actors.get(e.actor, e.actor), e.site, data,
+                               f"{e.stream}#{e.seq}"))
+    return out
+
+
+def item_holds(*, user, item: Item) -> list[LegalHold] | None:
+    """Active holds with their reasons — for the accountability compartment only (None for
+    everyone else, who sees just ``item.on_hold``)."""
+    if not access.can(user, Perm.COMPARTMENT_VIEW):
+        return None
+    return list(LegalHold.objects.filter(item=item, lifted_at__isnull=True).order_by("set_at"))
+
+
+def duplicates_of(*, user, item: Item) -> list[Item]:
+    if not item.serial_key:
+        return []
+    return list(items_visible(user=user).filter(serial_key=item.serial_key, kind=item.kind)
+                .exclude(pk=item.pk).select_related("location_site")[:20])
+
+
+def receipt_get(*, user, code: str) -> Receipt:
+    return access.get_for_user(Receipt.objects.select_related("site", "person", "group",
+                                                              "received_by"),
+                               user, Perm.CUSTODY_VIEW,
+                               short_code=short_code_normalise(code or "") or "")
+
+
+def store_get(*, user, code: str) -> Store:
+    return access.get_for_user(Store.objects.select_related("site"), user, Perm.CUSTODY_VIEW,
+                               short_code=short_code_normalise(code or "") or "")
+
+
+@dataclass
+class StoreRow:
+    store: Store
+    items: int = 0
+    rounds: int = 0
+    on_hold: int = 0
+    overdue: list = field(default_factory=list)
+    open_check: StockCheck | None = None
+
+
+def store_list(*, user) -> list[StoreRow]:
+    """Stores at the user's sites with what they hold and which checks are overdue."""
+    access.require(user, Perm.CUSTODY_VIEW)
+    stores = list(access.scope(Store.objects.select_related("site").filter(is_active=True),
+                               user))
+    counts = {r["store"]: r for r in Item.objects.filter(
+        store__in=stores, state=State.IN_CUSTODY).values("store").annotate(
+        n=Count("id"), rounds=Sum("quantity", filter=Q(kind=Kind.AMMUNITION)),
+        held=Count("id", filter=Q(on_hold=True))).order_by()}
+    open_checks = {c.store_id: c for c in StockCheck.objects.filter(
+        store__in=stores, status=StockCheck.Status.OPEN)}
+    rows = []
+    for s in stores:
+        c = counts.get(s.pk, {})
+        rows.append(StoreRow(s, c.get("n", 0), c.get("rounds") or 0, c.get("held", 0),
+                             stock_check_overdue(s), open_checks.get(s.pk)))
+    return rows
+
+
+def check_get(*, user, code: str) -> StockCheck:
+    return access.get_for_user(StockCheck.objects.select_related("store", "site", "started_by"),
+                               user, Perm.CUSTODY_VIEW,
+                               short_code=short_code_normalise(code or "") or "")
+
+
+def discrepancies_open(*, user) -> QuerySet[Discrepancy]:
+    access.require(user, Perm.CUSTODY_VIEW)
+    return access.scope(Discrepancy.objects.filter(resolved_at__isnull=True), user)
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+COLUMNS = [
+    ("surrendered", None),
+    ("in_store", None),
+    ("at_gate", None),
+    ("in_transit", (State.IN_TRANSIT,)),
+    ("out_on_access", (State.OUT_ON_ACCESS,)),
+    ("disposed", (State.DESTROYED, State.TRANSFERRED, State.RETURNED)),
+    ("missing", (State.MISSING,)),
+]
+
+
+def reconciliation(*, user, site=None) -> dict:
+    """Surrendered vs in store vs at the gate vs in transit vs out vs disposed vs missing, by
+    kind and category, per site of surrender. Lots count rounds, other items count pieces.
+
+    One grouped query over the projection (indexed on site, state, kind).
+    """
+    qs = items_visible(user=user).exclude(state__in=(State.REFUSED, State.CONSUMED))
+    if site is not None:
+        qs = qs.filter(site=site)
+    rows = qs.values("site__code", "kind", "iti_category", "unroca_category", "state").annotate(
+        n=Count("id"), rounds=Sum("quantity"), stored=Count("id", filter=Q(store__isnull=False)),
+        stored_rounds=Sum("quantity", filter=Q(store__isnull=False))).order_by()
+    table: dict[tuple, dict] = {}
+    for r in rows:
+        category = r["iti_category"] or r["unroca_category"] or ""
+        key = (r["site__code"], r["kind"], category)
+        line = table.setdefault(key, {c: 0 for c, _ in COLUMNS})
+        ammo = r["kind"] == Kind.AMMUNITION
+        amount = (r["rounds"] or 0) if ammo else r["n"]
+        stored = (r["stored_rounds"] or 0) if ammo else r["stored"]
+        line["surrendered"] += amount
+        if r["state"] == State.IN_CUSTODY:
+            line["in_store"] += stored
+            line["at_gate"] += amount - stored
+        for col, states in COLUMNS:
+            if states and r["state"] in states:
+                line[col] += amount
+    # Destroyed and split quantities of lots leave the live lots but stay "surrendered":
+    # count the surrendered rounds from the surrender events' quantities instead.
+    lines = [{"site": k[0], "kind": k[1], "category": k[2], **v}
+             for k, v in sorted(table.items())]
+    totals = {c: sum(line[c] for line in lines if line["kind"] != Kind.AMMUNITION)
+              for c, _ in COLUMNS}
+    rounds = {c: sum(line[c] for line in lines if line["kind"] == Kind.AMMUNITION)
+              for c, _ in COLUMNS}
+    return {"lines": lines, "columns": [c for c, _ in COLUMNS], "totals": totals,
+            "rounds": rounds}
+
+
+def ledger_head(*, site) -> str:
+    entry = LedgerEntry.objects.filter(stream=f"custody/{site.code}").order_by("-seq").first()
+    return entry.entry_hash if entry else ""
