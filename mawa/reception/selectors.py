@@ -250,56 +250,10 @@ class MatchCandidate:
 def person_match_candidates(*, user, data: dict, limit: int = 5) -> list[MatchCandidate]:
     """Possible existing records for what is being typed at registration.
 
-    This first version is a normalised exact match: same service number, same document number,
-    or the same given name plus the same father's, grandfather's or family name (in either
-    script). The identity-resolution engine (``mawa.names``) replaces the inside of this
-    function; its signature, and the fact that it only looks at records the user may see,
-    stay.
+    The identity-resolution engine (``mawa.matching``, on ``mawa.names``) finds and scores
+    them across scripts and spellings; only records the user may see are returned.
     """
-    if not access.can(user, Perm.PERSON_VIEW):
-        return []
-    scored: dict = {}
+    from mawa.matching.selectors import candidates_for, registration_reasons
 
-    def hit(pid, reason: str, weight: int) -> None:
-        entry = scored.setdefault(pid, [0, []])
-        if reason not in entry[1]:
-            entry[0] += weight
-            entry[1].append(reason)
-
-    service = document_key(str(data.get("service_number") or ""))
-    if service:
-        for pid in Person.objects.filter(service_number=service).values_list("id", flat=True)[:20]:
-            hit(pid, "service_number", 10)
-    for number in data.get("document_numbers") or []:
-        key = document_key(str(number))
-        if key:
-            for pid in IdentityDocument.objects.filter(number_key=key).values_list(
-                    "person_id", flat=True)[:20]:
-                hit(pid, "document_number", 10)
-    keys_by_part = {}
-    for part in ("given", "father", "grandfather", "family"):
-        keys = set()
-        for script in ("ar", "lat"):
-            keys.update(name_keys(str(data.get(f"{part}_{script}") or "")))
-        if keys:
-            keys_by_part[part] = keys
-    if "given" in keys_by_part and len(keys_by_part) > 1:
-        rows = PersonNameKey.objects.filter(
-            part__in=list(keys_by_part),
-            key__in=set().union(*keys_by_part.values())).values_list("person_id", "part", "key")
-        parts_by_person: dict = {}
-        for pid, part, key in rows[:2000]:
-            if key in keys_by_part.get(part, ()):
-                parts_by_person.setdefault(pid, set()).add(part)
-        for pid, parts in parts_by_person.items():
-            if "given" in parts and len(parts) > 1:
-                for part in sorted(parts):
-                    hit(pid, f"name.{part}", 2)
-    if not scored:
-        return []
-    visible = {p.id: p for p in persons_visible(user=user).filter(
-        id__in=list(scored)).select_related("group")}
-    out = [MatchCandidate(visible[pid], reasons, score)
-           for pid, (score, reasons) in scored.items() if pid in visible]
-    out.sort(key=lambda c: (-c.score, c.person.short_code))
-    return out[:limit]
+    return [MatchCandidate(s.person, registration_reasons(s.reasons), round(s.probability * 100))
+            for s in candidates_for(user=user, data=data, limit=limit)]

@@ -24,6 +24,7 @@ from mawa.core.errors import Conflict, Forbidden, ValidationFailed
 from mawa.core.ledger import canonical_payload, ledger_append
 from mawa.core.models import Site, SiteKind
 from mawa.core.services import short_code_next
+from mawa.matching.services import registry_index_update
 from mawa.reception import lifecycle
 from mawa.reception.models import (
     ArrivalGroup,
@@ -411,6 +412,7 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
                     d.scan.save(f"{d.id}.{_ext(doc['scan'])}", doc["scan"], save=False)
                 d.save(force_insert=True)
             _name_keys_write(person, aliases)
+            registry_index_update(person)
             entry = ledger_append(stream=f"person/{person.id}", kind="person.registered",
                                   actor=actor, site=site,
                                   payload={"person": person.id, "short_code": person.short_code,
@@ -494,6 +496,7 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
         locked.save(update_fields=[*changed, "version", "completeness", "updated_at"])
         if set(changed) & set(NAME_FIELDS):
             _name_keys_write(locked, [(a.name_ar, a.name_lat) for a in locked.aliases.all()])
+        registry_index_update(locked)
         ledger_append(stream=f"person/{locked.id}", kind="person.corrected", actor=actor,
                       site=locked.current_site,
                       payload={"person": locked.id, "fields": sorted(changed),

@@ -1,0 +1,431 @@
+"""Writes of identity resolution: the registry index, runs, watch lists, decisions, merges.
+
+Every function takes ``actor``: a user (checked through ``access``) or ``None`` for the
+operator at the command line (``mawa matching …``), recorded as ``system:cli`` — whoever has
+a shell on the server already holds the database.
+
+Decisions and merges write their ledger entries in the same transaction as the change. The
+index itself is derived data and not on the ledger: it can be rebuilt from the register at
+any time (``registry_index_rebuild``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.audit import audit
+from mawa.core.errors import Conflict, ValidationFailed
+from mawa.core.ledger import ledger_append
+from mawa.matching import engine
+from mawa.matching.models import (
+    Decision,
+    IndexedPerson,
+    IndexKey,
+    MatchPair,
+    MatchRun,
+    NameCount,
+    PairKind,
+    PersonMerge,
+    RunKind,
+    Watchlist,
+    WatchlistEntry,
+    WatchlistKey,
+)
+from mawa.names import dedupe, name_keys, prepare
+from mawa.reception.models import DocumentKind, Person
+
+SYSTEM = "system:cli"
+# Suggestions at or above this probability go to the review queue.
+REVIEW_THRESHOLD = 0.5
+# Watch-list hits at or above this go to the investigators' queue (recall matters more).
+SCREEN_THRESHOLD = 0.3
+BATCH = 2000
+
+
+def _who(actor):
+    return actor if actor is not None else SYSTEM
+
+
+def _require(actor, perm: str, site=None) -> None:
+    if actor is not None:
+        access.require(actor, perm, site)
+
+
+# --- the registry index ------------------------------------------------------------------
+
+def _national_id(person: Person) -> str:
+    for doc in person.documents.all():
+        if doc.kind == DocumentKind.NATIONAL_ID:
+            return doc.number_key
+    return ""
+
+
+def _person_record(person: Person):
+    return engine.person_record(person, national_id=_national_id(person),
+                                aliases=[(a.name_ar, a.name_lat) for a in person.aliases.all()])
+
+
+def _count_delta(delta: dict[tuple[str, str], int]) -> None:
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for (pool, _key), n in delta.items():
+        totals[(pool, "")] += n
+    for (pool, key), n in [*delta.items(), *totals.items()]:
+        if not n:
+            continue
+        NameCount.objects.bulk_create([NameCount(pool=pool, key=key, count=0)],
+                                      ignore_conflicts=True)
+        NameCount.objects.filter(pool=pool, key=key).update(count=F("count") + n)
+
+
+def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPerson:
+    """Bring the matching index up to date with ``person`` (call on every registration and
+    correction, inside the transaction that saves the person, so both commit together).
+
+    Then, for a newly indexed person, queue likely duplicates for review and screen them
+    against the active watch lists (``screen=False`` skips both, for bulk rebuilds).
+    """
+    record = _person_record(person)
+    prepared = prepare(record)
+    keys = {k[:200] for k in name_keys(prepared)}
+    counts = engine.name_counts(prepared)
+    existing = IndexedPerson.objects.filter(person=person).first()
+    delta: dict[tuple[str, str], int] = defaultdict(int)
+    for pool, key in counts:
+        delta[(pool, key)] += 1
+    with transaction.atomic():
+        if existing is None:
+            entry = IndexedPerson.objects.create(person=person,
+                                                 record=engine.record_to_json(record),
+                                                 name_counts=counts)
+            old_keys: set[str] = set()
+        else:
+            entry = existing
+            for pool, key in existing.name_counts:
+                delta[(pool, key)] -= 1
+            old_keys = set(existing.keys.values_list("key", flat=True))
+            entry.record, entry.name_counts = engine.record_to_json(record), counts
+            entry.save(update_fields=["record", "name_counts", "indexed_at"])
+            IndexKey.objects.filter(person=entry, key__in=old_keys - keys).delete()
+        IndexKey.objects.bulk_create([IndexKey(person=entry, key=k) for k in keys - old_keys])
+        _count_delta(delta)
+        if screen and existing is None:
+            _queue_duplicates(person, prepared)
+            _screen_one(person, prepared)
+    return entry
+
+
+def registry_index_rebuild(*, batch: int = BATCH) -> int:
+    """Rebuild the whole index from the register (after an upgrade of ``mawa.names``).
+    Returns the number of persons indexed. Merged persons stay inactive."""
+    merged = set(PersonMerge.objects.values_list("duplicate_id", flat=True))
+    with transaction.atomic():
+        IndexKey.objects.all().delete()
+        IndexedPerson.objects.all().delete()
+        NameCount.objects.all().delete()
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    n = 0
+    qs = Person.objects.select_related("site").prefetch_related("aliases", "documents")
+    last = None
+    while True:
+        page = qs.order_by("id")
+        if last is not None:
+            page = page.filter(id__gt=last)
+        persons = list(page[:batch])
+        if not persons:
+            break
+        entries, keys = [], []
+        for person in persons:
+            record = _person_record(person)
+            p = prepare(record)
+            nc = engine.name_counts(p)
+            for pool, key in nc:
+                counts[(pool, key)] += 1
+                counts[(pool, "")] += 1
+            entry = IndexedPerson(person=person, record=engine.record_to_json(record),
+                                  name_counts=nc, active=person.pk not in merged)
+            entries.append(entry)
+            keys += [IndexKey(person=entry, key=k[:200]) for k in name_keys(p)]
+        with transaction.atomic():
+            IndexedPerson.objects.bulk_create(entries)
+            IndexKey.objects.bulk_create(keys, batch_size=5000)
+        n += len(persons)
+        last = persons[-1].id
+    NameCount.objects.bulk_create([NameCount(pool=p, key=k, count=c)
+                                   for (p, k), c in counts.items()], batch_size=5000)
+    return n
+
+
+def _queue_duplicates(person: Person, prepared) -> None:
+    from mawa.matching.selectors import index_candidates
+
+    for other_id, probability, match in index_candidates(prepared, exclude=person.pk, limit=5):
+        if probability >= REVIEW_THRESHOLD:
+            _pair_upsert(PairKind.DUPLICATE, person.pk, other_id, probability, match, run=None)
+
+
+# --- pairs ---------------------------------------------------------------------------------
+
+def _pair_upsert(kind: str, a, b, probability: float, match, *, run: MatchRun | None,
+                 entry_id=None) -> bool:
+    """Store a suggestion once; refresh its score while undecided. True if it is new.
+
+    A decided pair is left alone: a person is never asked twice about the same pair.
+    """
+    if kind == PairKind.DUPLICATE:
+        a, b = sorted((a, b), key=str)
+        lookup = {"kind": kind, "person_a_id": a, "person_b_id": b}
+    else:
+        lookup = {"kind": kind, "person_a_id": a, "entry_id": entry_id}
+    values = {"probability": round(probability, 4), "weight": match.weight,
+              "reasons": engine.reasons_json(match), "run": run}
+    existing = MatchPair.objects.filter(**lookup).first()
+    if existing is None:
+        MatchPair.objects.create(**lookup, **values)
+        return True
+    if not existing.decision:
+        for k, v in values.items():
+            setattr(existing, k, v)
+        existing.save(update_fields=list(values))
+    return False
+
+
+def _finish(run: MatchRun, records: int, found: int, new: int) -> MatchRun:
+    run.records, run.pairs_found, run.pairs_new = records, found, new
+    run.finished_at = timezone.now()
+    run.save(update_fields=["records", "pairs_found", "pairs_new", "finished_at"])
+    return run
+
+
+def match_run_dedupe(*, actor, person_ids: Iterable | None = None,
+                     threshold: float = REVIEW_THRESHOLD) -> MatchRun:
+    """De-duplicate the whole registry (``person_ids`` None) or an import against it.
+
+    Whole registry: ``names.dedupe`` clusters every active indexed person; each pair inside a
+    cluster becomes a suggestion. An import: each of its persons is looked up in the index
+    like a registration is. Suggestions already decided are not asked again.
+    """
+    _require(actor, Perm.MATCH_RUN)
+    from mawa.matching.selectors import index_candidates, index_scorer
+
+    kind = RunKind.DEDUPE_REGISTRY if person_ids is None else RunKind.DEDUPE_PERSONS
+    with transaction.atomic():
+        run = MatchRun.objects.create(kind=kind, started_by=actor, threshold=threshold)
+        audit(actor=_who(actor), action="match_run", obj=run, detail={"kind": kind})
+    found = new = 0
+    if person_ids is None:
+        rows = list(IndexedPerson.objects.filter(active=True).values_list("person_id", "record"))
+        prepared = [prepare(engine.record_from_json(r)) for _, r in rows]
+        ids = {p.record_id: pid for p, (pid, _r) in zip(prepared, rows, strict=True)}
+        by_id = {p.record_id: p for p in prepared}
+        clusters: dict[str, list[str]] = defaultdict(list)
+        for a in dedupe(prepared, threshold=threshold):
+            clusters[a.cluster_id].append(a.record_id)
+        scorer = index_scorer(prepared)
+        with transaction.atomic():
+            for members in clusters.values():
+                for i, x in enumerate(members):
+                    for y in members[i + 1:]:
+                        probability, match = engine.score(scorer, by_id[x], by_id[y])
+                        found += 1
+                        new += _pair_upsert(PairKind.DUPLICATE, ids[x], ids[y], probability,
+                                            match, run=run)
+        return _finish(run, len(prepared), found, new)
+    person_ids = list(person_ids)
+    rows = IndexedPerson.objects.filter(person_id__in=person_ids, active=True)
+    n = 0
+    with transaction.atomic():
+        for row in rows:
+            n += 1
+            p = prepare(engine.record_from_json(row.record))
+            for other, probability, match in index_candidates(p, exclude=row.person_id):
+                if probability >= threshold:
+                    found += 1
+                    new += _pair_upsert(PairKind.DUPLICATE, row.person_id, other, probability,
+                                        match, run=run)
+    return _finish(run, n, found, new)
+
+
+# --- watch lists (accountability compartment) --------------------------------------------
+
+@dataclass
+class ImportResult:
+    watchlist: Watchlist
+    run: MatchRun | None
+
+
+def watchlist_import(*, actor, content: bytes, source: str, version: str, licence: str,
+                     file_name: str = "", screen: bool = True) -> ImportResult:
+    """Import a watch list (FollowTheMoney JSON lines or the names CSV) as a new version of
+    its ``source``; older versions of the source stop being used. Bad rows are counted and
+    kept in ``report``, the rest imported. Then the registry is screened against it.
+    """
+    _require(actor, Perm.WATCHLIST_MANAGE)
+    from mawa.names._io import Report, UnusableInput, read_ftm, read_records_csv
+
+    errors = {}
+    for name, value in (("source", source), ("version", version), ("licence", licence)):
+        if not (value or "").strip():
+            errors[name] = [_("Required.")]
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+    if Watchlist.objects.filter(source=source.strip(), version=version.strip()).exists():
+        raise Conflict(_("This version of this watch list was already imported."),
+                       code="watchlist_version_exists")
+    text = content.decode("utf-8-sig", errors="replace")
+    report = Report(file_name or "upload")
+    handle = io.StringIO(text, newline="")
+    try:
+        reader = (read_ftm(handle, report) if text.lstrip().startswith("{")
+                  else read_records_csv(handle, report))
+        records = [r for _line, r in reader]
+    except UnusableInput as exc:
+        raise ValidationFailed(_("The file cannot be read as FollowTheMoney JSON lines or CSV: "
+                                 "%(why)s") % {"why": exc}, code="watchlist_unreadable") from None
+    with transaction.atomic():
+        Watchlist.objects.filter(source=source.strip(), active=True).update(active=False)
+        wl = Watchlist.objects.create(
+            source=source.strip(), version=version.strip(), licence=licence.strip(),
+            file_name=file_name[:300], file_sha256=hashlib.sha256(content).hexdigest(),
+            entity_count=len(records), imported_by=actor if actor is not None else None,
+            report={"read": report.read, "skipped": len(report.bad),
+                    "problems": len(report.warnings),
+                    "first_skipped": [[n, m] for n, m in report.bad[:20]]})
+        entries, keys = [], []
+        for r in records:
+            e = WatchlistEntry(watchlist=wl, entity_id=r.record_id[:200],
+                               name=" ".join(x for x in (r.given_name, r.father_name,
+                                                         r.family_name) if x)[:300]
+                               or (r.aliases[0][:300] if r.aliases else r.record_id),
+                               record=engine.record_to_json(r))
+            entries.append(e)
+            keys += [WatchlistKey(entry=e, key=k[:200]) for k in name_keys(r)]
+        WatchlistEntry.objects.bulk_create(entries, batch_size=2000)
+        WatchlistKey.objects.bulk_create(keys, batch_size=5000)
+        ledger_append(stream=f"watchlist/{wl.id}", kind="watchlist.imported", actor=_who(actor),
+                      payload={"watchlist": wl.id, "source": wl.source, "version": wl.version,
+                               "licence": wl.licence, "sha256": wl.file_sha256,
+                               "entities": len(records), "skipped": len(report.bad)})
+    run = registry_screen(actor=actor, watchlist=wl) if screen else None
+    return ImportResult(wl, run)
+
+
+def _screen_one(person: Person, prepared, *, run: MatchRun | None = None,
+                watchlist: Watchlist | None = None) -> tuple[int, int]:
+    from mawa.matching.selectors import watchlist_candidates
+
+    found = new = 0
+    for entry_id, probability, match in watchlist_candidates(prepared, watchlist=watchlist):
+        if probability >= SCREEN_THRESHOLD:
+            found += 1
+            new += _pair_upsert(PairKind.WATCHLIST, person.pk, None, probability, match,
+                                run=run, entry_id=entry_id)
+    return found, new
+
+
+def registry_screen(*, actor, watchlist: Watchlist | None = None) -> MatchRun:
+    """Screen every active person against the active watch lists (or one list, just imported).
+
+    Run when a list changes; new registrations are screened one by one as they are indexed.
+    """
+    _require(actor, Perm.WATCHLIST_MANAGE)
+    with transaction.atomic():
+        run = MatchRun.objects.create(kind=RunKind.SCREEN_REGISTRY, started_by=actor,
+                                      threshold=SCREEN_THRESHOLD, watchlist=watchlist)
+        audit(actor=_who(actor), action="match_run", obj=run,
+              detail={"kind": RunKind.SCREEN_REGISTRY})
+    found = new = n = 0
+    last = None
+    while True:
+        qs = IndexedPerson.objects.filter(active=True).order_by("person_id")
+        if last is not None:
+            qs = qs.filter(person_id__gt=last)
+        rows = list(qs.values_list("person_id", "record")[:BATCH])
+        if not rows:
+            break
+        with transaction.atomic():
+            for pid, record in rows:
+                f, w = _screen_one(Person(pk=pid), prepare(engine.record_from_json(record)),
+                                   run=run, watchlist=watchlist)
+                found, new = found + f, new + w
+        n += len(rows)
+        last = rows[-1][0]
+    return _finish(run, n, found, new)
+
+
+# --- decisions and merges ------------------------------------------------------------------
+
+def pair_decide(*, actor, pair: MatchPair, decision: str, reason: str,
+                survivor: Person | None = None) -> MatchPair:
+    """Record a person's decision on a suggestion, on the ledger, once.
+
+    ``match`` on a registry duplicate merges the two records: ``survivor`` (default: the one
+    registered first) stays the person's record, the other points at it. ``pair`` must have
+    been loaded through ``selectors.pair_get`` (which checks that ``actor`` may see it).
+    """
+    if pair.kind == PairKind.WATCHLIST:
+        _require(actor, Perm.COMPARTMENT_EDIT)
+    else:
+        _require(actor, Perm.MATCH_REVIEW)
+    errors = {}
+    if decision not in Decision.values:
+        errors["decision"] = [_("Choose match, not a match or unsure.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Give the reason for the decision.")]
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+    with transaction.atomic():
+        locked = MatchPair.objects.select_for_update().get(pk=pair.pk)
+        if locked.decision:
+            raise Conflict(_("This pair was already decided."), code="already_decided")
+        now = timezone.now()
+        site = locked.person_a.current_site
+        entry = ledger_append(
+            stream=f"match/{locked.id}", kind="match.decided", actor=_who(actor), site=site,
+            payload={"pair": locked.id, "kind": locked.kind, "person_a": locked.person_a_id,
+                     "person_b": locked.person_b_id, "entry": locked.entry_id,
+                     "decision": decision, "probability": f"{locked.probability:.4f}",
+                     "reason_sha256": hashlib.sha256(reason.strip().encode()).hexdigest()})
+        locked.decision, locked.decision_reason = decision, reason.strip()
+        locked.decided_by, locked.decided_at, locked.ledger_seq = actor, now, entry.seq
+        locked.save(update_fields=["decision", "decision_reason", "decided_by", "decided_at",
+                                   "ledger_seq"])
+        if decision == Decision.MATCH and locked.kind == PairKind.DUPLICATE:
+            _merge(actor=actor, pair=locked, survivor=survivor, site=site, at=now)
+    return locked
+
+
+def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> PersonMerge:
+    """Point the duplicate at the survivor. Nothing is deleted or rewritten: the duplicate's
+    row, lifecycle events and ``person/<id>`` stream stay; both streams record the merge."""
+    a, b = pair.person_a, pair.person_b
+    if survivor is None:
+        survivor = a if a.pk < b.pk else b
+    if survivor.pk not in (a.pk, b.pk):
+        raise ValidationFailed(_("The surviving record must be one of the pair."),
+                               fields={"survivor": [_("Choose one of the two records.")]})
+    duplicate = b if survivor.pk == a.pk else a
+    _require(actor, Perm.MATCH_REVIEW, duplicate.current_site)
+    if PersonMerge.objects.filter(duplicate__in=[a, b]).exists():
+        raise Conflict(_("One of these records was already merged into another."),
+                       code="already_merged")
+    payload = {"duplicate": duplicate.pk, "survivor": survivor.pk, "pair": pair.pk}
+    entry = ledger_append(stream=f"person/{duplicate.pk}", kind="person.merged_into",
+                          actor=_who(actor), site=site, payload=payload)
+    ledger_append(stream=f"person/{survivor.pk}", kind="person.merged_from", actor=_who(actor),
+                  site=site, payload=payload)
+    merge = PersonMerge.objects.create(duplicate=duplicate, survivor=survivor, pair=pair,
+                                       actor=actor, site=site, at=at, ledger_seq=entry.seq)
+    IndexedPerson.objects.filter(person=duplicate).update(active=False)
+    # Other open suggestions about the duplicate are now about the survivor's record.
+    return merge
