@@ -22,7 +22,7 @@ from functools import wraps
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
+from mawa.accounts.roles import ROLE_PERMISSIONS, Perm, Role
 from mawa.core.audit import audit
 from mawa.core.errors import Forbidden, NotFound
 from mawa.core.models import Site
@@ -31,10 +31,26 @@ COMPARTMENT_PERMS = frozenset({Perm.COMPARTMENT_VIEW, Perm.COMPARTMENT_EDIT,
                                Perm.WATCHLIST_MANAGE})
 
 
+# What an administrator's break-glass grant adds, while it lasts: reading, never editing.
+BREAK_GLASS_PERMS = frozenset({Perm.COMPARTMENT_VIEW})
+
+
 def permissions_of(user) -> frozenset[str]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    return ROLE_PERMISSIONS.get(user.role, frozenset())
+    perms = ROLE_PERMISSIONS.get(user.role, frozenset())
+    if user.role == Role.ADMINISTRATOR and _break_glass_open(user):
+        perms = perms | BREAK_GLASS_PERMS
+    return perms
+
+
+def _break_glass_open(user) -> bool:
+    """Does the administrator hold an open, unexpired break-glass grant (protection.md R4)?
+    The grants belong to the compartment; it is asked afresh on every call so that expiry and
+    closing take effect at once."""
+    from mawa.accountability.selectors import break_glass_active
+
+    return break_glass_active(user=user) is not None
 
 
 def site_ids(user) -> set | None:
