@@ -1,5 +1,16 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
     name = "mawa.reports"
+    verbose_name = _("Reports")
+
+    def ready(self):
+        from mawa.accounts.roles import Perm
+        from mawa.core.dashboard import panel_register
+        from mawa.core.nav import NavEntry, nav_register
+        from mawa.reports.dashboard import reports_panel
+
+        nav_register(NavEntry("reports:sitrep", _("Reports"), Perm.REPORT_VIEW, 80))
+        panel_register(reports_panel)
