@@ -181,21 +181,31 @@ class Act(DomainModel):
 
 
 class ActItem(models.Model):
-    """A surrendered item (a weapon used, a vehicle of the unit) linked to an act.
-
-    ``item_id`` names a record of the custody app; it is a plain id rather than a foreign key
-    so that the compartment leaves no trace in custody's tables (nothing there can join back
-    here)."""
+    """A surrendered item (a weapon used, a vehicle of the unit) linked to an act. The custody
+    side has no reverse relation (``related_name="+"``): nothing there can reach back here."""
 
     act = models.ForeignKey(Act, on_delete=models.PROTECT, related_name="items")
-    item_id = models.UUIDField()
-    item_code = models.CharField(max_length=20)
+    item = models.ForeignKey("custody.Item", on_delete=models.PROTECT, related_name="+")
     note = EncryptedTextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["act", "item_id"],
+        constraints = [models.UniqueConstraint(fields=["act", "item"],
                                                name="acc_act_item_once")]
+
+
+class HoldRecord(models.Model):
+    """The compartment's side of a legal hold set through ``custody.services.legal_hold_set``:
+    which allegation asked for it and the full reason, encrypted. Custody's own hold row holds
+    only a reference (the event's code), so the reason never leaves the compartment."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="holds")
+    hold = models.OneToOneField("custody.LegalHold", on_delete=models.PROTECT,
+                                related_name="+")
+    reason = EncryptedTextField(_("reason"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class Involvement(models.Model):

@@ -34,6 +34,7 @@ from mawa.accountability.models import (
     Derivation,
     Event,
     EvidenceItem,
+    HoldRecord,
     Information,
     Involvement,
     InvolvementDegree,
@@ -168,34 +169,65 @@ def involvement_add(*, actor, act: Act, role: str, person=None, unit: str = "",
     return inv
 
 
-def act_item_link(*, actor, act: Act, item_id, note: str = "") -> ActItem:
+def act_item_link(*, actor, act: Act, item, note: str = "") -> ActItem:
     """Link a surrendered item (from custody) to an act: the weapon used, the unit's vehicle."""
     _edit(actor)
-    item = _custody_item(actor, item_id)
+    item = _custody_item(actor, item)
     with transaction.atomic():
-        link, created = ActItem.objects.get_or_create(
-            act=act, item_id=item.pk, defaults={"item_code": item.short_code,
-                                                "note": note.strip()})
+        link, created = ActItem.objects.get_or_create(act=act, item=item,
+                                                      defaults={"note": note.strip()})
         if created:
             ledger_append(stream=f"event/{act.event_id}", kind="act.item_linked", actor=actor,
                           site=act.site, payload={"act": act.id, "item": item.pk})
     return link
 
 
-def _custody_item_model():
+def _custody_item(actor, item):
+    """An item of the custody register the investigator may see, by record or short code."""
+    from mawa.custody.models import Item
+
+    if isinstance(item, Item):
+        return item
+    text = str(item or "").strip()
+    lookup = {"short_code": text.upper()}
     try:
-        from mawa.custody import models as custody_models
-    except ImportError:  # the custody app is not installed yet
-        return None
-    return getattr(custody_models, "Item", None)
+        lookup = {"id": uuid.UUID(text)}
+    except ValueError:
+        pass
+    return access.get_for_user(Item.objects.all(), actor, Perm.CUSTODY_VIEW,
+                               site_field=("site", "location_site"), **lookup)
 
 
-def _custody_item(actor, item_id):
-    model = _custody_item_model()
-    if model is None:
-        raise NotFound()
-    return access.get_for_user(model.objects.all(), actor, Perm.CUSTODY_VIEW,
-                               id=_uuid(item_id, "item"))
+def item_hold_set(*, actor, event: Event, item, reason: str) -> HoldRecord:
+    """Put a surrendered item on legal hold for an allegation (IDDRS 6.40: what may be
+    evidence is not destroyed). Custody's ``legal_hold_set`` blocks every disposition; it is
+    given only the event's code, while the reason is kept here, encrypted."""
+    from mawa.custody.services import legal_hold_set
+
+    _edit(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid("reason", _("Say why the item must be kept."))
+    item = _custody_item(actor, item)
+    with transaction.atomic():
+        hold = legal_hold_set(actor=actor, item=item,
+                              reason=_("Accountability %(code)s") % {"code": event.short_code})
+        record = HoldRecord.objects.create(event=event, hold=hold, reason=reason,
+                                           created_by=actor)
+        ledger_append(stream=f"event/{event.id}", kind="hold.set", actor=actor,
+                      site=event.site, payload={"hold": hold.pk, "item": item.pk})
+    return record
+
+
+def item_hold_lift(*, actor, record: HoldRecord) -> None:
+    """Lift a hold this compartment set (custody's ``legal_hold_lift``)."""
+    from mawa.custody.services import legal_hold_lift
+
+    _edit(actor)
+    with transaction.atomic():
+        legal_hold_lift(actor=actor, hold=record.hold)
+        ledger_append(stream=f"event/{record.event_id}", kind="hold.lifted", actor=actor,
+                      site=record.event.site, payload={"hold": record.hold_id})
 
 
 # --- sources -----------------------------------------------------------------------------
