@@ -1,5 +1,35 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MatchingConfig(AppConfig):
     name = "mawa.matching"
+    verbose_name = _("Identity resolution")
+
+    def ready(self):
+        from mawa.accounts.roles import Perm
+        from mawa.core.dashboard import panel_register
+        from mawa.core.nav import NavEntry, nav_register
+
+        nav_register(NavEntry("matching:queue", _("Duplicates"), Perm.MATCH_REVIEW, 30))
+        # The accountability compartment: only investigators see this entry.
+        nav_register(NavEntry("matching:hits", _("Watch-list hits"), Perm.COMPARTMENT_VIEW, 31))
+        nav_register(NavEntry("matching:runs", _("Matching runs"), Perm.MATCH_RUN, 32))
+        panel_register(matching_panel)
+
+
+def matching_panel(request):
+    """Home-page panel: open duplicate suggestions the user may decide (never hit counts)."""
+    from django.urls import reverse
+
+    from mawa.accounts import access
+    from mawa.accounts.roles import Perm
+    from mawa.matching.selectors import pair_count_open
+
+    if not access.can(request.user, Perm.MATCH_REVIEW):
+        return None
+    url = reverse("matching:queue")
+    return {"title": _("Identity resolution"),
+            "metrics": [{"label": _("Possible duplicates to review"),
+                         "value": pair_count_open(user=request.user), "url": url}],
+            "links": [{"url": url, "label": _("Review queue")}]}
