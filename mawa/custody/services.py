@@ -93,14 +93,8 @@ def _state_of(item: Item) -> dict:
             "deactivated": item.deactivated, "remarked": item.remarked, "n": item.item_seq}
 
 
-_SITES: dict[str, Site] = {}
-
-
 def _site_by_code(code: str) -> Site:
-    site = _SITES.get(code)
-    if site is None:
-        site = _SITES[code] = Site.objects.get(code=code)
-    return site
+    return Site.objects.get(code=code)
 
 
 def _project(item: Item, s: dict) -> None:

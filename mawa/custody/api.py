@@ -1,0 +1,360 @@
+"""Custody REST API (mounted at /api/custody): one endpoint per operation, its own schemas.
+
+Each endpoint parses, calls one selector or service, and shapes the answer; domain errors are
+mapped to JSON once, in ``mawa.api``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from ninja import Router, Schema
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.errors import NotFound
+from mawa.core.ids import short_code_normalise
+from mawa.custody import selectors, services
+from mawa.custody.models import Item, LegalHold, MaterielModel
+
+router = Router(tags=["custody"])
+
+
+class ItemOut(Schema):
+    tag: str
+    kind: str
+    title: str
+    serial_number: str
+    serial_duplicate: bool
+    calibre: str
+    iti_category: str
+    unroca_category: str
+    marking_integrity: str
+    condition: str
+    state: str
+    location: str
+    store: str | None
+    bay: str
+    rack: str
+    quantity: int
+    legal_hold: bool
+    receipt: str | None
+
+
+def _item_out(i: Item) -> dict:
+    return {"tag": i.short_code, "kind": i.kind, "title": i.title,
+            "serial_number": i.serial_number or i.chassis_number,
+            "serial_duplicate": i.serial_duplicate, "calibre": i.calibre,
+            "iti_category": i.iti_category, "unroca_category": i.unroca_category,
+            "marking_integrity": i.marking_integrity, "condition": i.condition,
+            "state": i.state, "location": i.location_site.code,
+            "store": i.store.short_code if i.store_id else None, "bay": i.bay, "rack": i.rack,
+            "quantity": i.quantity, "legal_hold": i.on_hold,
+            "receipt": i.receipt.short_code if i.receipt_id else None}
+
+
+class EventOut(Schema):
+    seq: int
+    kind: str
+    ts: str
+    actor: str
+    site: str
+    data: dict
+    ledger: str
+
+
+class ItemDetailOut(ItemOut):
+    events: list[EventOut]
+
+
+@router.get("/items", response=list[ItemOut])
+def items_list(request, q: str = "", state: str = "", kind: str = "", store: str = "",
+               before: uuid.UUID | None = None):
+    """Items at your sites, newest first; page with ``before`` = the last id seen."""
+    store_obj = selectors.store_get(user=request.auth, code=store) if store else None
+    items = selectors.item_list(user=request.auth, q=q, state=state, kind=kind,
+                                store=store_obj, before=before)
+    return [_item_out(i) for i in items]
+
+
+@router.get("/items/{code}", response=ItemDetailOut)
+def item_get(request, code: str):
+    item = selectors.item_get(user=request.auth, code=code)
+    events = [{"seq": e.seq, "kind": e.kind, "ts": e.ts, "actor": e.actor, "site": e.site,
+               "data": e.data, "ledger": e.stream_ref}
+              for e in selectors.item_history(item=item)]
+    return {**_item_out(item), "events": events}
+
+
+class ReceiptIn(Schema):
+    client_key: uuid.UUID
+    person: str | None = None
+    group: str | None = None
+    witness: str = ""
+    site: str | None = None
+
+
+class ReceiptOut(Schema):
+    code: str
+    status: str
+    site: str
+    bearer: str
+    items: list[str]
+    signed_payload: str
+
+
+def _receipt_out(r) -> dict:
+    return {"code": r.short_code, "status": r.status, "site": r.site.code,
+            "bearer": r.person.short_code if r.person_id else r.group.short_code,
+            "items": [i.short_code for i in r.items.order_by("id")],
+            "signed_payload": r.signed_payload}
+
+
+@router.post("/receipts", response={201: ReceiptOut})
+def receipt_open(request, body: ReceiptIn):
+    """Open a surrender at the gate for a person (or an arrival group)."""
+    from mawa.reception.models import ArrivalGroup
+    from mawa.reception.selectors import persons_visible
+
+    user = request.auth
+    access.require(user, Perm.CUSTODY_RECORD)
+    sites = access.sites_for(user)
+    site = sites.filter(code=body.site).first() if body.site else sites.first()
+    if site is None:
+        raise NotFound()
+    person = group = None
+    if body.person:
+        person = persons_visible(user=user).filter(
+            short_code=short_code_normalise(body.person) or "").first()
+        if person is None:
+            raise NotFound()
+    elif body.group:
+        group = access.scope(ArrivalGroup.objects.all(), user).filter(
+            short_code=short_code_normalise(body.group) or "").first()
+        if group is None:
+            raise NotFound()
+    receipt = services.receipt_open(actor=user, site=site, client_key=body.client_key,
+                                    person=person, group=group, witness=body.witness)
+    return 201, _receipt_out(receipt)
+
+
+@router.get("/receipts/{code}", response=ReceiptOut)
+def receipt_get(request, code: str):
+    return _receipt_out(selectors.receipt_get(user=request.auth, code=code))
+
+
+class ItemIn(Schema):
+    client_key: uuid.UUID
+    kind: str
+    catalogue: str | None = None
+    accepted: bool = True
+    refusal_reason: str = ""
+    make: str = ""
+    model: str = ""
+    serial_number: str = ""
+    calibre: str = ""
+    country_of_manufacture: str = ""
+    year_of_manufacture: int | None = None
+    markings: str = ""
+    marking_location: str = ""
+    marking_integrity: str = "intact"
+    condition: str = "serviceable"
+    cleared_by: str = ""
+    verified_by: str = ""
+    quantity: int = 1
+    ammunition_type: str = ""
+    lot_number: str = ""
+    hazard_division: str = ""
+    chassis_number: str = ""
+    engine_number: str = ""
+    plate: str = ""
+    documents_on_board: str = ""
+
+
+class SurrenderOut(Schema):
+    item: ItemOut
+    created: bool
+    duplicate_serial: bool
+
+
+@router.post("/receipts/{code}/items", response={201: SurrenderOut, 200: SurrenderOut})
+def item_surrender(request, code: str, body: ItemIn):
+    """Record one item handed in (idempotent on ``client_key``; a repeated serial is flagged)."""
+    receipt = selectors.receipt_get(user=request.auth, code=code)
+    data = body.dict()
+    key = data.pop("client_key")
+    catalogue = data.pop("catalogue")
+    cat = MaterielModel.objects.filter(name=catalogue).first() if catalogue else None
+    result = services.item_surrender(actor=request.auth, receipt=receipt, client_key=key,
+                                     data=services.ItemInput(catalogue=cat, **data))
+    return (201 if result.created else 200), {"item": _item_out(result.item),
+                                              "created": result.created,
+                                              "duplicate_serial": result.duplicate_serial}
+
+
+@router.post("/receipts/{code}/issue", response=ReceiptOut)
+def receipt_issue(request, code: str):
+    receipt = selectors.receipt_get(user=request.auth, code=code)
+    return _receipt_out(services.receipt_issue(actor=request.auth, receipt=receipt))
+
+
+class EventIn(Schema):
+    kind: str
+    data: dict = {}
+
+
+@router.post("/items/{code}/events", response=ItemOut)
+def item_event(request, code: str, body: EventIn):
+    """Record a custody event (stored, dispatched, received, sealed, destroyed, …)."""
+    item = selectors.item_get(user=request.auth, code=code)
+    result = services.item_event_record(actor=request.auth, item=item, kind=body.kind,
+                                        data=body.data)
+    result.refresh_from_db()
+    return _item_out(result)
+
+
+class SplitIn(Schema):
+    client_key: uuid.UUID
+    parts: list[int]
+
+
+@router.post("/items/{code}/split", response=list[ItemOut])
+def lot_split(request, code: str, body: SplitIn):
+    item = selectors.item_get(user=request.auth, code=code)
+    return [_item_out(i) for i in services.lot_split(actor=request.auth, item=item,
+                                                     parts=body.parts,
+                                                     client_key=body.client_key)]
+
+
+class MergeIn(Schema):
+    client_key: uuid.UUID
+    lots: list[str]
+
+
+@router.post("/lots/merge", response=ItemOut)
+def lot_merge(request, body: MergeIn):
+    lots = [selectors.item_get(user=request.auth, code=c) for c in body.lots]
+    return _item_out(services.lot_merge(actor=request.auth, items=lots,
+                                        client_key=body.client_key))
+
+
+class CorrectionIn(Schema):
+    changes: dict
+    reason: str
+
+
+@router.post("/items/{code}/corrections", response=ItemOut)
+def item_correct(request, code: str, body: CorrectionIn):
+    item = selectors.item_get(user=request.auth, code=code)
+    return _item_out(services.item_correct(actor=request.auth, item=item, changes=body.changes,
+                                           reason=body.reason))
+
+
+class HoldIn(Schema):
+    reason: str
+
+
+class HoldOut(Schema):
+    id: uuid.UUID
+    item: str
+    active: bool
+
+
+@router.post("/items/{code}/holds", response={201: HoldOut})
+def hold_set(request, code: str, body: HoldIn):
+    """Set a legal hold (investigators only; to anyone else this endpoint does not exist)."""
+    access.require(request.auth, Perm.COMPARTMENT_EDIT)
+    item = selectors.item_get(user=request.auth, code=code)
+    hold = services.legal_hold_set(actor=request.auth, item=item, reason=body.reason)
+    return 201, {"id": hold.pk, "item": item.short_code, "active": True}
+
+
+@router.post("/holds/{hold_id}/lift", response=HoldOut)
+def hold_lift(request, hold_id: uuid.UUID):
+    access.require(request.auth, Perm.COMPARTMENT_EDIT)
+    hold = LegalHold.objects.select_related("item").filter(pk=hold_id).first()
+    if hold is None:
+        raise NotFound()
+    hold = services.legal_hold_lift(actor=request.auth, hold=hold)
+    return {"id": hold.pk, "item": hold.item.short_code, "active": hold.lifted_at is None}
+
+
+class CheckIn(Schema):
+    client_key: uuid.UUID
+    scope: str = "weekly"
+
+
+class CheckOut(Schema):
+    code: str
+    store: str
+    scope: str
+    status: str
+    seed: str
+    sample: list[str]
+    expected_counts: dict
+    rederives: bool
+    discrepancies: list[str]
+
+
+def _check_out(c) -> dict:
+    return {"code": c.short_code, "store": c.store.short_code, "scope": c.scope,
+            "status": c.status, "seed": c.seed, "sample": c.sample,
+            "expected_counts": c.expected_counts,
+            "rederives": services.stock_check_rederive(c),
+            "discrepancies": [d.description for d in c.discrepancies.all()]}
+
+
+@router.post("/stores/{code}/checks", response={201: CheckOut})
+def check_start(request, code: str, body: CheckIn):
+    store = selectors.store_get(user=request.auth, code=code)
+    check = services.stock_check_start(actor=request.auth, store=store, scope=body.scope,
+                                       client_key=body.client_key)
+    return 201, _check_out(check)
+
+
+@router.get("/checks/{code}", response=CheckOut)
+def check_get(request, code: str):
+    return _check_out(selectors.check_get(user=request.auth, code=code))
+
+
+class ScanIn(Schema):
+    tag: str
+    serial: str = ""
+    quantity: int | None = None
+
+
+@router.post("/checks/{code}/scan", response=CheckOut)
+def check_scan(request, code: str, body: ScanIn):
+    check = selectors.check_get(user=request.auth, code=code)
+    services.stock_check_scan(actor=request.auth, check=check, code=body.tag,
+                              serial=body.serial, quantity=body.quantity)
+    return _check_out(check)
+
+
+class CloseIn(Schema):
+    counted: dict[str, int] = {}
+
+
+@router.post("/checks/{code}/close", response=CheckOut)
+def check_close(request, code: str, body: CloseIn):
+    check = selectors.check_get(user=request.auth, code=code)
+    return _check_out(services.stock_check_close(actor=request.auth, check=check,
+                                                 counted=body.counted))
+
+
+@router.get("/reconciliation")
+def reconciliation(request):
+    """Surrendered vs in store vs in transit vs disposed vs missing, by site and category."""
+    return selectors.reconciliation(user=request.auth)
+
+
+class VerifyIn(Schema):
+    code: str
+
+
+@router.post("/verify-receipt", auth=None)
+def verify_receipt(request, body: VerifyIn):
+    """Check a receipt's QR text (public, no sign-in)."""
+    from mawa.custody.receipts import payload_verify
+
+    return {"valid": True, "receipt": payload_verify(body.code)}

@@ -1,0 +1,465 @@
+"""Custody pages: parse, ask access, call one service or selector, render."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.ids import short_code_normalise
+from mawa.core.pdf import render_pdf
+from mawa.custody import forms, selectors, services
+from mawa.custody.models import Item, Kind, LegalHold, Receipt, State, Store
+from mawa.custody.receipts import payload_verify, qr_svg_data_uri
+
+
+def _apply_errors(form, exc: ValidationFailed) -> None:
+    for name, msgs in exc.fields.items():
+        for m in msgs:
+            form.add_error(name if name in form.fields else None, m)
+    if not exc.fields:
+        form.add_error(None, str(exc.message))
+
+
+# --- stores and items --------------------------------------------------------------------
+
+@access.requires(Perm.CUSTODY_VIEW)
+def index(request):
+    rows = selectors.store_list(user=request.user)
+    return render(request, "custody/index.html", {
+        "rows": rows, "open_discrepancies": selectors.discrepancies_open(
+            user=request.user).count(),
+        "store_form": forms.StoreForm(),
+        "can_record": access.can(request.user, Perm.CUSTODY_RECORD)})
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def store_create(request):
+    form = forms.StoreForm(request.POST)
+    if form.is_valid() and request.site is not None:
+        store = services.store_create(actor=request.user, site=request.site,
+                                      name=form.cleaned_data["name"],
+                                      kind=form.cleaned_data["kind"])
+        return redirect("custody:store_detail", code=store.short_code)
+    messages.error(request, _("Give the store a name."))
+    return redirect("custody:index")
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def store_detail(request, code):
+    store = selectors.store_get(user=request.user, code=code)
+    before = request.GET.get("before") or None
+    items = selectors.item_list(user=request.user, store=store, before=before,
+                                state=State.IN_CUSTODY)
+    return render(request, "custody/store_detail.html", {
+        "store": store, "items": items, "overdue": services.stock_check_overdue(store),
+        "checks": store.checks.order_by("-id")[:10], "check_form": forms.CheckStartForm(),
+        "next_before": items[-1].pk if len(items) == 50 else None,
+        "can_record": access.can(request.user, Perm.CUSTODY_RECORD, store.site)})
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def item_list(request):
+    g = request.GET
+    items = selectors.item_list(user=request.user, q=g.get("q", "").strip(),
+                                state=g.get("state", ""), kind=g.get("kind", ""),
+                                category=g.get("category", ""), before=g.get("before") or None,
+                                surrendered_at=_site_param(request, g.get("site", "")))
+    query = g.copy()
+    query.pop("before", None)
+    return render(request, "custody/item_list.html", {
+        "items": items, "q": g.get("q", ""), "query": query.urlencode(),
+        "next_before": items[-1].pk if len(items) == 50 else None,
+        "states": State.choices, "kinds": Kind.choices, "state": g.get("state", ""),
+        "kind": g.get("kind", "")})
+
+
+def _site_param(request, code):
+    if not code:
+        return None
+    from mawa.core.models import Site
+
+    return access.sites_for(request.user).filter(code=code).first() or Site(code="--")
+
+
+def _item_context(request, item: Item, **extra) -> dict:
+    user = request.user
+    stores = Store.objects.filter(site=item.location_site, is_active=True)
+    return {
+        "item": item, "history": selectors.item_history(item=item),
+        "holds": selectors.item_holds(user=user, item=item),
+        "duplicates": selectors.duplicates_of(user=user, item=item),
+        "photos": item.photos.order_by("created_at"),
+        "can_record": access.can(user, Perm.CUSTODY_RECORD, item.location_site),
+        "can_hold": access.can(user, Perm.COMPARTMENT_EDIT),
+        "event_form": extra.pop("event_form", None) or forms.EventForm(stores=stores),
+        "photo_form": extra.pop("photo_form", None) or forms.PhotoForm(),
+        "split_form": extra.pop("split_form", None) or forms.SplitForm(),
+        "hold_form": forms.HoldForm(), **extra}
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def item_detail(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    return render(request, "custody/item_detail.html", _item_context(request, item))
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def item_event(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    stores = Store.objects.filter(is_active=True, site__in=access.sites_for(request.user))
+    form = forms.EventForm(request.POST, stores=stores)
+    if form.is_valid():
+        try:
+            result = services.item_event_record(actor=request.user, item=item,
+                                                kind=form.cleaned_data["kind"],
+                                                data=form.cleaned_data)
+            messages.success(request, _("Recorded."))
+            return redirect("custody:item_detail", code=result.short_code)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        except MawaError as exc:
+            form.add_error(None, str(exc.message))
+    return render(request, "custody/item_detail.html",
+                  _item_context(request, item, event_form=form), status=400)
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def item_split(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    form = forms.SplitForm(request.POST)
+    if form.is_valid():
+        try:
+            children = services.lot_split(actor=request.user, item=item,
+                                          parts=form.cleaned_data["parts"].split(),
+                                          client_key=form.cleaned_data["client_key"])
+            messages.success(request, _("New lots: %(codes)s") % {
+                "codes": ", ".join(c.short_code for c in children)})
+            return redirect("custody:item_detail", code=item.short_code)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        except MawaError as exc:
+            form.add_error(None, str(exc.message))
+    return render(request, "custody/item_detail.html",
+                  _item_context(request, item, split_form=form), status=400)
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def item_photo(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    form = forms.PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.item_photo_add(actor=request.user, item=item,
+                                    subject=form.cleaned_data["subject"],
+                                    upload=form.cleaned_data["photo"])
+            return redirect("custody:item_detail", code=item.short_code)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+    return render(request, "custody/item_detail.html",
+                  _item_context(request, item, photo_form=form), status=400)
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def photo_file(request, code, photo_id):
+    item = selectors.item_get(user=request.user, code=code)
+    photo = item.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound()
+    with photo.image.open("rb") as fh:
+        return HttpResponse(fh.read(), content_type="image/jpeg")
+
+
+@require_POST
+@access.requires(Perm.COMPARTMENT_EDIT)
+def item_hold(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    form = forms.HoldForm(request.POST)
+    if form.is_valid():
+        services.legal_hold_set(actor=request.user, item=item, reason=form.cleaned_data["reason"])
+    return redirect("custody:item_detail", code=item.short_code)
+
+
+@require_POST
+@access.requires(Perm.COMPARTMENT_EDIT)
+def hold_lift(request, code, hold_id):
+    item = selectors.item_get(user=request.user, code=code)
+    hold = LegalHold.objects.filter(item=item, pk=hold_id).first()
+    if hold is None:
+        raise NotFound()
+    services.legal_hold_lift(actor=request.user, hold=hold)
+    return redirect("custody:item_detail", code=item.short_code)
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def item_label(request, code):
+    item = selectors.item_get(user=request.user, code=code)
+    return _labels_pdf([item], f"label-{item.short_code}.pdf")
+
+
+def _labels_pdf(items, filename):
+    labels = [{"item": i, "qr": qr_svg_data_uri(i.short_code, scale=4)} for i in items]
+    pdf = render_pdf("custody/labels_pdf.html", {"labels": labels})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+# --- surrender and receipts --------------------------------------------------------------
+
+@access.requires(Perm.CUSTODY_RECORD)
+def surrender_start(request):
+    from mawa.reception.models import ArrivalGroup
+    from mawa.reception.selectors import persons_visible
+
+    form = forms.SurrenderStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        site = request.site
+        person = group = None
+        pcode = short_code_normalise(form.cleaned_data["person"] or "")
+        gcode = short_code_normalise(form.cleaned_data["group"] or "")
+        if form.cleaned_data["person"]:
+            person = persons_visible(user=request.user).filter(short_code=pcode).first()
+            if person is None:
+                form.add_error("person", _("No person with this code at your sites."))
+        elif form.cleaned_data["group"]:
+            group = access.scope(ArrivalGroup.objects.all(), request.user).filter(
+                short_code=gcode).first()
+            if group is None:
+                form.add_error("group", _("No arrival group with this code at your sites."))
+        else:
+            form.add_error("person", _("Give the person's code or the group's code."))
+        if form.is_valid():
+            try:
+                receipt = services.receipt_open(actor=request.user, site=site, person=person,
+                                                group=group, witness=form.cleaned_data["witness"],
+                                                client_key=form.cleaned_data["client_key"])
+                return redirect("custody:receipt_detail", code=receipt.short_code)
+            except ValidationFailed as exc:
+                _apply_errors(form, exc)
+    return render(request, "custody/surrender_start.html", {"form": form})
+
+
+def _receipt_context(request, receipt, form=None):
+    return {"receipt": receipt, "items": list(receipt.items.select_related("catalogue")
+                                              .order_by("id")),
+            "form": form or forms.ItemForm(),
+            "can_record": access.can(request.user, Perm.CUSTODY_RECORD, receipt.site)}
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def receipt_detail(request, code):
+    receipt = selectors.receipt_get(user=request.user, code=code)
+    form = None
+    if request.method == "POST":
+        access.require(request.user, Perm.CUSTODY_RECORD, receipt.site)
+        form = forms.ItemForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items()
+                    if k not in ("client_key", "photo")}
+            data = {k: ("" if v is None and k not in ("catalogue", "year_of_manufacture",
+                                                       "quantity") else v)
+                    for k, v in data.items()}
+            data["quantity"] = data.get("quantity") or 1
+            try:
+                photo = form.cleaned_data.get("photo")
+                if photo is not None and not services._image_ok(photo.read()):
+                    raise ValidationFailed(_("Check the highlighted fields."), fields={
+                        "photo": [_("This file is not a photo (JPEG, PNG or WebP, at most "
+                                    "8 MB).")]})
+                result = services.item_surrender(
+                    actor=request.user, receipt=receipt,
+                    client_key=form.cleaned_data["client_key"],
+                    data=services.ItemInput(**data))
+                if photo is not None and result.created:
+                    photo.seek(0)
+                    services.item_photo_add(actor=request.user, item=result.item,
+                                            subject="item", upload=photo)
+                if result.duplicate_serial:
+                    messages.warning(request, _("Recorded as %(code)s. The same serial number "
+                                                "is already recorded on another item: check "
+                                                "the make and markings.") % {
+                                                    "code": result.item.short_code})
+                else:
+                    messages.success(request, _("Recorded as %(code)s.") % {
+                        "code": result.item.short_code})
+                return redirect("custody:receipt_detail", code=receipt.short_code)
+            except ValidationFailed as exc:
+                _apply_errors(form, exc)
+            except MawaError as exc:
+                form.add_error(None, str(exc.message))
+    status = 400 if form is not None else 200
+    return render(request, "custody/receipt_detail.html",
+                  _receipt_context(request, receipt, form), status=status)
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def receipt_issue(request, code):
+    receipt = selectors.receipt_get(user=request.user, code=code)
+    services.receipt_issue(actor=request.user, receipt=receipt)
+    return redirect("custody:receipt_detail", code=receipt.short_code)
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def receipt_pdf(request, code):
+    receipt = selectors.receipt_get(user=request.user, code=code)
+    if receipt.status != Receipt.Status.ISSUED:
+        raise NotFound()
+    items = list(receipt.items.order_by("id"))
+    from mawa.core import keys
+
+    key_id = payload_verify(receipt.signed_payload)["k"]
+    pdf = render_pdf("custody/receipt_pdf.html", {
+        "receipt": receipt, "items": items, "qr": qr_svg_data_uri(receipt.signed_payload),
+        "accepted": [i for i in items if i.state != State.REFUSED],
+        "refused": [i for i in items if i.state == State.REFUSED], "key_id": key_id,
+        "public_key": keys.public_key_bytes(keys.signing_key(receipt.site.code).public_key())
+        .hex()})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{receipt.short_code}.pdf"'
+    return response
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def receipt_labels(request, code):
+    receipt = selectors.receipt_get(user=request.user, code=code)
+    items = [i for i in receipt.items.order_by("id") if i.state != State.REFUSED]
+    return _labels_pdf(items, f"labels-{receipt.short_code}.pdf")
+
+
+def verify_public(request):
+    """Public, no sign-in: check a receipt's QR text against the site keys (offline)."""
+    form = forms.VerifyForm(request.POST or request.GET or None)
+    body = error = None
+    if form.is_bound and form.is_valid():
+        try:
+            body = payload_verify(form.cleaned_data["code"])
+        except MawaError as exc:
+            error = exc.message
+    lines = [dict(zip(("tag", "kind", "model", "serial", "condition", "quantity", "accepted"),
+                      line, strict=False)) for line in (body or {}).get("i", [])]
+    return render(request, "custody/verify.html", {"form": form, "body": body, "error": error,
+                                                   "lines": lines},
+                  status=400 if error else 200)
+
+
+# --- stock checks ------------------------------------------------------------------------
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def check_start(request, code):
+    store = selectors.store_get(user=request.user, code=code)
+    form = forms.CheckStartForm(request.POST)
+    if not form.is_valid():
+        raise ValidationFailed(_("Check the highlighted fields."))
+    check = services.stock_check_start(actor=request.user, store=store,
+                                       scope=form.cleaned_data["scope"],
+                                       client_key=form.cleaned_data["client_key"])
+    return redirect("custody:check_detail", code=check.short_code)
+
+
+def _check_context(request, check, scan_form=None):
+    lines = {line.item.short_code: line for line in check.lines.select_related("item")}
+    sample = [{"tag": t, "line": lines.get(t)} for t in check.sample]
+    return {"check": check, "sample": sample, "lines": lines.values(),
+            "scan_form": scan_form or forms.ScanForm(),
+            "categories": sorted(check.expected_counts.items()),
+            "rederives": services.stock_check_rederive(check),
+            "discrepancies": check.discrepancies.select_related("item"),
+            "resolve_form": forms.ResolveForm(),
+            "can_record": access.can(request.user, Perm.CUSTODY_RECORD, check.site)}
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def check_detail(request, code):
+    check = selectors.check_get(user=request.user, code=code)
+    return render(request, "custody/check_detail.html", _check_context(request, check))
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def check_scan(request, code):
+    check = selectors.check_get(user=request.user, code=code)
+    form = forms.ScanForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            services.stock_check_scan(actor=request.user, check=check,
+                                      code=form.cleaned_data["code"],
+                                      serial=form.cleaned_data["serial"],
+                                      quantity=form.cleaned_data["quantity"])
+            form = None
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+            status = 400
+        except MawaError as exc:
+            form.add_error("code", str(exc.message))
+            status = 400
+    else:
+        status = 400
+    template = "custody/_check_lines.html" if request.headers.get("HX-Request") else \
+        "custody/check_detail.html"
+    return render(request, template, _check_context(request, check, form), status=status)
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def check_close(request, code):
+    check = selectors.check_get(user=request.user, code=code)
+    counted = {k[6:]: v for k, v in request.POST.items() if k.startswith("count_")}
+    for key, value in counted.items():
+        from mawa.core.digits import to_ascii_digits
+
+        value = to_ascii_digits(value).strip()
+        if value and not value.isdigit():
+            raise ValidationFailed(_("Counts are whole numbers."), fields={key: [
+                _("Counts are whole numbers.")]})
+        counted[key] = value
+    services.stock_check_close(actor=request.user, check=check, counted=counted)
+    return redirect("custody:check_detail", code=check.short_code)
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def discrepancy_resolve(request, code, disc_code):
+    check = selectors.check_get(user=request.user, code=code)
+    disc = check.discrepancies.filter(short_code=disc_code).first()
+    if disc is None:
+        raise NotFound()
+    form = forms.ResolveForm(request.POST)
+    if form.is_valid():
+        services.discrepancy_resolve(actor=request.user, discrepancy=disc,
+                                     resolution=form.cleaned_data["resolution"],
+                                     note=form.cleaned_data["note"])
+    else:
+        messages.error(request, _("Say how the discrepancy was resolved and what was done."))
+    return redirect("custody:check_detail", code=check.short_code)
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+@access.requires(Perm.CUSTODY_VIEW)
+def reconciliation(request):
+    report = selectors.reconciliation(user=request.user)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="custody-reconciliation.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["site", "kind", "category", *report["columns"]])
+        for line in report["lines"]:
+            writer.writerow([line["site"], line["kind"], line["category"],
+                             *(line[c] for c in report["columns"])])
+        return response
+    return render(request, "custody/reconciliation.html", {"report": report})
