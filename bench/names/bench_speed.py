@@ -38,9 +38,15 @@ def query(data: Path, n: int, seed: int) -> None:
     for r in rng.sample(records, n):
         for label, q in (
             ("given+family", NameRecord("q", given_name=r.given_name, family_name=r.family_name)),
-            ("given+father+family", NameRecord("q", given_name=r.given_name,
-                                               father_name=r.father_name,
-                                               family_name=r.family_name)),
+            (
+                "given+father+family",
+                NameRecord(
+                    "q",
+                    given_name=r.given_name,
+                    father_name=r.father_name,
+                    family_name=r.family_name,
+                ),
+            ),
         ):
             t = time.perf_counter()
             index.query(prepare(q), top=5)
@@ -50,8 +56,10 @@ def query(data: Path, n: int, seed: int) -> None:
     for label, ts in timings.items():
         ts.sort()
         p95 = ts[int(0.95 * len(ts)) - 1]
-        print(f"{label}: n={len(ts)} p50={statistics.median(ts):.1f} ms p95={p95:.1f} ms "
-              f"max={ts[-1]:.1f} ms")
+        print(
+            f"{label}: n={len(ts)} p50={statistics.median(ts):.1f} ms p95={p95:.1f} ms "
+            f"max={ts[-1]:.1f} ms"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

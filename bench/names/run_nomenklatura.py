@@ -51,8 +51,9 @@ def _tokens(text: str) -> set[str]:
 def _entity(row: dict[str, str]):  # type: ignore[no-untyped-def]
     e = model.make_entity("Person")
     e.id = row["record_id"]
-    parts = [row.get(k, "") for k in ("given_name", "father_name", "grandfather_name",
-                                      "family_name")]
+    parts = [
+        row.get(k, "") for k in ("given_name", "father_name", "grandfather_name", "family_name")
+    ]
     e.add("name", " ".join(p for p in parts if p))
     e.add("firstName", row.get("given_name") or None)
     e.add("fatherName", row.get("father_name") or None)
@@ -95,8 +96,9 @@ def _blocks(entities: list, texts: list[str]) -> dict[str, list[int]]:  # type: 
 def dedupe(src: Path, out: Path, threshold: float) -> None:
     rows = _read_csv(src)
     entities = [_entity(r) for r in rows]
-    texts = [" ".join(r.get(k, "") for k in ("given_name", "father_name", "family_name"))
-             for r in rows]
+    texts = [
+        " ".join(r.get(k, "") for k in ("given_name", "father_name", "family_name")) for r in rows
+    ]
     shared: Counter[tuple[int, int]] = Counter()
     for block in _blocks(entities, texts).values():
         if len(block) <= MAX_BUCKET:
@@ -152,8 +154,10 @@ def screen(src: Path, watchlist: Path, out: Path, top: int) -> None:
                 if len(bucket) <= 5000:
                     counts.update(bucket)
             cands = [i for i, _ in counts.most_common(50)]
-            scored = sorted(((LogicV2.compare(q, listed[i], CONFIG).score, listed[i].id)
-                             for i in cands), reverse=True)[:top]
+            scored = sorted(
+                ((LogicV2.compare(q, listed[i], CONFIG).score, listed[i].id) for i in cands),
+                reverse=True,
+            )[:top]
             for rank, (score, eid) in enumerate(scored, start=1):
                 w.writerow([r["record_id"], eid, f"{score:.4f}", rank])
 

@@ -30,8 +30,8 @@ def prepared_keys(p: Prepared, loose: bool = True) -> set[str]:
         keys.add(f"C|{g}|{f}|{year}")
     if f and gf and fam:
         keys.add(f"D|{f}|{gf}|{fam}")
-    if g and mo:
-        keys.add(f"E|{g}|{mo}")
+    if g and mo and year:
+        keys.add(f"E|{g}|{mo}|{year}")
     if g and f and gf:
         keys.add(f"F|{g}|{f}|{gf}")
     if loose and gfam:

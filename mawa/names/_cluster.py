@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ def dedupe(
     max_block: int = 300,
     max_cluster: int = 30,
     progress: ProgressFactory | None = None,
+    workers: int | None = None,
 ) -> list[Assignment]:
     """Group records into persons; return one :class:`Assignment` per record, in order.
 
@@ -65,6 +68,9 @@ def dedupe(
     merge only if every scored pair across them is at least plausible (≥ 0.05) and their
     average is ≥ ``threshold`` — so brothers A and B never end up together because each
     resembles an ambiguous record C.
+
+    ``workers`` processes score the blocks (default: all cores for more than 20,000
+    records, one otherwise); they are forked, so the prepared records are shared, not copied.
     """
     bar = progress or _no_progress
     prepared: list[Prepared] = []
@@ -81,36 +87,14 @@ def dedupe(
     for i, p in enumerate(prepared):
         for key in prepared_keys(p):
             blocks[key].append(i)
-    usable = [b for b in blocks.values() if 1 < len(b) <= max_block]
+    # The loose given+family key ("G|…") only rescues records with little else; its blocks
+    # get a tighter cap because common name pairs make them large and mostly negative.
+    usable = [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
     del blocks
 
-    seen: set[int] = set()
-    edges: list[tuple[float, int, int]] = []
-    best_any = [0.0] * n
     pb = bar(desc="score", total=len(usable), unit="block")
-    for block in usable:
-        m = len(block)
-        for x in range(m):
-            i = block[x]
-            pi = prepared[i]
-            for y in range(x + 1, m):
-                j = block[y]
-                if i == j:
-                    continue
-                code = i * n + j if i < j else j * n + i
-                if code in seen:
-                    continue
-                seen.add(code)
-                prob = scorer.probability(scorer.bits(pi, prepared[j])[0])
-                if prob > best_any[i]:
-                    best_any[i] = prob
-                if prob > best_any[j]:
-                    best_any[j] = prob
-                if prob >= threshold:
-                    edges.append((prob, i, j))
-        pb.update(1)
+    edges, best_any = _score_blocks(prepared, scorer, usable, threshold, workers, pb)
     pb.close()
-    del seen
 
     clusters = _cluster(prepared, scorer, edges, threshold, max_cluster)
     conf = [0.0] * n
@@ -126,6 +110,95 @@ def dedupe(
         c = conf[i] if clusters.size[root] > 1 else 1.0 - best_any[i]
         out.append(Assignment(p.record_id, prepared[head].record_id, round(c, 4)))
     return out
+
+
+def _score_range(
+    prepared: list[Prepared],
+    scorer: Scorer,
+    blocks: list[list[int]],
+    threshold: float,
+    tick: Callable[[int], Any] | None = None,
+) -> tuple[list[tuple[float, int, int]], dict[int, float]]:
+    """Score every new pair in ``blocks``; return edges ≥ threshold and best scores ≥ 0.01."""
+    n = len(prepared)
+    seen: set[int] = set()
+    edges: list[tuple[float, int, int]] = []
+    best: dict[int, float] = {}
+    bits, probability = scorer.bits, scorer.probability
+    for count, block in enumerate(blocks):
+        m = len(block)
+        for x in range(m):
+            i = block[x]
+            pi = prepared[i]
+            for y in range(x + 1, m):
+                j = block[y]
+                if i == j:
+                    continue
+                code = i * n + j if i < j else j * n + i
+                if code in seen:
+                    continue
+                seen.add(code)
+                prob = probability(bits(pi, prepared[j], False)[0])
+                if prob >= 0.01:
+                    if prob > best.get(i, 0.0):
+                        best[i] = prob
+                    if prob > best.get(j, 0.0):
+                        best[j] = prob
+                    if prob >= threshold:
+                        edges.append((prob, i, j))
+        if tick is not None and count % 1000 == 999:
+            tick(1000)
+    return edges, best
+
+
+# Shared with forked workers (copy-on-write), never pickled.
+_SHARED: tuple[list[Prepared], Scorer, list[list[int]], float] | None = None
+
+
+def _worker(part: tuple[int, int]) -> tuple[list[tuple[float, int, int]], dict[int, float]]:
+    assert _SHARED is not None
+    prepared, scorer, blocks, threshold = _SHARED
+    return _score_range(prepared, scorer, blocks[part[0] : part[1]], threshold)
+
+
+def _score_blocks(
+    prepared: list[Prepared],
+    scorer: Scorer,
+    blocks: list[list[int]],
+    threshold: float,
+    workers: int | None,
+    pb: Progress,
+) -> tuple[list[tuple[float, int, int]], list[float]]:
+    global _SHARED
+    n = len(prepared)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if n > 20_000 else 1
+    best_any = [0.0] * n
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        edges, best = _score_range(prepared, scorer, blocks, threshold, pb.update)
+    else:
+        # A pair may sit in blocks given to two workers and be scored twice; the duplicate
+        # edge is harmless to clustering and cheaper than sharing a seen-set.
+        blocks = sorted(blocks, key=len)
+        chunks = workers * 8
+        parts = [
+            (k * len(blocks) // chunks, (k + 1) * len(blocks) // chunks) for k in range(chunks)
+        ]
+        _SHARED = (prepared, scorer, blocks, threshold)
+        edges, best = [], {}
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                for (lo, hi), (e, b) in zip(parts, pool.imap(_worker, parts), strict=True):
+                    edges.extend(e)
+                    for i, p in b.items():
+                        if p > best.get(i, 0.0):
+                            best[i] = p
+                    pb.update(hi - lo)
+        finally:
+            _SHARED = None
+    for i, p in best.items():
+        best_any[i] = p
+    return edges, best_any
 
 
 class _UnionFind:
@@ -166,7 +239,7 @@ def _cluster(
     def prob(i: int, j: int) -> float:
         key = (i, j) if i < j else (j, i)
         if key not in cache:
-            cache[key] = scorer.probability(scorer.bits(prepared[i], prepared[j])[0])
+            cache[key] = scorer.probability(scorer.bits(prepared[i], prepared[j], False)[0])
         return cache[key]
 
     for _p, i, j in sorted(edges, reverse=True):

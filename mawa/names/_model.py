@@ -141,6 +141,10 @@ class NameFrequencies:
         self.n_given = 0
         self.n_family = 0
         self.n_places = 0
+        # Bits per (field, level, name) are cached; the cache is dropped whenever the counts
+        # have grown by more than 1 %, so an index that keeps learning stays accurate.
+        self.bits_cache: dict[tuple[str, str, str], float] = {}
+        self._cache_n = 0
 
     def add(self, record: Prepared) -> None:
         """Count the names of one prepared record."""
@@ -154,6 +158,9 @@ class NameFrequencies:
         if record.place:
             self.places[record.place] += 1
             self.n_places += 1
+        if self.n_given > 1.01 * self._cache_n + 100:
+            self.bits_cache.clear()
+            self._cache_n = self.n_given
 
     @classmethod
     def from_records(cls, records: Iterable[Prepared]) -> NameFrequencies:
@@ -195,14 +202,21 @@ def _slot(
     b: tuple[Unit, ...],
     field: str,
     freqs: NameFrequencies,
-    reasons: list[Reason],
+    reasons: list[Reason] | None,
 ) -> tuple[str, float]:
     level, ua, ub = slot_level(a, b)
     if level == "missing":
         return level, 0.0
     assert ua is not None and ub is not None
+    key = (field, level, ua.fkey)
+    bits = freqs.bits_cache.get(key)
+    if bits is None:
+        freq = freqs.family_freq(ua.fkey) if field == "family" else freqs.given_freq(ua.fkey)
+        bits = _name_bits(level, ua, freq, field)
+        freqs.bits_cache[key] = bits
+    if reasons is None:
+        return level, bits
     freq = freqs.family_freq(ua.fkey) if field == "family" else freqs.given_freq(ua.fkey)
-    bits = _name_bits(level, ua, freq, field)
     label = FIELD_LABEL[field]
     if level == EXACT and ua.text == ub.text:
         text = f"{label}: same ({ua.text})"
@@ -215,9 +229,9 @@ def _slot(
 
 
 def _names(
-    a: Prepared, b: Prepared, freqs: NameFrequencies, swapped: bool
+    a: Prepared, b: Prepared, freqs: NameFrequencies, swapped: bool, explain: bool
 ) -> tuple[float, list[Reason], dict[str, str]]:
-    reasons: list[Reason] = []
+    reasons: list[Reason] | None = [] if explain else None
     b_given, b_family = (b.family, b.given) if swapped else (b.given, b.family)
     lg, wg = _slot(a.given, b_given, "given", freqs, reasons)
     lf, wf = _slot(a.father, b.father, "father", freqs, reasons)
@@ -228,18 +242,20 @@ def _names(
     # Brothers share a birth place as they share names: a same place is family evidence.
     group = wf + wgf + wfam + wm + max(wp, 0.0)
     if group > FAMILY_GROUP_CAP:
-        reasons.append(
-            Reason(
-                "family_group.capped",
-                "father's, grandfather's, family and mother's names and birth place count "
-                "together at most as much as one family, since brothers share them",
-                round(FAMILY_GROUP_CAP - group, 2),
+        if reasons is not None:
+            reasons.append(
+                Reason(
+                    "family_group.capped",
+                    "father's, grandfather's, family and mother's names and birth place "
+                    "count together at most as much as one family, since brothers share them",
+                    round(FAMILY_GROUP_CAP - group, 2),
+                )
             )
-        )
         group = FAMILY_GROUP_CAP
     total = wg + group + min(wp, 0.0)
     if swapped:
         total += SWAPPED_ORDER_BITS
+    if swapped and reasons is not None:
         reasons.append(
             Reason(
                 "order.swapped",
@@ -248,17 +264,19 @@ def _names(
             )
         )
     levels = {"given": lg, "father": lf, "grandfather": lgf, "family": lfam, "mother": lm}
-    return total, reasons, levels
+    return total, reasons or [], levels
 
 
-def _place(a: Prepared, b: Prepared, freqs: NameFrequencies, reasons: list[Reason]) -> float:
+def _place(a: Prepared, b: Prepared, freqs: NameFrequencies, reasons: list[Reason] | None) -> float:
     if not (a.place and b.place):
         return 0.0
     if a.place == b.place:
         bits = min(math.log2(0.8 / freqs.place_freq(a.place)), PLACE_SAME_MAX_BITS)
-        reasons.append(Reason("birth_place.same", "birth place: same", round(bits, 2)))
+        if reasons is not None:
+            reasons.append(Reason("birth_place.same", "birth place: same", round(bits, 2)))
         return bits
-    reasons.append(Reason("birth_place.diff", "birth place: different", PLACE_DIFF_BITS))
+    if reasons is not None:
+        reasons.append(Reason("birth_place.diff", "birth place: different", PLACE_DIFF_BITS))
     return PLACE_DIFF_BITS
 
 
@@ -307,56 +325,76 @@ class Scorer:
         return 1.0 / (1.0 + 2.0 ** (-x))
 
     def bits(self, a: Prepared, b: Prepared, explain: bool = True) -> tuple[float, list[Reason]]:
-        """Total evidence in bits that ``a`` and ``b`` are one person, with reasons."""
-        straight, reasons, levels = _names(a, b, self.freqs, swapped=False)
-        if levels["given"] in (DIFF, WEAK, "missing") or levels["family"] in (DIFF, "missing"):
-            alt, alt_reasons, alt_levels = _names(a, b, self.freqs, swapped=True)
+        """Total evidence in bits that ``a`` and ``b`` are one person, with reasons.
+
+        With ``explain=False`` no reasons are built (the list is empty): bulk dedupe scores
+        millions of pairs and needs the number only.
+        """
+        straight, reasons, levels = _names(a, b, self.freqs, False, explain)
+        if (
+            levels["given"] in (DIFF, WEAK, "missing")
+            and a.given
+            and b.family
+            and slot_level(a.given, b.family)[0] in (EXACT, VARIANT)
+        ):
+            # Only worth trying the swapped reading when it could help (cheap check first).
+            alt, alt_reasons, alt_levels = _names(a, b, self.freqs, True, explain)
             if alt > straight + 2.0 and alt_levels["given"] in (EXACT, VARIANT):
                 straight, reasons, levels = alt, alt_reasons, alt_levels
         total = straight
-        if a.kunya and b.kunya:
-            lvl = slot_level(a.kunya, b.kunya)[0]
-            if lvl in (EXACT, VARIANT):
-                total += KUNYA_SAME_BITS
-                reasons.append(Reason("kunya.same", "same kunya (Abu …)", KUNYA_SAME_BITS))
+        add = reasons.append if explain else _discard
+        if a.kunya and b.kunya and slot_level(a.kunya, b.kunya)[0] in (EXACT, VARIANT):
+            total += KUNYA_SAME_BITS
+            add(Reason("kunya.same", "same kunya (Abu …)", KUNYA_SAME_BITS))
         if levels["given"] in (DIFF, WEAK) and _shifted(a, b):
             total += SHIFTED_CHAIN_BITS
-            reasons.append(
+            add(
                 Reason(
                     "chain.shifted",
                     "names shifted by one generation: looks like father and son",
                     SHIFTED_CHAIN_BITS,
                 )
             )
-        lvl = dob_level(a.dob, b.dob)
-        if lvl != "missing":
-            bits = DOB_BITS[lvl]
-            total += bits
-            reasons.append(Reason(f"birth_date.{lvl}", _DOB_PHRASE[lvl], bits))
-        for code, x, y, table, label in (
-            ("national_id", a.national_id, b.national_id, NATIONAL_ID_BITS, "national ID"),
-            ("military_id", a.military_id, b.military_id, MILITARY_ID_BITS, "service number"),
-        ):
-            lvl = id_level(x, y)
-            if lvl != "missing":
-                total += table[lvl]
-                reasons.append(Reason(f"{code}.{lvl}", f"{label}: {_ID_PHRASE[lvl]}", table[lvl]))
+        if a.dob is not None and b.dob is not None:
+            lvl = dob_level(a.dob, b.dob)
+            total += DOB_BITS[lvl]
+            add(Reason(f"birth_date.{lvl}", _DOB_PHRASE[lvl], DOB_BITS[lvl]))
+        if a.national_id and b.national_id:
+            lvl = id_level(a.national_id, b.national_id)
+            total += NATIONAL_ID_BITS[lvl]
+            add(
+                Reason(
+                    f"national_id.{lvl}", f"national ID: {_ID_PHRASE[lvl]}", NATIONAL_ID_BITS[lvl]
+                )
+            )
+        if a.military_id and b.military_id:
+            lvl = id_level(a.military_id, b.military_id)
+            total += MILITARY_ID_BITS[lvl]
+            add(
+                Reason(
+                    f"military_id.{lvl}",
+                    f"service number: {_ID_PHRASE[lvl]}",
+                    MILITARY_ID_BITS[lvl],
+                )
+            )
         if a.sex and b.sex:
             lvl = "same" if a.sex == b.sex else "diff"
             total += SEX_BITS[lvl]
-            reasons.append(Reason(f"sex.{lvl}", f"sex: {lvl}", SEX_BITS[lvl]))
+            add(Reason(f"sex.{lvl}", f"sex: {lvl}", SEX_BITS[lvl]))
         if a.nationality and b.nationality:
             lvl = "same" if a.nationality == b.nationality else "diff"
             total += NATIONALITY_BITS[lvl]
-            reasons.append(
-                Reason(f"nationality.{lvl}", f"nationality: {lvl}", NATIONALITY_BITS[lvl])
-            )
+            add(Reason(f"nationality.{lvl}", f"nationality: {lvl}", NATIONALITY_BITS[lvl]))
         return total, reasons
 
     def score(self, a: Prepared, b: Prepared) -> Match:
         """Score a pair of prepared records (see :func:`mawa.names.score_pair`)."""
         bits, reasons = self.bits(a, b)
         return Match(self.probability(bits), round(bits, 2), tuple(reasons))
+
+
+def _discard(_: Reason) -> None:
+    return None
 
 
 _DOB_PHRASE = {

@@ -71,7 +71,7 @@ def normalize_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def normalize_arabic(text: str) -> str:
     """Normalise Arabic-script text so that spelling choices that do not change a name vanish.
 
@@ -89,7 +89,7 @@ def normalize_arabic(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def normalize_latin(text: str) -> str:
     """Normalise Latin-script text: lower case, diacritics removed, apostrophes dropped.
 
@@ -124,7 +124,7 @@ def _char_script(ch: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def detect_script(text: str) -> str:
     """Classify a name as ``"arabic"``, ``"latin"``, ``"mixed"``, ``"other"`` or ``"empty"``.
 

@@ -25,7 +25,7 @@ from ._text import detect_script, normalize_arabic, normalize_latin
 _VOWELS = set("aeiou")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def fold_latin(token: str) -> str:
     """Fold a normalised Latin token so regional spellings of one vowel pattern coincide.
 
@@ -62,7 +62,7 @@ _LATIN_DIGRAPHS = (
 )
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def latin_skeleton(token: str) -> str:
     """Return the consonant skeleton of one normalised Latin token.
 
@@ -135,7 +135,7 @@ _AR_SKEL = {
 }
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def arabic_skeleton(token: str) -> str:
     """Return the consonant skeleton of one normalised Arabic token (see latin_skeleton).
 
@@ -163,7 +163,7 @@ def arabic_skeleton(token: str) -> str:
 _AR_ALTERNATIVES = {"ذ": "z", "ظ": "d", "ث": "s", "ز": "s", "ج": "k", "ق": "G", "ض": "z"}
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def arabic_skeletons(token: str) -> frozenset[str]:
     """All plausible Latin skeletons of an Arabic token (at most 16), the main one included."""
     variants = [""]
@@ -277,7 +277,7 @@ class Unit:
 _UIDS = itertools.count(1)
 
 
-@lru_cache(maxsize=400_000)
+@lru_cache(maxsize=1_000_000)
 def _make_unit(kind: str, script: str, base: str, text: str) -> Unit:
     """Build a unit of ``kind`` whose distinctive part is ``base`` (already article-free)."""
     if script == "ar":
@@ -441,7 +441,7 @@ def _latin_abd_rest(rest: str) -> str:
     return rest
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1_000_000)
 def split_units(text: str, family: bool = False) -> tuple[Unit, ...]:
     """Split one name field into units, merging compounds and dropping particles.
 
