@@ -113,13 +113,16 @@ def _model(label: str):
         model = apps.get_model(label)
     except LookupError:
         return None
-    if model._meta.db_table not in _tables():
-        return None
+    table = model._meta.db_table
+    if table not in _TABLES_SEEN:
+        # one introspection query; a table once seen stays (tables are not dropped at run time)
+        _TABLES_SEEN.update(connection.introspection.table_names())
+        if table not in _TABLES_SEEN:
+            return None
     return model
 
 
-def _tables() -> set[str]:
-    return set(connection.introspection.table_names())
+_TABLES_SEEN: set[str] = set()
 
 
 def _url(scope: Scope, perm: str, name: str, *args, query: str = "") -> str:
