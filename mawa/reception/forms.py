@@ -155,6 +155,11 @@ class PersonForm(BootstrapMixin, forms.Form):
                    "documents.0.scan": "document_number", "aliases.0": "alias_ar"}
         for name, messages in fields.items():
             target = mapping.get(name, name)
+            if target in self.fields:
+                widget = self.fields[target].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+                    widget.attrs["aria-invalid"] = "true"
             for message in messages:
                 self.add_error(target if target in self.fields else None, message)
 
