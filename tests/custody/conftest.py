@@ -84,7 +84,8 @@ def surrender(officer, receipt, akm):
     """Surrender one item on the open receipt; keyword arguments override ItemInput."""
 
     def make(rcpt=None, **values):
-        base = {"kind": Kind.WEAPON, "catalogue": akm, "serial_number": f"SN-{uuid.uuid4().hex[:8]}",
+        base = {"kind": Kind.WEAPON, "catalogue": akm,
+                "serial_number": f"SN-{uuid.uuid4().hex[:8]}",
                 "cleared_by": "Cpl. Salem", "verified_by": "Lt. Nabil"}
         if values.get("kind") == Kind.AMMUNITION:
             base.update(catalogue=None, calibre="7.62×39 mm", ammunition_type="ball",
