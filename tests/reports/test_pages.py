@@ -1,0 +1,106 @@
+"""The report page, its PDF, stored reports and the home panel, by role."""
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+
+from mawa.accounts.roles import Role
+from mawa.core.models import LedgerEntry
+from tests.reports.conftest import DAY1
+
+DAY3 = (DAY1 + dt.timedelta(days=2)).isoformat()
+
+
+@pytest.mark.parametrize("language,heading", [("ar", "تقرير الحالة"),
+                                               ("en", "Situation report")])
+def test_the_page_renders_in_both_languages(register, users, client_for, settings, language,
+                                            heading):
+    client = client_for(users[Role.CAMP_MANAGER])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.get("/reports/", {"date": DAY3, "site": "ALL"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert heading in html and "<svg" in html
+    assert 'data-figure="population_total"' in html
+
+
+def test_figures_link_to_records_for_roles_allowed_to_see_them(register, users, client_for):
+    manager = client_for(users[Role.CAMP_MANAGER]).get("/reports/", {"date": DAY3})
+    assert 'href="/reception/persons/?status=interned"' in manager.content.decode()
+    auditor = client_for(users[Role.AUDITOR]).get("/reports/", {"date": DAY3})
+    assert auditor.status_code == 200
+    assert "/reception/persons/" not in auditor.content.decode()
+
+
+def test_another_site_answers_like_a_missing_one(register, users, client_for):
+    client = client_for(users[Role.CAMP_MANAGER])
+    other = client.get("/reports/", {"date": DAY3, "site": "ZZZ"})
+    missing = client.get("/reports/", {"date": DAY3, "site": "QQQ"})
+    assert other.status_code == missing.status_code == 404
+    api = client.get("/api/reports/sitrep", {"date": DAY3, "site": "ZZZ"})
+    assert api.status_code == 404
+
+
+def test_a_role_without_reports_is_refused(register, users, client_for):
+    assert client_for(users[Role.RECEPTION_OFFICER]).get("/reports/").status_code == 403
+
+
+def test_a_bad_date_is_a_clear_message(register, users, client_for):
+    page = client_for(users[Role.CAMP_MANAGER]).get("/reports/", {"date": "not a date"})
+    assert page.status_code == 200 and b"invalid-feedback" in page.content
+
+
+def test_arabic_indic_digits_in_the_date(register, users, client_for):
+    page = client_for(users[Role.ADMINISTRATOR]).get("/reports/", {"date": "٢٠٢٥-٠٣-٠٣"})
+    assert page.status_code == 200 and b'data-figure="population_total"' in page.content
+
+
+def test_before_the_first_arrival_says_so(register, users, client_for, settings):
+    client = client_for(users[Role.ADMINISTRATOR])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/reports/", {"date": "2024-01-01"})
+    assert b"before the first arrival" in page.content
+
+
+def test_api_gives_the_same_figures(register, users, client_for):
+    data = client_for(users[Role.ADMINISTRATOR]).get(
+        "/api/reports/sitrep", {"date": DAY3}).json()
+    assert data["population"]["total"] == 8 and data["site"] == "ALL"
+
+
+def test_every_report_read_and_export_is_audited(register, users, client_for):
+    client = client_for(users[Role.CAMP_MANAGER])
+    before = LedgerEntry.objects.filter(stream="audit", payload__contains="reports.sitrep").count()
+    client.get("/reports/", {"date": DAY3})
+    client.get("/reports/", {"date": DAY3, "format": "pdf"})
+    after = LedgerEntry.objects.filter(stream="audit", payload__contains="reports.sitrep")
+    assert after.count() == before + 2
+    assert {e.kind for e in after} == {"audit.read", "audit.export"}
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_pdf_has_the_charts_and_the_language(register, users, client_for, settings, language,
+                                             tmp_path):
+    client = client_for(users[Role.CAMP_MANAGER])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = client.get("/reports/", {"date": DAY3, "format": "pdf"})
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(response.content)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                              text=True).stdout
+        assert ("ملخص" if language == "ar" else "Summary") in text
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf),
+                        str(tmp_path / "p")], check=True)
+        assert list(tmp_path.glob("p-*.png"))
+
+
+def test_home_panel_by_role(register, users, client_for):
+    manager = client_for(users[Role.CAMP_MANAGER]).get("/")
+    assert b"/reports/?date=" in manager.content
+    officer = client_for(users[Role.RECEPTION_OFFICER]).get("/")
+    assert b"/reports/?date=" not in officer.content
