@@ -34,7 +34,7 @@ DEMO_SITES = [
 
 DEMO_USERS = [
     # username, role, first name, last name, site codes (None = all sites)
-    ("reception", Role.RECEPTION_OFFICER, "Samir", "Haddad", ["RHM"]),
+    ("reception", Role.RECEPTION_OFFICER, "Samir", "Haddad", ["RHM", "NUR"]),
     ("custody", Role.CUSTODY_OFFICER, "Rania", "Khoury", ["RHM", "DEP"]),
     ("campstaff", Role.CAMP_STAFF, "Yousef", "Nassar", ["NUR"]),
     ("campmanager", Role.CAMP_MANAGER, "Layla", "Mansour", ["NUR"]),

@@ -14,11 +14,13 @@ Everything runs inside the caller's transaction: a failure leaves nothing half-w
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import hashlib
+import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,13 +32,14 @@ from mawa.core.ids import short_code_make, uuid7
 from mawa.core.ledger import (
     GENESIS,
     _actor_id,
+    _jsonable,
     _now,
     _site_code,
     canonical_payload,
     checkpoint_sign,
     entry_hash,
 )
-from mawa.core.models import LedgerEntry, LedgerHead, ShortCodeCounter, Site
+from mawa.core.models import LedgerEntry, LedgerHead, ShortCodeCounter, Site, SiteKind
 from mawa.reception import lifecycle
 from mawa.reception.models import (
     ArrivalGroup,
@@ -52,6 +55,72 @@ from mawa.reception.values import name_keys
 BATCH = 2000
 
 
+def _converter(field):
+    """A function turning a Python value of ``field`` into what the database driver takes.
+    Strings, integers and booleans pass as they are; the rest goes through Django's own
+    ``get_db_prep_save`` (UUIDs, dates, JSON), so the stored form is the ORM's."""
+    internal = field.get_internal_type()
+    if internal in ("CharField", "TextField", "PositiveIntegerField", "PositiveSmallIntegerField",
+                    "PositiveBigIntegerField", "IntegerField", "BooleanField", "BigIntegerField",
+                    "FileField"):
+        if internal == "FileField":
+            return lambda v: str(v or "")
+        return lambda v: v
+    target = field.target_field if field.is_relation else field
+    if connection.vendor == "postgresql" and target.get_internal_type() == "UUIDField":
+        return lambda v: v
+    return lambda v: target.get_db_prep_save(v, connection)
+
+
+def fast_insert(model, objs: list, *, batch: int = 5000) -> None:
+    """INSERT model instances with ``executemany``, skipping the ORM's per-value compiler.
+
+    ``bulk_create`` spends ~20 µs per value preparing SQL; at 100,000 persons × 60 columns that
+    is two minutes of a 60-second import budget. Values are converted once per field type and
+    the driver's own batch loop does the rest. No signals, no ``save()``: as with
+    ``bulk_create``, and as the house style wants (no rules in ``save()``)."""
+    if not objs:
+        return
+    # auto-increment ids (ledger rows, name keys) are left to the database
+    fields = [f for f in model._meta.concrete_fields
+              if f.get_internal_type() not in ("AutoField", "BigAutoField")]
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            now = timezone.now()
+            for o in objs:
+                if getattr(o, f.attname) is None:
+                    setattr(o, f.attname, now)
+    convert = [_converter(f) for f in fields]
+    attnames = [f.attname for f in fields]
+    qn = connection.ops.quote_name
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ("  # noqa: S608
+           + ", ".join(qn(f.column) for f in fields) + ") VALUES ("
+           + ", ".join(["%s"] * len(fields)) + ")")
+    with connection.cursor() as cur:
+        for start in range(0, len(objs), batch):
+            cur.executemany(sql, [[c(getattr(o, a)) for c, a in zip(convert, attnames,
+                                                                    strict=True)]
+                                  for o in objs[start:start + batch]])
+
+
+_DEFAULTS: dict = {}
+
+
+def row(model, **values) -> SimpleNamespace:
+    """A plain row for ``fast_insert``: the model's field defaults, then ``values`` (by
+    attname, e.g. ``person_id``). Cheaper than a model instance when writing 100,000s."""
+    defaults = _DEFAULTS.get(model)
+    if defaults is None:
+        defaults = _DEFAULTS[model] = {
+            f.attname: f for f in model._meta.concrete_fields
+            if f.get_internal_type() not in ("AutoField", "BigAutoField")}
+    out = SimpleNamespace(**values)
+    for attname, f in defaults.items():
+        if attname not in values:
+            setattr(out, attname, f.get_default())
+    return out
+
+
 @dataclass
 class LedgerItem:
     stream: str
@@ -61,7 +130,31 @@ class LedgerItem:
     site: object = None
 
 
-def ledger_append_many(items: list[LedgerItem]) -> list[LedgerEntry]:
+def canonical_fast(payload: dict) -> str:
+    """``ledger.canonical_payload`` for the payloads services write, ~20× faster.
+
+    For JSON made of objects with ASCII keys, strings, integers, booleans and null (floats are
+    already strings after ``_jsonable``), RFC 8785 output is exactly ``json.dumps`` with sorted
+    keys, no spaces and no ASCII escaping (the ledger's ``_envelope`` relies on the same fact).
+    Anything else takes the reference implementation; a test compares the two.
+    """
+    value = _jsonable(payload)
+    if _plain(value):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return canonical_payload(payload)
+
+
+def _plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(k.isascii() and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    return isinstance(value, int) and abs(value) < 2**53
+
+
+def ledger_append_many(items: list[LedgerItem]) -> list[SimpleNamespace]:
     """Append many entries, each to its stream, in the order given; returns the entries.
 
     The same chain ``ledger.ledger_append`` builds (same envelope, same hash, same checkpoint
@@ -84,26 +177,31 @@ def ledger_append_many(items: list[LedgerItem]) -> list[LedgerEntry]:
         rows, checkpoints = [], []
         every = getattr(settings, "MAWA_CHECKPOINT_EVERY", 0)
         for item in items:
-            payload_text = canonical_payload(item.payload)
+            payload_text = canonical_fast(item.payload)
             actor_s, site_s = _actor_id(item.actor), _site_code(item.site)
             seq, prev = state[item.stream]
             seq += 1
             ts = _now()
             digest = entry_hash(prev, item.stream, seq, ts, actor_s, site_s, item.kind,
                                 payload_text)
-            rows.append(LedgerEntry(stream=item.stream, seq=seq, ts=ts, actor=actor_s,
-                                    site=site_s, kind=item.kind, payload=payload_text,
-                                    prev_hash=prev, entry_hash=digest))
+            rows.append(SimpleNamespace(stream=item.stream, seq=seq, ts=ts, actor=actor_s,
+                                        site=site_s, kind=item.kind, payload=payload_text,
+                                        prev_hash=prev, entry_hash=digest))
             state[item.stream] = [seq, digest]
             if every and seq % every == 0:
                 checkpoints.append((item.stream, seq, digest, site_s or None))
-        LedgerEntry.objects.bulk_create(rows, batch_size=BATCH)
+        fast_insert(LedgerEntry, rows)
         for s, head in new_heads.items():
             head.seq, head.head_hash = state[s]
         LedgerHead.objects.bulk_create(new_heads.values(), batch_size=BATCH)
-        for s, head in heads.items():
-            head.seq, head.head_hash = state[s]
-        LedgerHead.objects.bulk_update(heads.values(), ["seq", "head_hash"], batch_size=BATCH)
+        if heads:
+            # one prepared UPDATE run many times: Django's bulk_update builds a CASE per row,
+            # which costs seconds for a few thousand streams
+            table = connection.ops.quote_name(LedgerHead._meta.db_table)
+            with connection.cursor() as cur:
+                cur.executemany(f"UPDATE {table} SET seq = %s, head_hash = %s "  # noqa: S608
+                                "WHERE stream = %s",
+                                [(*state[s], s) for s in heads])
         for stream, seq, digest, site_code in checkpoints:
             checkpoint_sign(stream=stream, seq=seq, head_hash=digest, site_code=site_code)
     return rows
@@ -150,7 +248,16 @@ def _name_key_rows(person: Person, aliases) -> list[PersonNameKey]:
     for a_ar, a_lat in aliases:
         for key in name_keys(a_ar) + name_keys(a_lat):
             rows.add(("alias", key[:80]))
-    return [PersonNameKey(person=person, part=p, key=k) for p, k in sorted(rows)]
+    return [SimpleNamespace(person_id=person.id, part=p, key=k) for p, k in sorted(rows)]
+
+
+def content_hash(values: dict, aliases: list, documents: list, hashes: dict, group_id,
+                 site: Site) -> str:
+    """``services._content_hash`` with ``canonical_fast`` (a test keeps the two equal)."""
+    doc_part = [{k: d[k] for k in ("kind", "number_key", "issuer", "expiry")} for d in documents]
+    body = {"values": values, "aliases": aliases, "documents": doc_part, "files": hashes,
+            "group": str(group_id or ""), "site": site.code}
+    return hashlib.sha256(canonical_fast(body).encode()).hexdigest()
 
 
 @dataclass
@@ -167,7 +274,7 @@ class CleanPerson:
 
 
 def persons_write(*, actor, site: Site, people: list[CleanPerson],
-                  status: str = Status.ARRIVED) -> list[Person]:
+                  status: str = Status.ARRIVED, at: dt.datetime | None = None) -> list[Person]:
     """Write persons already checked by ``services._clean``: the rows, keys, history, ledger
     and audit entries ``person_register`` writes for each. The caller has checked
     ``Perm.PERSON_REGISTER`` and runs this inside its transaction."""
@@ -184,13 +291,14 @@ def persons_write(*, actor, site: Site, people: list[CleanPerson],
         raise Conflict(_("%(n)s of these records were already saved (same client key).")
                        % {"n": len(taken)}, code="idempotency_conflict")
     now = timezone.now()
+    at = at or now
     codes = short_codes_reserve(site=site, count=len(people))
     persons, aliases, documents, namekeys, items = [], [], [], [], []
     for clean, code in zip(people, codes, strict=True):
         person = Person(id=uuid7(), site=site, current_site=site, short_code=code,
                         client_key=clean.client_key, content_hash=clean.content_hash,
                         group=clean.group, arrived_at=clean.arrived_at, status=status,
-                        status_changed_at=now, registered_by=actor, created_at=now,
+                        status_changed_at=at, registered_by=actor, created_at=now,
                         updated_at=now, **clean.values)
         person.completeness = person_completeness(person)
         persons.append(person)
@@ -204,18 +312,17 @@ def persons_write(*, actor, site: Site, people: list[CleanPerson],
                                  "group": clean.group.id if clean.group else None,
                                  "status": status, "category": person.category,
                                  "content_hash": clean.content_hash}, actor, site))
-    Person.objects.bulk_create(persons, batch_size=BATCH)
-    PersonAlias.objects.bulk_create(aliases, batch_size=BATCH)
-    IdentityDocument.objects.bulk_create(documents, batch_size=BATCH)
-    PersonNameKey.objects.bulk_create(namekeys, batch_size=BATCH)
+    fast_insert(Person, persons)
+    fast_insert(PersonAlias, aliases)
+    fast_insert(IdentityDocument, documents)
+    fast_insert(PersonNameKey, namekeys)
     items += audit_many(actor=actor, action="create", model="reception.person",
                         object_ids=[p.id for p in persons], site=site)
     entries = ledger_append_many(items)
-    LifecycleEvent.objects.bulk_create(
-        [LifecycleEvent(person=p, from_status="", to_status=status, at=now, actor=actor,
-                        site=site, ledger_seq=e.seq) for p, e in zip(persons, entries,
-                                                                     strict=False)],
-        batch_size=BATCH)
+    fast_insert(LifecycleEvent,
+                [row(LifecycleEvent, id=uuid7(), person_id=p.id, from_status="", to_status=status,
+                     at=at, actor_id=actor.pk, site_id=site.pk, ledger_seq=e.seq)
+                 for p, e in zip(persons, entries, strict=False)])
     return persons
 
 
@@ -248,7 +355,13 @@ def persons_transition(*, actor, persons: list[Person], to: str, details: dict |
             raise ValidationFailed(_("Check the highlighted fields."),
                                    fields={req.name: [_("This is required for this move.")]})
         if req.kind == "camp":
-            new_site = value if isinstance(value, Site) else Site.objects.get(code=value)
+            # the same test as services._camp_value: an active camp the actor works at
+            new_site = value if isinstance(value, Site) else Site.objects.filter(
+                code=str(value).strip().upper()).first()
+            if (new_site is None or new_site.kind != SiteKind.CAMP or not new_site.is_active
+                    or not access.in_scope(actor, new_site) or new_site.id == site.id):
+                raise ValidationFailed(_("Check the highlighted fields."), fields={
+                    req.name: [_("Choose an internment camp you work at.")]})
             value = new_site.code
         recorded[req.name] = value.isoformat() if isinstance(value, dt.date) else value
     at = at or timezone.now()
@@ -273,21 +386,14 @@ def persons_transition(*, actor, persons: list[Person], to: str, details: dict |
                              "recorded": sorted(recorded), "site": where.code,
                              "version": p.version + 1}, actor, where) for p in persons]
         entries = ledger_append_many(items)
-        LifecycleEvent.objects.bulk_create(
-            [LifecycleEvent(person=p, from_status=source, to_status=transition.target, at=at,
-                            actor=actor, site=where, note=note, details=recorded,
-                            ledger_seq=e.seq) for p, e in zip(persons, entries, strict=True)],
-            batch_size=BATCH)
+        fast_insert(LifecycleEvent,
+                    [row(LifecycleEvent, id=uuid7(), person_id=p.id, from_status=source,
+                         to_status=transition.target, at=at, actor_id=actor.pk,
+                         site_id=where.pk, note=note, details=recorded, ledger_seq=e.seq)
+                     for p, e in zip(persons, entries, strict=True)])
     for p in persons:
         p.status, p.status_changed_at, p.version = transition.target, at, p.version + 1
         if new_site is not None:
             p.current_site = new_site
             p.current_site_id = new_site.id
     return moved
-
-
-def group_by(items, key):
-    out = defaultdict(list)
-    for item in items:
-        out[key(item)].append(item)
-    return out
