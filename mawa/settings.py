@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mawa.accounts.middleware.SessionSecurityMiddleware",
     "mawa.accounts.middleware.SiteScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -143,6 +144,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Idle timeout: the cookie lives 30 minutes and is renewed on every request.
 SESSION_COOKIE_AGE = int(os.environ.get("MAWA_IDLE_TIMEOUT_SECONDS", 30 * 60))
 SESSION_SAVE_EVERY_REQUEST = True
+# Absolute lifetime of a session whatever the activity (protection.md R14).
+MAWA_ABSOLUTE_SESSION_SECONDS = int(os.environ.get("MAWA_ABSOLUTE_SESSION_SECONDS", 12 * 3600))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -141,8 +141,31 @@ def browser_page(chromium, live_server):
     context.close()
 
 
+TOTP_SECRETS: dict[str, dict] = {}
+
+
+def totp_code_for(username: str) -> str:
+    """A code for ``username``'s authenticator, never a time step already used (no replay)."""
+    import time
+
+    from mawa.accounts.services import TOTP_STEP, totp_code_at
+
+    entry = TOTP_SECRETS[username]
+    current = int(time.time()) // TOTP_STEP
+    step = max(current - 1, entry["last"] + 1)
+    while step > current + 1:  # used every step the server accepts: wait for the next one
+        time.sleep(1)
+        current = int(time.time()) // TOTP_STEP
+    entry["last"] = step
+    return totp_code_at(entry["secret"], step * TOTP_STEP)
+
+
 @pytest.fixture
 def login_in_browser():
+    """Sign in through the real pages: password, then the second factor (enrolling the
+    authenticator on first sign-in, as every account must)."""
+    import base64
+
     def login(page, username, password="correct horse battery staple", language=None):
         if language:
             page.context.add_cookies([{"name": "django_language", "value": language,
@@ -152,5 +175,43 @@ def login_in_browser():
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
         page.wait_for_load_state()
+        if "/login/enrol/" in page.url:
+            b32 = page.get_by_test_id("totp-secret").inner_text().strip()
+            secret = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+            TOTP_SECRETS[username] = {"secret": secret, "last": 0}
+            page.fill("input[name=code]", totp_code_for(username))
+            page.click("form button[type=submit]")
+            page.wait_for_load_state()
+            page.get_by_test_id("continue").click()
+            page.wait_for_load_state()
+        elif "/login/code/" in page.url:
+            page.fill("input[name=code]", totp_code_for(username))
+            page.click("form button[type=submit]")
+            page.wait_for_load_state()
 
     return login
+
+
+@pytest.fixture
+def signed_in_client(client):
+    """A test client signed in through the real two-step sign-in (password, then code)."""
+    import time
+
+    from mawa.accounts import services
+
+    def sign_in(user, password="correct horse battery staple"):
+        secret = services.totp_secret_new()
+        now = time.time()
+        services.totp_enrol_confirm(user=user, secret=secret,
+                                    code=services.totp_code_at(secret, now))
+        response = client.post("/accounts/login/", {"username": user.username,
+                                                    "password": password})
+        assert response.status_code == 302 and "/login/code/" in response["Location"]
+        # the enrolment used the current step; the next one is still accepted (clock drift)
+        code = services.totp_code_at(secret, now + services.TOTP_STEP)
+        response = client.post("/accounts/login/code/", {"code": code})
+        assert response.status_code == 302, response.content[:500]
+        client.totp_secret = secret
+        return client
+
+    return sign_in

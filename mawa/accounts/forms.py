@@ -22,3 +22,19 @@ class LoginForm(AuthenticationForm):
 
 class SiteChoiceForm(forms.Form):
     site_id = forms.UUIDField()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"), max_length=20,
+        help_text=_("The six digits shown by the authenticator app, or one recovery code."),
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "one-time-code",
+                                      "inputmode": "numeric", "autofocus": True, "dir": "ltr"}))
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={
+        "class": "form-control", "autocomplete": "current-password", "autofocus": True}))
+    code = forms.CharField(label=_("Code"), max_length=8, widget=forms.TextInput(attrs={
+        "class": "form-control", "autocomplete": "one-time-code", "inputmode": "numeric",
+        "dir": "ltr"}))

@@ -29,3 +29,39 @@ class SiteScopeMiddleware:
             finally:
                 context.reset(token)
         return self.get_response(request)
+
+
+class SessionSecurityMiddleware:
+    """Absolute session lifetime (idle timeout is the cookie age) and the list of live sessions.
+
+    Runs after Django's AuthenticationMiddleware, which already ends a session whose user was
+    disabled or whose password, role, sites or session generation changed.
+    """
+
+    SEEN_EVERY = 60  # seconds between updates of a session's "last seen"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        from mawa.accounts import services
+
+        user = request.user
+        if user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
+            login_at = request.session.get("login_at")
+            if login_at and now - login_at > settings.MAWA_ABSOLUTE_SESSION_SECONDS:
+                logout(request)
+            elif request.session.session_key and (
+                    now - request.session.get("seen_at", 0) > self.SEEN_EVERY):
+                request.session["seen_at"] = now
+                services.session_record(
+                    user=user, session_key=request.session.session_key,
+                    address=request.META.get("REMOTE_ADDR", ""),
+                    user_agent=request.headers.get("User-Agent", ""))
+        return self.get_response(request)

@@ -21,6 +21,8 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=8, default="ar",
                                 choices=[("ar", _("Arabic")), ("en", _("English"))])
+    # Bumped by "sign out everywhere"; part of the session hash, so every live session ends.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -29,6 +31,21 @@ class User(AbstractUser):
             models.CheckConstraint(condition=models.Q(role__in=Role.values) | models.Q(role=""),
                                    name="user_role_known"),
         ]
+
+    def get_session_auth_hash(self):
+        """Django checks this hash on every request and ends the session when it changes.
+
+        Beyond the password (Django's default), it covers the role, the sites, and the session
+        generation: a role change, a change of sites or "sign out everywhere" end every live
+        session at its next request (protection.md attack test 6). Disabling a user ends them
+        too, because inactive users cannot authenticate.
+        """
+        from django.utils.crypto import salted_hmac
+
+        site_part = "*" if self.all_sites else ",".join(
+            sorted(str(pk) for pk in self.sites.values_list("pk", flat=True)))
+        material = f"{self.password}|{self.role}|{site_part}|{self.session_generation}"
+        return salted_hmac("mawa.accounts.session", material, algorithm="sha256").hexdigest()
 
     # Django's admin asks these. Only administrators get model permissions, and never on the
     # accountability compartment (DESIGN.md: administrators see no compartment content).
@@ -42,3 +59,53 @@ class User(AbstractUser):
     def has_module_perms(self, app_label):
         return self.is_active and self.role == Role.ADMINISTRATOR and (
             app_label not in self._ADMIN_DENIED_APPS)
+
+
+class TOTPDevice(models.Model):
+    """A user's authenticator app (RFC 6238 TOTP, 6 digits, 30 s). The shared secret is stored
+    encrypted (``core.crypto``, purpose ``accounts``) with the user id as associated data."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret_encrypted = models.CharField(max_length=200)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code of that step or an earlier one is a replay.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"TOTP for {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """Single-use recovery codes, stored only as keyed hashes (HMAC-SHA256)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"],
+                                               name="recovery_code_unique")]
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-in counters per account name and per address (protection.md R13).
+
+    ``key`` is ``user:<hmac of the typed name>`` or ``addr:<address>``; the typed name is never
+    stored in clear, and unknown names are counted like known ones, so a lockout reveals
+    nothing about which accounts exist."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+
+class UserSession(models.Model):
+    """A live session, listed to its user (and ended by "sign out everywhere")."""
+
+    session_key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="live_sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+    address = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)

@@ -1,32 +1,203 @@
-from django.contrib.auth import get_user_model
+"""Sign-in in two steps (password, then the authenticator code), sessions, step-up."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import segno
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mawa.accounts import access
-from mawa.accounts.forms import LoginForm, SiteChoiceForm
+from mawa.accounts import access, services
+from mawa.accounts.forms import CodeForm, LoginForm, ReauthForm, SiteChoiceForm
+from mawa.accounts.models import UserSession
 from mawa.core.errors import NotFound
 
+PENDING_SECONDS = 300
+STEP_UP_SECONDS = 300
 
-@method_decorator(transaction.atomic, name="post")
+
+def _address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return resolve_url(default)
+
+
+def _pending_user(request):
+    data = request.session.get("mfa_pending")
+    if not data or time.time() - data["at"] > PENDING_SECONDS:
+        return None
+    return get_user_model().objects.filter(pk=data["user"], is_active=True).first()
+
+
+def _complete_login(request, user):
+    """Both factors checked: sign in (Django rotates the session id) and remember when."""
+    backend = request.session.get("mfa_pending", {}).get("backend")
+    next_url = request.session.get("mfa_pending", {}).get("next") or resolve_url("core:home")
+    login(request, user, backend=backend)
+    now = time.time()
+    request.session["login_at"] = now
+    request.session["auth_at"] = now
+    request.session.pop("mfa_pending", None)
+    request.session.pop("mfa_enrol_secret", None)
+    response = HttpResponseRedirect(next_url)
+    if user.language and "django_language" not in request.COOKIES:
+        response.set_cookie("django_language", user.language, samesite="Lax", httponly=True)
+    return response
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login (which rotates the session id), audited in the same transaction."""
+    """Step one: the password. Throttled per account name and per address (R13)."""
 
     template_name = "accounts/login.html"
     form_class = LoginForm
     redirect_authenticated_user = True
 
+    @method_decorator(transaction.atomic)
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        try:
+            services.throttle_check(username=username, address=_address(request))
+        except services.Throttled as exc:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, exc.message)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        services.throttle_failure(username=self.request.POST.get("username", ""),
+                                  address=_address(self.request))
+        return super().form_invalid(form)
+
     def form_valid(self, form):
-        response = super().form_valid(form)
         user = form.get_user()
-        # Work in the language the user chose last time, unless they just chose one here.
-        if user.language and "django_language" not in self.request.COOKIES:
-            response.set_cookie("django_language", user.language, samesite="Lax",
-                                httponly=True)
-        return response
+        services.throttle_success(username=user.get_username())
+        self.request.session.cycle_key()
+        self.request.session["mfa_pending"] = {
+            "user": str(user.pk), "at": time.time(), "backend": user.backend,
+            "next": _safe_next(self.request, "core:home")}
+        if services.has_second_factor(user):
+            return HttpResponseRedirect(resolve_url("accounts:two_factor"))
+        return HttpResponseRedirect(resolve_url("accounts:enrol"))
+
+
+@transaction.atomic
+def two_factor(request):
+    """Step two: a code from the authenticator app, or one recovery code."""
+    user = _pending_user(request)
+    if user is None:
+        return HttpResponseRedirect(resolve_url("accounts:login"))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.throttle_check(username=user.get_username(), address=_address(request))
+        except services.Throttled as exc:
+            form.add_error(None, exc.message)
+            return render(request, "accounts/two_factor.html", {"form": form}, status=429)
+        code = form.cleaned_data["code"]
+        ok = (services.totp_verify(user=user, code=code) if len(code.replace(" ", "")) <= 6
+              else services.recovery_code_use(user=user, code=code))
+        if ok:
+            return _complete_login(request, user)
+        services.throttle_failure(username=user.get_username(), address=_address(request))
+        form.add_error("code", _("That code is not right, or it was already used."))
+    return render(request, "accounts/two_factor.html", {"form": form})
+
+
+@transaction.atomic
+def enrol(request):
+    """First sign-in: set up the authenticator app (QR code in the page, no outside service)."""
+    user = _pending_user(request)
+    if user is None:
+        return HttpResponseRedirect(resolve_url("accounts:login"))
+    if services.has_second_factor(user):
+        return HttpResponseRedirect(resolve_url("accounts:two_factor"))
+    secret_hex = request.session.get("mfa_enrol_secret")
+    if not secret_hex:
+        secret_hex = services.totp_secret_new().hex()
+        request.session["mfa_enrol_secret"] = secret_hex
+    secret = bytes.fromhex(secret_hex)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_enrol_confirm(user=user, secret=secret,
+                                                code=form.cleaned_data["code"])
+        except services.MawaError as exc:
+            form.add_error("code", exc.message)
+        else:
+            response = _complete_login(request, user)
+            request.session["recovery_codes_once"] = codes
+            return HttpResponseRedirect(resolve_url("accounts:recovery_codes")
+                                        + "?next=" + response["Location"])
+    uri = services.totp_provisioning_uri(secret, user.get_username())
+    return render(request, "accounts/enrol.html", {
+        "form": form,
+        "qr_svg": segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff"),
+        "secret_b32": base64.b32encode(secret).decode().rstrip("="),
+    })
+
+
+@login_required
+def recovery_codes(request):
+    """Show the recovery codes once, right after enrolment."""
+    codes = request.session.pop("recovery_codes_once", None)
+    if not codes:
+        return HttpResponseRedirect(resolve_url("core:home"))
+    return render(request, "accounts/recovery_codes.html", {
+        "codes": codes, "next": _safe_next(request, "core:home")})
+
+
+@login_required
+@transaction.atomic
+def reauth(request):
+    """Step-up: confirm the password and a fresh code before a sensitive action."""
+    form = ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        if (user.check_password(form.cleaned_data["password"])
+                and services.totp_verify(user=user, code=form.cleaned_data["code"])):
+            request.session["auth_at"] = time.time()
+            return HttpResponseRedirect(_safe_next(request, "core:home"))
+        services.throttle_failure(username=user.get_username(), address=_address(request))
+        form.add_error(None, _("The password or the code is not right."))
+    return render(request, "accounts/reauth.html", {
+        "form": form, "next": _safe_next(request, "core:home")})
+
+
+def recent_auth(request) -> bool:
+    return time.time() - request.session.get("auth_at", 0) <= STEP_UP_SECONDS
+
+
+def step_up_required(view):
+    """Decorator: a sensitive action (exports, break-glass, role changes, referrals) needs the
+    password and a code confirmed in the last five minutes."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated and not recent_auth(request):
+            target = request.get_full_path() if request.method == "GET" else (
+                request.headers.get("Referer") or request.get_full_path())
+            return HttpResponseRedirect(resolve_url("accounts:reauth") + "?next=" + target)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class LogoutView(auth_views.LogoutView):
@@ -34,7 +205,21 @@ class LogoutView(auth_views.LogoutView):
 
     @method_decorator(transaction.atomic)
     def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.session.session_key:
+            UserSession.objects.filter(session_key=request.session.session_key).delete()
         return super().post(request, *args, **kwargs)
+
+
+@login_required
+def sessions(request):
+    """The user's live sessions, and "sign out everywhere"."""
+    if request.method == "POST":
+        with transaction.atomic():
+            services.sessions_end_all(user=request.user)
+        return HttpResponseRedirect(resolve_url("accounts:login"))
+    rows = UserSession.objects.filter(user=request.user).order_by("-last_seen")
+    return render(request, "accounts/sessions.html", {
+        "rows": rows, "current": request.session.session_key})
 
 
 @require_POST
@@ -46,7 +231,7 @@ def site_switch(request):
     if not form.is_valid() or not access.in_scope(request.user, form.cleaned_data["site_id"]):
         raise NotFound()
     request.session["site_id"] = str(form.cleaned_data["site_id"])
-    return HttpResponseRedirect(request.POST.get("next") or resolve_url("core:home"))
+    return HttpResponseRedirect(_safe_next(request, "core:home"))
 
 
 @require_POST

@@ -14,7 +14,8 @@ from django.template.loader import render_to_string
 FONT_DIR = Path(__file__).resolve().parent / "static" / "fonts"
 
 FONT_CSS = f"""
-@font-face {{ font-family: "Mawa Naskh"; src: url("file://{FONT_DIR}/NotoNaskhArabic-Regular.ttf"); }}
+@font-face {{ font-family: "Mawa Naskh";
+             src: url("file://{FONT_DIR}/NotoNaskhArabic-Regular.ttf"); }}
 @font-face {{ font-family: "Mawa Naskh"; font-weight: bold;
              src: url("file://{FONT_DIR}/NotoNaskhArabic-Bold.ttf"); }}
 @font-face {{ font-family: "Mawa Sans"; src: url("file://{FONT_DIR}/NotoSans-Regular.ttf"); }}

@@ -17,7 +17,7 @@ def audit_kinds():
                 .values_list("kind", flat=True))
 
 
-def test_login_rotates_the_session_and_is_audited(users):
+def test_login_rotates_the_session_and_is_audited(users, signed_in_client):
     client = Client()
     client.get("/accounts/login/")
     client.cookies[settings.SESSION_COOKIE_NAME] = "attacker-chosen-session-id"
@@ -25,14 +25,13 @@ def test_login_rotates_the_session_and_is_audited(users):
                                                 "password": PASSWORD})
     assert response.status_code == 302
     assert client.cookies[settings.SESSION_COOKIE_NAME].value != "attacker-chosen-session-id"
+    signed_in_client(users[Role.AUDITOR])
     assert "audit.login" in audit_kinds()
 
 
-def test_session_cookie_flags(users):
-    client = Client()
-    response = client.post("/accounts/login/", {"username": "reception_officer",
-                                                "password": PASSWORD})
-    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+def test_session_cookie_flags(users, signed_in_client):
+    client = signed_in_client(users[Role.RECEPTION_OFFICER])
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
     assert settings.SESSION_COOKIE_AGE <= 30 * 60  # idle timeout
