@@ -26,12 +26,27 @@ def _serial(rng: random.Random) -> str:
     return f"{rng.choice('ABCDEFGHKMNT')}{rng.choice('ABCDEFGHKMNT')}{rng.randint(1000, 999999)}"
 
 
+def catalogue_ensure() -> None:
+    """Put the reference catalogue back if the table was emptied (test databases flushed
+    between transactional tests lose the rows the data migration wrote)."""
+    import importlib
+
+    if MaterielModel.objects.exists():
+        return
+    seed = importlib.import_module("mawa.custody.migrations.0002_catalogue_seed")
+    for kind, name, make, calibre, mm, iti, unroca, country in seed.MODELS:
+        MaterielModel.objects.get_or_create(name=name, defaults={
+            "kind": kind, "make": make, "calibre": calibre, "calibre_mm": mm,
+            "iti_category": iti, "unroca_category": unroca, "country": country})
+
+
 def demo_load(*, sites, users) -> None:
     from mawa.reception.models import ArrivalGroup, Person
 
     rng = random.Random(1949)  # noqa: S311 — demo data, reproducible
     officer, investigator = users[Role.CUSTODY_OFFICER], users[Role.INVESTIGATOR]
     rhm, dep = sites["RHM"], sites["DEP"]
+    catalogue_ensure()
     catalogue = {m.name: m for m in MaterielModel.objects.all()}
     gate = services.store_create(actor=officer, site=rhm, name="Gate armoury")
     armoury = services.store_create(actor=officer, site=dep, name="Armoury 1")
