@@ -35,6 +35,14 @@ def _fail(form, exc: MawaError) -> None:
         form.add_error(None, exc.message)
 
 
+def _choices(form, name: str, choices) -> None:
+    """Set a field's choices after the form is built. BootstrapMixin has already validated a
+    bound form (to mark invalid fields), so the cached errors are dropped and recomputed."""
+    form.fields[name].choices = choices
+    if form.is_bound:
+        form._errors = None
+
+
 def _blocks(site):
     return [(str(b.id), f"{b.zone.name} · {b.name}") for b in
             Block.objects.filter(site=site).select_related("zone").order_by("zone__order",
@@ -86,8 +94,8 @@ def layout_edit(request):
     zone_form = forms.ZoneForm(data if which == "zone" else None, prefix="zone")
     block_form = forms.BlockForm(data if which == "block" else None, prefix="block")
     shelter_form = forms.ShelterForm(data if which == "shelter" else None, prefix="shelter")
-    block_form.fields["zone"].choices = zones
-    shelter_form.fields["block"].choices = _blocks(site)
+    _choices(block_form, "zone", zones)
+    _choices(shelter_form, "block", _blocks(site))
     form = {"zone": zone_form, "block": block_form, "shelter": shelter_form}.get(which)
     if form is not None and form.is_valid():
         c = form.cleaned_data
@@ -121,8 +129,8 @@ def block_detail(request, block_id):
     layout = selectors.camp_layout(user=request.user, site=site)
     view = next(b for b in layout.blocks if b.block.id == block.id)
     form = forms.CheckInForm(request.POST or None)
-    form.fields["shelter"].choices = [(str(s.shelter.id), f"{s.shelter.name} ({s.free})")
-                                      for s in view.shelters]
+    _choices(form, "shelter", [(str(s.shelter.id), f"{s.shelter.name} ({s.free})")
+                                      for s in view.shelters])
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
@@ -165,10 +173,10 @@ def receive(request):
     for p in waiting:
         groups.setdefault(p.group_id, []).append(p)
     form = forms.GroupAssignForm(request.POST or None)
-    form.fields["group"].choices = [
+    _choices(form, "group", [
         (str(gid or ""), f"{ps[0].group.short_code if ps[0].group else _('No group')} "
-                         f"({len(ps)})") for gid, ps in groups.items()]
-    form.fields["block"].choices = _blocks(site)
+                         f"({len(ps)})") for gid, ps in groups.items()])
+    _choices(form, "block", _blocks(site))
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         persons = groups.get(next((g for g in groups if str(g or "") == c["group"]), "-"), [])
@@ -237,7 +245,7 @@ def movement_return(request, movement_id):
 def roll_calls(request):
     site = _camp(request)
     form = forms.RollCallStartForm(request.POST or None)
-    form.fields["block"].choices = _blocks(site)
+    _choices(form, "block", _blocks(site))
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
@@ -323,11 +331,11 @@ def distributions(request):
     what = request.POST.get("what")
     form = forms.DistributionForm(request.POST if what == "give" else None,
                                   initial={"item": request.GET.get("item")})
-    form.fields["item"].choices = choices
+    _choices(form, "item", choices)
     item_form = forms.ItemTypeForm(request.POST if what == "item" else None, prefix="item")
-    item_form.fields["excludes"].choices = [(str(i.id), i.name) for i in items]
+    _choices(item_form, "excludes", [(str(i.id), i.name) for i in items])
     stock_form = forms.StockForm(request.POST if what == "stock" else None, prefix="stock")
-    stock_form.fields["item"].choices = choices
+    _choices(stock_form, "item", choices)
     refusal = None
     if what == "give" and form.is_valid():
         c = form.cleaned_data
@@ -389,7 +397,7 @@ def incidents(request):
     site = _camp(request)
     form = forms.IncidentForm(request.POST or None, initial={
         "occurred_at": timezone.localtime().replace(second=0, microsecond=0)})
-    form.fields["block"].choices = [("", "—"), *_blocks(site)]
+    _choices(form, "block", [("", "—"), *_blocks(site)])
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
