@@ -85,7 +85,7 @@ def dedupe(
 
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(prepared):
-        for key in prepared_keys(p):
+        for key in prepared_keys(p, "dedupe"):
             blocks[key].append(i)
     # The loose given+family key ("G|…") only rescues records with little else; its blocks
     # get a tighter cap because common name pairs make them large and mostly negative.

@@ -51,12 +51,9 @@ class NameIndex:
         self.records.append(p)
         self.ids.append(p.record_id)
         self.freqs.add(p)
+        # prepared_keys includes the keys of the record's (non-weak) aliases.
         for key in prepared_keys(p):
             self.blocks[key].append(idx)
-        for alias in p.aliases:
-            # Aliases are matched as their own records pointing at the same id.
-            for key in prepared_keys(alias):
-                self.blocks[key].append(idx)
 
     def add_all(self, records: Iterable[NameRecord | Prepared]) -> None:
         """Add many records."""

@@ -149,13 +149,15 @@ def prepare(record: NameRecord) -> Prepared:
     grand = _field_units(record.grandfather_name, False, "grandfather_name", problems)
     family = _field_units(record.family_name, True, "family_name", problems)
     mother = _field_units(record.mother_name, False, "mother_name", problems)
-    kunya = tuple(u for u in given + father + family if u.kind == "abu")
+    # Abu X in a given or father field is a kunya (a nickname); in the family field it is
+    # usually a family name (Abu Risha, Abu Ghazaleh) and stays there.
+    kunya = tuple(u for u in given + father if u.kind == "abu")
     if kunya:
         given = tuple(u for u in given if u.kind != "abu")
         father = tuple(u for u in father if u.kind != "abu")
-        family = tuple(u for u in family if u.kind != "abu")
     if len(given) >= 2 and not (father or grand or family):
-        given, father, grand, family = split_chain(given, record.given_name)
+        chain = record.given_name
+        given, father, grand, family = split_chain(_chain_units(chain), chain)
     try:
         dob = parse_birth_date(record.birth_date)
     except InvalidDate as exc:
@@ -184,8 +186,10 @@ def prepare(record: NameRecord) -> Prepared:
         alias_units = _field_units(alias, False, "alias", problems)
         if not alias_units:
             continue
-        ak = tuple(u for u in alias_units if u.kind == "abu")
-        rest = tuple(u for u in alias_units if u.kind != "abu")
+        if len(alias_units) == 1 and alias_units[0].kind == "abu":
+            ak, rest = alias_units, ()
+        else:
+            ak, rest = (), _chain_units(alias)
         g, f, gf, fam = split_chain(rest, alias) if rest else ((), (), (), ())
         aliases.append(
             Prepared(
@@ -207,6 +211,16 @@ def prepare(record: NameRecord) -> Prepared:
         )
     prepared.aliases = tuple(aliases)
     return prepared
+
+
+def _chain_units(text: str) -> tuple[Unit, ...]:
+    """Units of a full-name chain; the last one is parsed as a family name."""
+    units = split_units(text, False)
+    if len(units) >= 2:
+        last = split_units(units[-1].text, True)
+        if len(last) == 1:
+            units = units[:-1] + last
+    return units
 
 
 def split_chain(

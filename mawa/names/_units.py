@@ -493,6 +493,11 @@ def _split_arabic(norm: str, family: bool) -> tuple[Unit, ...]:
                 units.append(_make_unit("abu", "ar", _strip_arabic_article(nxt), f"{tok} {nxt}"))
             i += 2
             continue
+        if nxt == "الله" and tok not in _AR_NASAB:
+            # Nasrallah, Fathallah, Khairallah: one name written in two words.
+            units.append(_make_unit("simple", "ar", tok + "الله", f"{tok} {nxt}"))
+            i += 2
+            continue
         if nxt == _AR_DIN:
             units.append(_make_unit("din", "ar", tok, f"{tok} {nxt}"))
             i += 2

@@ -73,10 +73,16 @@ def test_three_part_chain_is_given_father_family():
     assert p.family
 
 
-def test_kunya_moves_out_of_the_chain():
-    p = prepare(NameRecord("1", given_name="Khaled", family_name="Abu Omar"))
+def test_kunya_in_a_given_field_moves_out_of_the_chain():
+    p = prepare(NameRecord("1", given_name="Khaled Abu Omar", family_name="Halabi"))
     assert p.kunya[0].ids == {"abu|omar"}
-    assert not p.family
+    assert [u.ids for u in p.given] == [{"khalid"}]
+
+
+def test_abu_in_the_family_field_is_a_family_name():
+    p = prepare(NameRecord("1", given_name="Samir", family_name="Abu Risha"))
+    assert not p.kunya
+    assert p.family[0].kind == "abu"
 
 
 def test_third_script_name_is_reported_not_matched():
