@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from ._record import Prepared
 
-
 # Blocking keys use coarse letter classes: Latin spellings disagree on these letters (ذ as
 # th/dh/z/d, ث as th/s, ج as j/g, ق as q/g/k), and a key combines two or three names, so the
 # coarser letters cost little precision in blocking. Scoring still sees the exact letters.
