@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mawa.reception import views
+from mawa.reception import views, views_documents, views_import  # parts 7–9 (documents, import)
 
 app_name = "reception"
 
@@ -14,4 +14,18 @@ urlpatterns = [
     path("persons/<uuid:person_id>/", views.person_detail, name="person_detail"),
     path("persons/<uuid:person_id>/transition/", views.person_transition,
          name="person_transition"),
+    # parts 7–9: ID cards, ICRC notification, export, import (views_documents, views_import)
+    path("persons/<uuid:person_id>/idcard.pdf", views_documents.person_idcard,
+         name="person_idcard"),
+    path("groups/<uuid:group_id>/idcards.pdf", views_documents.group_idcards,
+         name="group_idcards"),
+    path("icrc/notification.<str:fmt>", views_documents.icrc_notification,
+         name="icrc_notification"),
+    path("persons/<uuid:person_id>/icrc-withhold/", views_documents.person_icrc_withhold,
+         name="person_icrc_withhold"),
+    path("persons/export/", views_documents.persons_export, name="persons_export"),
+    path("import/", views_import.import_upload, name="import_upload"),
+    path("import/<str:token>/", views_import.import_preview, name="import_preview"),
+    path("import/<str:token>/progress/", views_import.import_progress, name="import_progress"),
+    path("import/<str:token>/report.csv", views_import.import_report, name="import_report"),
 ]

@@ -1,0 +1,161 @@
+"""ICRC notification of internment (Geneva Convention III arts. 70, 122–123, applied to
+neutral internment by Hague Convention V art. 11 and GC III art. 4(B)(2)).
+
+For each interned person the Detaining Power tells the ICRC Central Tracing Agency what it needs
+to inform the family: names (with the father's), date and place of birth, rank and service
+number, where and since when the person is held, state of health, and whom to notify.
+
+A protection officer may withhold a person from the notification — e.g. when telling the
+family would expose them to reprisals — with a recorded reason (``person_icrc_withhold``). The
+reason stays in the register; the ledger records that the flag changed, never why.
+Every notification produced (CSV or PDF) is audited with its count, never its content.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.audit import audit, audit_change
+from mawa.core.errors import ValidationFailed
+from mawa.core.ledger import ledger_append
+from mawa.core.pdf import render_pdf
+from mawa.reception.models import Person, Status
+
+# Persons in the Detaining Power's hands: notified while interned, also when hospitalised,
+# detained or between camps.
+NOTIFIED_STATUSES = (Status.INTERNED, Status.HOSPITALISED, Status.DETAINED, Status.TRANSFERRED)
+
+COLUMNS = [
+    ("short_code", _lazy("Mawa code")),
+    ("family_ar", _lazy("Family name (Arabic)")), ("family_lat", _lazy("Family name (Latin)")),
+    ("given_ar", _lazy("Given name (Arabic)")), ("given_lat", _lazy("Given name (Latin)")),
+    ("father_ar", _lazy("Father's name (Arabic)")), ("father_lat", _lazy("Father's name (Latin)")),
+    ("grandfather_ar", _lazy("Grandfather's name (Arabic)")),
+    ("mother_ar", _lazy("Mother's name (Arabic)")), ("mother_lat", _lazy("Mother's name (Latin)")),
+    ("sex", _lazy("Sex")), ("birth", _lazy("Date of birth")),
+    ("place_of_birth", _lazy("Place of birth")), ("nationality", _lazy("Nationality")),
+    ("rank", _lazy("Rank")), ("service_number", _lazy("Service number")),
+    ("unit", _lazy("Unit")), ("interned_on", _lazy("Interned on")),
+    ("held_at", _lazy("Held at")), ("status", _lazy("Status")),
+    ("health", _lazy("State of health")),
+    ("contact_name", _lazy("Family contact")), ("contact_relation", _lazy("Relationship")),
+    ("contact_phone", _lazy("Telephone")), ("contact_address", _lazy("Address")),
+]
+
+
+def person_icrc_withhold(*, actor, person: Person, withheld: bool, reason: str = "") -> Person:
+    """Set or lift the protection flag that withholds ``person`` from ICRC notifications.
+    Only ``Perm.PROTECTION_ACT`` at the person's current site; withholding needs a reason."""
+    access.require(actor, Perm.PROTECTION_ACT, person.current_site)
+    reason = (reason or "").strip()
+    if withheld and not reason:
+        raise ValidationFailed(_lazy("Check the highlighted fields."), fields={
+            "reason": [_lazy("Give the reason for withholding this person.")]})
+    if len(reason) > 2000:
+        raise ValidationFailed(_lazy("Check the highlighted fields."), fields={
+            "reason": [_lazy("At most %(n)s characters.") % {"n": 2000}]})
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        locked.icrc_withheld = withheld
+        locked.icrc_withheld_reason = reason if withheld else ""
+        locked.version += 1
+        locked.save(update_fields=["icrc_withheld", "icrc_withheld_reason", "version",
+                                   "updated_at"])
+        ledger_append(stream=f"person/{locked.id}", kind="person.icrc_withheld", actor=actor,
+                      site=locked.current_site,
+                      payload={"person": locked.id, "withheld": withheld,
+                               "version": locked.version})
+        audit_change(actor=actor, obj=locked, fields=["icrc_withheld", "icrc_withheld_reason"])
+    return locked
+
+
+def _notifiable(user, site=None):
+    from mawa.reception.selectors import persons_visible
+
+    qs = persons_visible(user=user).filter(status__in=NOTIFIED_STATUSES, icrc_withheld=False)
+    if site is not None:
+        qs = qs.filter(current_site=site)
+    return qs
+
+
+def icrc_notification_rows(*, user, site=None) -> tuple[list[dict], int]:
+    """The notification rows ``user`` may produce, and how many persons were withheld.
+    Requires ``Perm.PROTECTION_ACT``; audited as an export (count only)."""
+    access.require(user, Perm.PROTECTION_ACT, site)
+    from mawa.reception.selectors import persons_visible
+
+    qs = _notifiable(user, site).select_related("current_site").annotate(
+        interned_on=Min("events__at", filter=Q(events__to_status=Status.INTERNED))
+    ).order_by("short_code")
+    withheld = persons_visible(user=user).filter(status__in=NOTIFIED_STATUSES,
+                                                 icrc_withheld=True)
+    if site is not None:
+        withheld = withheld.filter(current_site=site)
+    rows = [_row(p) for p in qs]
+    n_withheld = withheld.count()
+    with transaction.atomic():
+        audit(actor=user, action="export", model="reception.person",
+              detail={"export": "icrc_notification", "rows": len(rows),
+                      "withheld": n_withheld})
+    return rows, n_withheld
+
+
+def _row(p: Person) -> dict:
+    from mawa.reception.models import Vulnerability
+
+    vulns = [str(Vulnerability(v).label) for v in p.vulnerabilities
+             if v in Vulnerability.values and v in ("wounded", "sick", "disabled", "chronic")]
+    return {
+        "short_code": p.short_code, "family_ar": p.family_ar, "family_lat": p.family_lat,
+        "given_ar": p.given_ar, "given_lat": p.given_lat, "father_ar": p.father_ar,
+        "father_lat": p.father_lat, "grandfather_ar": p.grandfather_ar,
+        "mother_ar": " ".join(x for x in (p.mother_given_ar, p.mother_family_ar) if x),
+        "mother_lat": " ".join(x for x in (p.mother_given_lat, p.mother_family_lat) if x),
+        "sex": str(p.get_sex_display()), "birth": p.birth_display,
+        "place_of_birth": p.place_of_birth, "nationality": p.nationality, "rank": p.rank,
+        "service_number": p.service_number, "unit": p.unit,
+        "interned_on": timezone.localtime(p.interned_on).date().isoformat()
+        if getattr(p, "interned_on", None) else "",
+        "held_at": p.current_site.name, "status": str(p.get_status_display()),
+        "health": ", ".join(vulns) or _("No known condition"),
+        "contact_name": p.family_contact_name, "contact_relation": p.family_contact_relation,
+        "contact_phone": p.family_contact_phone, "contact_address": p.family_contact_address,
+    }
+
+
+def icrc_csv(rows: list[dict]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel shows the Arabic correctly."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([str(label) for _key, label in COLUMNS])
+    for r in rows:
+        writer.writerow([_safe_cell(r[key]) for key, _label in COLUMNS])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def icrc_pdf(rows: list[dict], *, withheld: int) -> bytes:
+    """The notification as a PDF list (slow: call outside transactions)."""
+    return render_pdf("reception/icrc_notification.html", {
+        "rows": rows, "withheld": withheld, "columns": COLUMNS, "generated": timezone.now()})
+
+
+def _safe_cell(value) -> str:
+    """Neutralise spreadsheet formulas (CSV injection: a cell starting with = + - @ runs as a
+    formula in Excel). Telephone numbers keep their leading +."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "-", "@", "\t", "\r") or (text[:1] == "+" and not text[1:].replace(
+            " ", "").isdigit()):
+        return "'" + text
+    return text
+
+
+__all__ = ["COLUMNS", "icrc_csv", "icrc_notification_rows", "icrc_pdf", "person_icrc_withhold"]

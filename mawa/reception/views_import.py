@@ -1,0 +1,149 @@
+"""Import pages: upload → preview (mapping, every problem) → import with a progress bar.
+
+The uploaded file is kept under ``var/imports/<token>`` (0600) until imported; the token is
+random and bound to the uploading user. The import itself runs in a background thread after
+the request, because 100,000 rows take longer than a browser waits; the page polls its
+progress with htmx.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.errors import MawaError, NotFound
+from mawa.core.models import SiteKind
+from mawa.reception import imports, selectors
+
+
+def _dir():
+    path = settings.VAR_DIR / "imports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _meta(token: str, user) -> dict:
+    if not token.isalnum() or len(token) > 64:
+        raise NotFound()
+    try:
+        meta = json.loads((_dir() / f"{token}.json").read_text())
+    except (OSError, ValueError):
+        raise NotFound()
+    if meta.get("user") != str(user.pk):
+        raise NotFound()
+    return meta
+
+
+def _save_meta(token: str, meta: dict) -> None:
+    (_dir() / f"{token}.json").write_text(json.dumps(meta))
+
+
+def _site(request):
+    site = getattr(request, "site", None)
+    if site is not None and site.kind == SiteKind.CROSSING:
+        return site
+    return next((s for s in access.sites_for(request.user) if s.kind == SiteKind.CROSSING), None)
+
+
+@never_cache
+@access.requires(Perm.PERSON_IMPORT)
+def import_upload(request):
+    error = None
+    if request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES["file"]
+        if upload.size > imports.MAX_BYTES:
+            error = imports.ImportRefused(imports._("The file is larger than %(n)s MB.")
+                                          % {"n": imports.MAX_BYTES // 1024 // 1024}).message
+        else:
+            token = secrets.token_hex(16)
+            (_dir() / f"{token}.bin").write_bytes(upload.read())
+            _save_meta(token, {"user": str(request.user.pk), "name": upload.name[:200],
+                               "group": request.POST.get("group", ""), "state": "uploaded"})
+            return redirect("reception:import_preview", token=token)
+    return render(request, "reception/import_upload.html", {"error": error})
+
+
+def _check(request, meta, token):
+    site = _site(request)
+    if site is None:
+        raise NotFound()
+    group = None
+    if meta.get("group"):
+        group = selectors.arrival_group_get(user=request.user, group_id=meta["group"])
+    table = imports.table_read((_dir() / f"{token}.bin").read_bytes(), meta["name"])
+    mapping = meta.get("mapping") or imports.mapping_guess(table.headers)
+    return site, imports.import_check(user=request.user, site=site, table=table,
+                                      mapping=mapping, group=group)
+
+
+@never_cache
+@access.requires(Perm.PERSON_IMPORT)
+def import_preview(request, token):
+    meta = _meta(token, request.user)
+    if request.method == "POST" and "mapping" in request.POST:
+        meta["mapping"] = {h: f for h, f in zip(request.POST.getlist("header"),
+                                                request.POST.getlist("field"), strict=False)
+                           if f in imports.FIELDS}
+        _save_meta(token, meta)
+    try:
+        site, result = _check(request, meta, token)
+    except MawaError as exc:
+        return render(request, "reception/import_preview.html",
+                      {"error": exc.message, "token": token, "meta": meta}, status=400)
+    if request.method == "POST" and "commit" in request.POST and result.ok:
+        meta["state"], meta["done"], meta["total"] = "running", 0, len(result.people)
+        _save_meta(token, meta)
+        threading.Thread(target=_run, args=(request.user, site, result, token, meta),
+                         daemon=True).start()
+        return redirect("reception:import_progress", token=token)
+    return render(request, "reception/import_preview.html", {
+        "token": token, "meta": meta, "result": result, "fields": imports.FIELDS,
+        "preview": result.table.rows[:10], "problems": result.problems[:200]})
+
+
+def _run(user, site, result, token, meta):
+    def progress(done, total):
+        meta["done"] = done
+        _save_meta(token, meta)
+
+    try:
+        imports.import_commit(user=user, site=site, result=result, progress=progress)
+        meta["state"] = "done"
+        (_dir() / f"{token}.bin").unlink(missing_ok=True)
+    except MawaError as exc:
+        meta["state"], meta["error"] = "failed", str(exc.message)
+    except Exception:  # noqa: BLE001 — reported to the page; nothing was written (rollback)
+        meta["state"], meta["error"] = "failed", "internal error"
+    finally:
+        _save_meta(token, meta)
+        close_old_connections()
+
+
+@never_cache
+@access.requires(Perm.PERSON_IMPORT)
+def import_progress(request, token):
+    meta = _meta(token, request.user)
+    template = "reception/import_progress_bar.html" if request.headers.get("HX-Request") \
+        else "reception/import_progress.html"
+    total = meta.get("total") or 1
+    return render(request, template, {"meta": meta, "token": token,
+                                      "percent": int(100 * meta.get("done", 0) / total)})
+
+
+@never_cache
+@access.requires(Perm.PERSON_IMPORT)
+def import_report(request, token):
+    meta = _meta(token, request.user)
+    _site_, result = _check(request, meta, token)
+    response = HttpResponse(result.report_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-report-{token[:8]}.csv"'
+    return response
