@@ -22,10 +22,12 @@ from typing import IO
 
 from tqdm import tqdm
 
+from ._blocking import _COARSE
 from ._cluster import dedupe
 from ._index import NameIndex
 from ._io import Report, UnusableInput, read_ftm, read_records_csv
-from ._record import NameRecord, Prepared, prepare
+from ._record import NameRecord, Prepared, _ident, prepare
+from ._units import split_units
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 
@@ -129,7 +131,62 @@ def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
     return EXIT_OK
 
 
-def _load_watchlist(path: Path, progress: functools.partial[tqdm]) -> tuple[list[Prepared], Report]:
+class _Prefilter:
+    """Cheap test whether a watch-list entry can match any of the people being screened.
+
+    Screening a few thousand people against a million entries must not parse every entry
+    fully. An entry is kept if at least two of its name tokens (one, for a one-token name)
+    have a coarse skeleton found among the people's names, or if it shares an identifier.
+    Tokens are looked up one by one, so compound names are found through their parts;
+    this keeps recall and only drops entries that could not share a blocking key.
+    """
+
+    def __init__(self, people: list[Prepared]) -> None:
+        self.keys: set[str] = set()
+        self.ids: set[str] = set()
+        self._token_cache: dict[str, frozenset[str]] = {}
+        for p in people:
+            for slot in (p.given, p.father, p.grandfather, p.family, p.mother, p.kunya):
+                for u in slot:
+                    self.keys.add(_coarse(u.key))
+            self.ids.update(x for x in (p.national_id, p.military_id) if x)
+
+    def _token_keys(self, token: str) -> frozenset[str]:
+        keys = self._token_cache.get(token)
+        if keys is None:
+            keys = frozenset(_coarse(u.key) for u in split_units(token))
+            if len(self._token_cache) < 2_000_000:
+                self._token_cache[token] = keys
+        return keys
+
+    def keep(self, record: NameRecord) -> bool:
+        """True if ``record`` may match someone being screened."""
+        if record.national_id and _ident(record.national_id) in self.ids:
+            return True
+        texts = (
+            record.given_name,
+            record.father_name,
+            record.grandfather_name,
+            record.family_name,
+            *record.aliases,
+        )
+        tokens = {t for text in texts for t in text.split()}
+        hits = 0
+        for t in tokens:
+            if self._token_keys(t) & self.keys:
+                hits += 1
+                if hits >= 2:
+                    return True
+        return hits >= 1 and len(tokens) == 1
+
+
+def _coarse(key: str) -> str:
+    return key.rsplit("|", 1)[-1].translate(_COARSE)
+
+
+def _load_watchlist(
+    path: Path, progress: functools.partial[tqdm], prefilter: _Prefilter | None = None
+) -> tuple[list[Prepared], Report]:
     report = Report(str(path))
     with _open(path) as handle:
         head = handle.read(4096)
@@ -139,15 +196,17 @@ def _load_watchlist(path: Path, progress: functools.partial[tqdm]) -> tuple[list
         out: list[Prepared] = []
         bar = progress(desc=f"read {path.name}", unit="entities")
         for line, record in reader:
-            out.append(_prepare_reporting(line, record, report))
             bar.update(1)
+            if prefilter is not None and not prefilter.keep(record):
+                continue
+            out.append(_prepare_reporting(line, record, report))
         bar.close()
     return out, report
 
 
 def _screen(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
     people, report = _load_csv(args.input, progress)
-    watch, wreport = _load_watchlist(args.watchlist, progress)
+    watch, wreport = _load_watchlist(args.watchlist, progress, _Prefilter(people))
     index = NameIndex()
     bar = progress(desc="index", total=len(watch), unit="entities")
     for p in watch:
@@ -174,7 +233,8 @@ def _screen(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
     report.write(sys.stderr)
     wreport.write(sys.stderr)
     sys.stderr.write(
-        f"{len(people)} records screened against {len(index)} entities: "
+        f"{len(people)} records screened against {wreport.read - len(wreport.bad)} entities "
+        f"({len(index)} passed the name prefilter): "
         f"{hits} hits -> {args.output}\n"
     )
     return EXIT_OK
