@@ -352,7 +352,7 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
     """Sign the receipt with the site key and close it. Every line maps to an item."""
     access.require(actor, Perm.CUSTODY_RECORD, receipt.site)
     with transaction.atomic():
-        receipt = Receipt.objects.select_for_update().select_related(
+        receipt = Receipt.objects.select_for_update(of=("self",)).select_related(
             "site", "person", "group").get(pk=receipt.pk)
         if receipt.status == Receipt.Status.ISSUED:
             return receipt

@@ -17,7 +17,7 @@ def shot(page, name):
         page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def catalogue(db):
     from mawa.custody.demo import catalogue_ensure
 
@@ -63,7 +63,8 @@ def test_surrender_receipt_and_verify(browser_page, login_in_browser, users, sit
     page.click("[data-testid=issue]")
     assert page.locator("[data-testid=receipt-status]").inner_text() in ("صادر", "Issued")
     shot(page, f"surrender-issued-{language}")
-    pdf = page.request.get(page.locator("[data-testid=receipt-pdf]").get_attribute("href"))
+    pdf = page.request.get(page.base + page.locator("[data-testid=receipt-pdf]")
+                           .get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     from mawa.custody.models import Receipt
 
