@@ -1,0 +1,50 @@
+"""The register export: permission, purpose, audit, scoping and streaming."""
+
+import pytest
+
+from mawa.accounts.roles import Role
+from mawa.core.errors import Forbidden, ValidationFailed
+from mawa.core.models import LedgerEntry
+from mawa.reception import exports
+
+
+def test_protection_exports_a_streamed_csv_with_purpose_on_the_audit(register, users,
+                                                                     client_for):
+    person = register()[0]
+    client = client_for(users[Role.PROTECTION_OFFICER])
+    response = client.post("/reception/persons/export/", {"purpose": "camp planning",
+                                                         "recipient": "camp NUR"})
+    assert response.status_code == 200 and response.streaming
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert person.short_code in text
+    entry = LedgerEntry.objects.filter(kind="audit.export").last()
+    assert "camp planning" in entry.payload and "محمد" not in entry.payload
+
+
+def test_no_purpose_no_export(users):
+    with pytest.raises(ValidationFailed):
+        exports.persons_export_start(user=users[Role.PROTECTION_OFFICER], purpose="")
+
+
+def test_roles_without_the_permission_are_refused(users):
+    with pytest.raises(Forbidden):
+        exports.persons_export_start(user=users[Role.RECEPTION_OFFICER], purpose="x")
+
+
+def test_the_export_reads_in_chunks_whatever_the_size(register, users, monkeypatch,
+                                                      django_assert_max_num_queries):
+    for i in range(5):
+        register(given_lat=f"Ali{'a' * i}", service_number=f"S{i}")
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    user = users[Role.PROTECTION_OFFICER]
+    columns = exports.persons_export_start(user=user, purpose="test")
+    with django_assert_max_num_queries(5):
+        lines = "".join(exports.persons_export_lines(user=user, columns=columns))
+    assert lines.count("\n") == 6
+
+
+def test_another_sites_persons_are_not_exported(register, make_user, sites):
+    register()
+    other = make_user("prot-zzz", Role.PROTECTION_OFFICER, [sites["ZZZ"]])
+    columns = exports.persons_export_start(user=other, purpose="x")
+    assert "".join(exports.persons_export_lines(user=other, columns=columns)).count("\n") == 1

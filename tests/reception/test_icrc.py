@@ -1,0 +1,71 @@
+"""ICRC notification: who appears, who is withheld and why, who may decide, and the audit."""
+
+import pytest
+
+from mawa.accounts.roles import Role
+from mawa.core.errors import Forbidden, NotFound, ValidationFailed
+from mawa.core.models import LedgerEntry
+from mawa.reception import icrc
+from mawa.reception.bulk import persons_transition
+from mawa.reception.models import Status
+
+
+@pytest.fixture
+def interned(register, users, sites):
+    people = [register()[0], register(given_ar="علي", given_lat="Ali", service_number="B-2")[0]]
+    officer = users[Role.RECEPTION_OFFICER]
+    persons_transition(actor=officer, persons=people, to=Status.DISARMED)
+    persons_transition(actor=officer, persons=people, to=Status.REGISTERED)
+    persons_transition(actor=officer, persons=people, to=Status.INTERNED,
+                       details={"camp": sites["NUR"]})
+    return people
+
+
+def test_interned_persons_are_notified_with_what_the_family_needs(interned, users):
+    rows, withheld = icrc.icrc_notification_rows(user=users[Role.PROTECTION_OFFICER])
+    assert {r["short_code"] for r in rows} == {p.short_code for p in interned}
+    assert withheld == 0
+    assert rows[0]["father_ar"] and rows[0]["interned_on"] and rows[0]["held_at"]
+    assert LedgerEntry.objects.filter(kind="audit.export").exists()
+
+
+def test_a_withheld_person_is_left_out_with_a_recorded_reason(interned, users):
+    officer = users[Role.PROTECTION_OFFICER]
+    icrc.person_icrc_withhold(actor=officer, person=interned[0], withheld=True,
+                              reason="Family at risk of reprisals")
+    rows, withheld = icrc.icrc_notification_rows(user=officer)
+    assert [r["short_code"] for r in rows] == [interned[1].short_code]
+    assert withheld == 1
+    entry = LedgerEntry.objects.filter(stream=f"person/{interned[0].id}",
+                                       kind="person.icrc_withheld").get()
+    assert "reprisals" not in entry.payload  # the reason stays in the register
+
+
+def test_withholding_needs_a_reason(interned, users):
+    with pytest.raises(ValidationFailed):
+        icrc.person_icrc_withhold(actor=users[Role.PROTECTION_OFFICER], person=interned[0],
+                                  withheld=True, reason=" ")
+
+
+@pytest.mark.parametrize("role", [Role.RECEPTION_OFFICER, Role.CAMP_MANAGER, "outsider"])
+def test_only_protection_may_withhold_or_notify(interned, users, role):
+    with pytest.raises((Forbidden, NotFound)):
+        icrc.person_icrc_withhold(actor=users[role], person=interned[0], withheld=True,
+                                  reason="x")
+    with pytest.raises((Forbidden, NotFound)):
+        icrc.icrc_notification_rows(user=users[role])
+
+
+def test_the_csv_and_pdf_are_served_to_protection(interned, users, client_for):
+    client = client_for(users[Role.PROTECTION_OFFICER])
+    csv_response = client.get("/reception/icrc/notification.csv")
+    assert csv_response.status_code == 200
+    text = csv_response.content.decode("utf-8-sig")
+    assert interned[0].short_code in text and "محمد" in text
+    pdf = client.get("/reception/icrc/notification.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_csv_cells_cannot_become_formulas():
+    assert icrc._safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert icrc._safe_cell("+963 944 000 000") == "+963 944 000 000"
