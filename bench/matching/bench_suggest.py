@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             cur.execute("ANALYZE")
 
     queries = []
-    for n, (g, f, gf, fam, year) in enumerate(samples):
+    for n, (g, f, gf, fam, _year) in enumerate(samples):
         kind = n % 3
         if kind == 0:  # Latin spelling of the given name, Arabic for the rest, no grandfather
             queries.append({"given_lat": g[1], "father_ar": f[0], "family_ar": fam})

@@ -45,14 +45,14 @@ def homsi_again(register, homsi):
 
 
 WATCHLIST = (
-    '{"id": "wl-1", "schema": "Person", "properties": {"firstName": ["Mohamad"], '
-    '"fatherName": ["Khalid"], "lastName": ["Al Homsi"], "birthDate": ["1988"], '
-    '"gender": ["male"]}}\n'
-    '{"id": "wl-2", "schema": "Person", "properties": {"firstName": ["Tariq"], '
-    '"lastName": ["Barakat"], "birthDate": ["1970"]}}\n'
-    '{"id": "wl-broken", "schema": "Person", "properties": \n'
-    '{"id": "wl-company", "schema": "Company", "properties": {"name": ["X LLC"]}}\n'
-).encode()
+    b'{"id": "wl-1", "schema": "Person", "properties": {"firstName": ["Mohamad"], '
+    b'"fatherName": ["Khalid"], "lastName": ["Al Homsi"], "birthDate": ["1988"], '
+    b'"gender": ["male"]}}\n'
+    b'{"id": "wl-2", "schema": "Person", "properties": {"firstName": ["Tariq"], '
+    b'"lastName": ["Barakat"], "birthDate": ["1970"]}}\n'
+    b'{"id": "wl-broken", "schema": "Person", "properties": \n'
+    b'{"id": "wl-company", "schema": "Company", "properties": {"name": ["X LLC"]}}\n'
+)
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def test_merge_keeps_both_records_and_histories(officer, homsi, homsi_again):
 
 
 def test_the_dedupe_run_finds_pairs_missed_at_registration(users, register):
-    from mawa.matching.models import IndexKey, IndexedPerson
+    from mawa.matching.models import IndexedPerson, IndexKey
 
     a = register(given_ar="يوسف", father_ar="عبد الرحمن", family_ar="الخطيب", birth="1993")
     b = register(given_lat="Youssef", father_lat="Abdelrahman", family_lat="El-Khatib",
