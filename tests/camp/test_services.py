@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from mawa.camp import selectors, services
 from mawa.camp.models import (
@@ -285,7 +285,7 @@ def test_a_distribution_is_recorded_and_stock_goes_down(housed, meals, staff, ca
 def test_max_per_day_refuses_and_says_so(housed, meals, staff):
     lunch, _ = meals
     services.distribution_record(actor=staff, item=lunch, person=housed[0], client_key=key())
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(services.Refused) as exc, translation.override("en"):
         services.distribution_record(actor=staff, item=lunch, person=housed[0],
                                      client_key=key())
     assert exc.value.code == "rule_max_per_day" and "maximum per day" in str(exc.value)
