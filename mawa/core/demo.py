@@ -62,8 +62,10 @@ def demo_is_loaded() -> bool:
     return Site.objects.exists()
 
 
-def demo_load() -> list[dict]:
-    """Load the whole demo scenario into an empty database; return the accounts."""
+def demo_load(*, scenario: bool = True) -> list[dict]:
+    """Load the demo into an empty database; return the accounts.
+
+    ``scenario=False`` loads only the sites and accounts (tests that need nothing else)."""
     accounts = []
     with transaction.atomic():
         sites = {}
@@ -85,7 +87,7 @@ def demo_load() -> list[dict]:
             audit(actor="system:demo", action="create", obj=user, detail={"role": str(role)})
             accounts.append({"username": username, "password": password, "role": str(role),
                              "sites": codes or ["*"]})
-        for app in APP_DEMOS:
+        for app in APP_DEMOS if scenario else []:
             try:
                 module = importlib.import_module(f"mawa.{app}.demo")
             except ModuleNotFoundError as exc:

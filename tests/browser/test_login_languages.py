@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo_accounts():
     from mawa.core.demo import demo_load
 
-    return demo_load()
+    return demo_load(scenario=False)  # accounts only: the full scenario is tested elsewhere
 
 
 @pytest.mark.parametrize("language,direction,sign_in,sign_out", [
