@@ -225,7 +225,13 @@ def surrender_start(request):
 
     form = forms.SurrenderStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Surrenders happen at a crossing: prefer the working site if it is one, else the
+        # user's first crossing (the site switcher may be left on a depot or camp).
+        from mawa.core.models import SiteKind
+
         site = request.site
+        if site is None or site.kind != SiteKind.CROSSING:
+            site = next((s for s in request.user_sites if s.kind == SiteKind.CROSSING), site)
         person = group = None
         pcode = short_code_normalise(form.cleaned_data["person"] or "")
         gcode = short_code_normalise(form.cleaned_data["group"] or "")
