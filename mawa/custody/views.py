@@ -415,9 +415,11 @@ def check_scan(request, code):
             status = 400
     else:
         status = 400
-    template = "custody/_check_lines.html" if request.headers.get("HX-Request") else \
-        "custody/check_detail.html"
-    return render(request, template, _check_context(request, check, form), status=status)
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers; the partial carries the error message itself
+        return render(request, "custody/_check_lines.html", _check_context(request, check, form))
+    return render(request, "custody/check_detail.html", _check_context(request, check, form),
+                  status=status)
 
 
 @require_POST
