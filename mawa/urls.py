@@ -3,12 +3,15 @@ from django.urls import include, path
 
 from mawa.accounts import views as account_views
 from mawa.core import views as core_views
+from mawa.custody import views as custody_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("accounts/", include("mawa.accounts.urls")),
     path("admin/", admin.site.urls),
+    # The public receipt check (no sign-in): a soldier's receipt QR, verified offline years on.
+    path("verify/", custody_views.verify_public, name="verify"),
     path("", include("mawa.core.urls")),
 ]
 
