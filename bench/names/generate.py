@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import random
 import re
@@ -247,10 +248,15 @@ class Generator:
         self.rng = random.Random(seed)
         self.male, self.female, self.family, self.source = load_tables(db, builtin)
         self.n = 0
+        self._cum: dict[tuple[int, float], list[float]] = {}
 
     def _pick(self, table: NameTable, skew: float = 1.0) -> str:
-        weights = [w**skew for w in table.weights] if skew != 1.0 else table.weights
-        return self.rng.choices(table.arabic, weights=weights)[0]
+        key = (id(table), skew)
+        cum = self._cum.get(key)
+        if cum is None:
+            cum = list(itertools.accumulate(w**skew for w in table.weights))
+            self._cum[key] = cum
+        return self.rng.choices(table.arabic, cum_weights=cum)[0]
 
     def _id(self) -> str:
         self.n += 1
