@@ -34,7 +34,8 @@ run: $(STAMP) system-deps-run
 	@echo ""
 	@echo "Mawa is serving on http://$(HOST):$(PORT)/  (show the accounts again: $(BIN)/mawa demo --accounts)"
 	exec $(BIN)/gunicorn mawa.wsgi:application --bind $(HOST):$(PORT) --workers 3 \
-		--access-logfile - --error-logfile - --timeout 120
+		--access-logfile - --error-logfile - --timeout 120 \
+		--access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 # Debian packages the tests need: the browser, a PostgreSQL server for the throwaway cluster,
 # gettext (catalogue completeness check), fonts with Arabic glyphs, pdftoppm.

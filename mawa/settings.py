@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mawa.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "mawa.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "mawa.core.middleware.ArabicFirstLocaleMiddleware",

@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mawa.accountability import forms, selectors, services
 from mawa.accountability.models import Event, EvidenceItem, HoldRecord, Source
@@ -58,11 +58,13 @@ def _form_errors(form, exc: MawaError) -> None:
         form.add_error(None, exc.message)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @compartment()
 def home(request):
+    """The compartment's home and its text search. The search form POSTs so that names stay
+    out of URLs, history and access logs (protection.md attack test 17); reading only."""
     user = request.user
-    query = request.GET.get("q", "").strip()
+    query = (request.POST if request.method == "POST" else request.GET).get("q", "").strip()[:200]
     return render(request, "accountability/home.html", {
         "events": selectors.event_search(user=user, text=query) if query
         else selectors.event_list(user=user),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
@@ -185,18 +187,24 @@ def person_transition(request, person_id):
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 @access.requires(Perm.PERSON_VIEW)
 def person_list(request):
-    form = SearchForm(request.GET)
-    form.is_valid()
+    """The person search. The page's form POSTs: a name typed into a GET form would land in the
+    address bar, the browser history, proxy and server access logs and the Referer of the next
+    page (protection.md attack test 17). A GET with ``?q=`` is still read (old bookmarks);
+    searches by code need no secrecy. Reading only, so a POST here changes nothing."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = SearchForm(data)
     c = form.cleaned_data if form.is_valid() else {}
     page = selectors.person_search(user=request.user, q=c.get("q", ""),
                                    status=c.get("status") or None, group_id=c.get("group"),
                                    after=c.get("after"))
-    params = request.GET.copy()
-    params.pop("after", None)
+    more = {k: v for k, v in data.items() if k in ("q", "status", "group") and v}
+    if page.next_cursor:
+        more["after"] = str(page.next_cursor)
     template = "reception/_person_rows.html" if request.headers.get("HX-Request") \
         else "reception/person_list.html"
     return render(request, template, {
-        "page": page, "form": form, "statuses": Status.choices, "query": params.urlencode()})
+        "page": page, "form": form, "statuses": Status.choices,
+        "more_json": json.dumps(more, ensure_ascii=False)})
