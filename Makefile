@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-DEBIAN_TEST_PACKAGES := chromium postgresql gettext fonts-noto-core fonts-hosny-amiri poppler-utils
+DEBIAN_TEST_PACKAGES := chromium postgresql gettext fonts-noto-core poppler-utils
 
 .PHONY: run test test-sqlite test-postgres lint system-deps system-deps-run clean
 
@@ -46,7 +46,6 @@ system-deps: system-deps-run
 	command -v xgettext >/dev/null || missing="$$missing gettext"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	[ -e /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
-	[ -d /usr/share/fonts/truetype/hosny-amiri ] || missing="$$missing fonts-hosny-amiri"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
