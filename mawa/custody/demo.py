@@ -15,7 +15,7 @@ from mawa.custody import services
 from mawa.custody.models import Kind, MaterielModel
 from mawa.custody.services import ItemInput
 
-PERSONS = 400  # surrenders recorded one by one; enough to show every page with real volume
+PERSONS = 150  # surrenders recorded one by one through the services; enough to fill every page
 RIFLES = ["AKM"] * 6 + ["AK-47"] * 3 + ["AK-74"] * 3 + ["Type 56", "SKS", "G3"]
 HEAVIER = ["PKM", "RPK", "RPG-7", "DShKM", "SPG-9", "M-37 82 mm mortar", "9K38 Igla"]
 ROUNDS = ["7.62×39 mm ball", "7.62×54R mm ball", "12.7×108 mm API", "PG-7V rocket"]
