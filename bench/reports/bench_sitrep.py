@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -31,8 +32,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    scratch = None
     if not os.environ.get("DATABASE_URL"):
-        os.environ["MAWA_VAR_DIR"] = tempfile.mkdtemp(prefix="mawa-bench-reports-")
+        scratch = tempfile.mkdtemp(prefix="mawa-bench-reports-")
+        os.environ["MAWA_VAR_DIR"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
     import django
 
@@ -40,8 +43,12 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", run_syncdb=True, verbosity=0)
-    generate(args.persons, args.items)
-    measure(args.runs)
+    try:
+        generate(args.persons, args.items)
+        measure(args.runs)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 FK_DEFAULTS: dict = {}  # model label → pk, for required foreign keys (the site, the user)
@@ -208,13 +215,16 @@ def generate_items(n_items: int, sites, user, rng) -> None:
 
     with transaction.atomic():
         _insert(Item, cols, rows())
-    print(f"generated {n_items} items in {time.perf_counter() - t0:.1f} s")
+    print(f"generated {n_items} items in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 def measure(runs: int) -> None:
+    from django.conf import settings
     from django.test import Client
 
     from mawa.accounts.models import User
+
+    settings.ALLOWED_HOSTS = ["testserver"]
 
     client = Client()
     client.force_login(User.objects.get(username="bench"))
@@ -228,7 +238,7 @@ def measure(runs: int) -> None:
             assert response.status_code == 200, response.status_code
             times.append(time.perf_counter() - t)
         print(f"{label}: median {statistics.median(times):.2f} s, runs "
-              f"{', '.join(f'{x:.2f}' for x in times)}")
+              f"{', '.join(f'{x:.2f}' for x in times)}", flush=True)
     t = time.perf_counter()
     response = client.get("/reports/", {"date": "2025-03-05"})
     print(f"web page, a past day (history lookups): {time.perf_counter() - t:.2f} s")
