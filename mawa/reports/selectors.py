@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import connection
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Substr, TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -125,6 +125,15 @@ def _model(label: str):
 _TABLES_SEEN: set[str] = set()
 
 
+def _day_of(field: str):
+    """The UTC day of a timestamp, for GROUP BY. SQLite keeps timestamps as ISO text in UTC,
+    so the first ten characters are the day — far cheaper than Django's TruncDate there, which
+    calls back into Python for every row (seconds at 1M persons)."""
+    if connection.vendor == "sqlite":
+        return Substr(field, 1, 10)
+    return TruncDate(field, tzinfo=dt.UTC)
+
+
 def _url(scope: Scope, perm: str, name: str, *args, query: str = "") -> str:
     if not scope.can(perm):
         return ""
@@ -149,13 +158,14 @@ def sitrep_arrivals(scope: Scope) -> dict:
     persons = _persons(scope)
     first = persons.aggregate(first=Min("arrived_at"))["first"]
     window_start = scope.start - dt.timedelta(days=ARRIVALS_WINDOW - 1)
-    rows = (persons.filter(arrived_at__gte=window_start, arrived_at__lt=scope.end)
-            .annotate(d=TruncDate("arrived_at")).values("d", "site__code")
-            .annotate(n=Count("id")).order_by())
+    rows = list(persons.filter(arrived_at__gte=window_start, arrived_at__lt=scope.end)
+                .annotate(d=_day_of("arrived_at")).values("d", "site__code")
+                .annotate(n=Count("id")).order_by())
     crossings = sorted({r["site__code"] for r in rows})
     per_day: dict = {}
     for r in rows:
-        per_day.setdefault(r["d"], {})[r["site__code"]] = r["n"]
+        d = r["d"] if isinstance(r["d"], dt.date) else dt.date.fromisoformat(r["d"])
+        per_day.setdefault(d, {})[r["site__code"]] = r["n"]
     days = [scope.day - dt.timedelta(days=i) for i in range(ARRIVALS_WINDOW - 1, -1, -1)]
     if first is not None:
         days = [d for d in days if d >= first.date()]
