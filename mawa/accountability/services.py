@@ -328,8 +328,8 @@ def evidence_add(*, actor, event: Event, client_key, name: str, data: bytes, sou
     except intake.IntakeRefused as exc:
         _refusal_record(actor=actor, action="evidence.refused", code=exc.code,
                         object_id=event.id)
-        raise ValidationFailed(REFUSALS[exc.code], code=f"evidence_{exc.code}",
-                               fields={"file": [REFUSALS[exc.code]]})
+        message = REFUSALS.get(exc.code, exc.message)
+        raise ValidationFailed(message, code=f"evidence_{exc.code}", fields={"file": [message]})
     if (derived_from is None) != (derivation == Derivation.ORIGINAL):
         raise _invalid("derivation", _("A working copy names its original; an original does "
                                        "not."))

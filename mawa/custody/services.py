@@ -379,16 +379,14 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
 # --- photos ------------------------------------------------------------------------------
 
 def _image_ok(content: bytes) -> bool:
-    from io import BytesIO
-
-    from PIL import Image, UnidentifiedImageError
+    """A photo by its content (core.uploads: magic bytes, full decode, pixel cap)."""
+    from mawa.core import uploads
 
     try:
-        with Image.open(BytesIO(content)) as img:
-            img.verify()
-            return img.format in ("JPEG", "PNG", "WEBP")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        uploads.upload_check(content, allowed=uploads.PHOTO_TYPES, max_bytes=PHOTO_MAX_BYTES)
+    except uploads.UploadRefused:
         return False
+    return True
 
 
 def item_photo_add(*, actor, item: Item, subject: str, upload) -> ItemPhoto:
@@ -401,6 +399,11 @@ def item_photo_add(*, actor, item: Item, subject: str, upload) -> ItemPhoto:
         _check({"photo": [_("This file is not a photo (JPEG, PNG or WebP, at most 8 MB).")]})
     from django.core.files.base import ContentFile
 
+    from mawa.core.uploads import image_working_copy
+
+    # Kept re-encoded, without EXIF (where the phone was when it took the photo); the hash on
+    # the ledger is the stored file's.
+    content = image_working_copy(content).data
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
         item = _locked(item)

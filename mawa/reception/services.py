@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import uploads
 from mawa.core.audit import audit_change
 from mawa.core.errors import Conflict, Forbidden, ValidationFailed
 from mawa.core.ledger import canonical_payload, ledger_append
@@ -195,7 +196,10 @@ def _file_check(upload, *, limit: int, magic, name: str, errors: dict) -> bytes 
         _add(errors, name, _("The file is larger than %(limit)s MB.")
              % {"limit": limit // 1024 // 1024})
         return None
-    if not any(data.startswith(sig) for sig, _ext in magic):
+    try:
+        # content, not the name, decides the type; images are fully decoded (core.uploads)
+        uploads.upload_check(data, allowed={ext for _sig, ext in magic}, max_bytes=limit)
+    except uploads.UploadRefused:
         allowed = ", ".join(sorted({ext.upper() for _sig, ext in magic}))
         _add(errors, name, _("Only these file types are accepted: %(types)s.")
              % {"types": allowed})
@@ -203,9 +207,16 @@ def _file_check(upload, *, limit: int, magic, name: str, errors: dict) -> bytes 
     return data
 
 
-def _clean(data: PersonInput, *, arrived_at: dt.datetime) -> tuple[dict, list, list, dict]:
-    """Check everything typed, collect every problem (not only the first) and return the
-    cleaned values, aliases, documents and file hashes. Raises ``ValidationFailed``."""
+def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
+                       ) -> tuple[dict, list, list, dict]:
+    """Check everything typed for one person, collect every problem (not only the first) and
+    return the cleaned values, aliases, documents and file hashes.
+
+    The rules of a registration, in one place: ``person_register``, ``person_update``, the
+    bulk import (``imports.import_check``) and the demo all call this. Writes nothing and
+    checks no permission. Raises ``ValidationFailed`` with every field's problems, or
+    ``Forbidden`` for fields that cannot be set by a registration (status, site …).
+    ``arrived_at`` bounds the date of birth and decides who is a child."""
     errors: dict[str, list] = {}
     v = dict(data.values)
     out: dict[str, Any] = {}
@@ -329,10 +340,12 @@ def _clean(data: PersonInput, *, arrived_at: dt.datetime) -> tuple[dict, list, l
     return out, aliases, documents, hashes
 
 
-def _content_hash(values: dict, aliases: list, documents: list, hashes: dict, group_id,
-                  site: Site) -> str:
-    """What makes two submissions "the same content" for idempotency (Kobo's rule: same id and
-    same content is a harmless duplicate; same id and other content is a conflict)."""
+def person_content_hash(values: dict, aliases: list, documents: list, hashes: dict, group_id,
+                        site: Site) -> str:
+    """SHA-256 (hex) of a cleaned registration (``person_input_clean``'s output, the group and
+    the site): what makes two submissions "the same content" for idempotency (Kobo's rule:
+    same id and same content is a harmless duplicate; same id and other content is a
+    conflict). ``bulk.content_hash`` computes the same value faster (a test keeps them equal)."""
     doc_part = [{k: d[k] for k in ("kind", "number_key", "issuer", "expiry")} for d in documents]
     body = {"values": values, "aliases": aliases, "documents": doc_part, "files": hashes,
             "group": str(group_id or ""), "site": site.code}
@@ -386,8 +399,9 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
             raise ValidationFailed(_("Check the highlighted fields."), fields={
                 "group": [_("This group arrived at another site.")]})
     arrived_at = arrived_at or (group.arrived_at if group else timezone.now())
-    values, aliases, documents, hashes = _clean(data, arrived_at=arrived_at)
-    digest = _content_hash(values, aliases, documents, hashes, group.id if group else None, site)
+    values, aliases, documents, hashes = person_input_clean(data, arrived_at=arrived_at)
+    digest = person_content_hash(values, aliases, documents, hashes,
+                                 group.id if group else None, site)
     existing = Person.objects.filter(client_key=key).first()
     if existing is not None:
         return _idempotent_answer(existing, digest, actor), False
@@ -399,7 +413,7 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
                             arrived_at=arrived_at, status=Status.ARRIVED, status_changed_at=now,
                             registered_by=actor, **values)
             if data.photo is not None:
-                person.photo.save(f"{person.id}.{_ext(data.photo)}", data.photo, save=False)
+                person.photo.save(*_working_copy(data.photo, str(person.id)), save=False)
             person.completeness = person_completeness(person)
             person.save(force_insert=True)
             PersonAlias.objects.bulk_create([PersonAlias(person=person, name_ar=a, name_lat=b)
@@ -409,7 +423,7 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
                                      number_key=doc["number_key"], issuer=doc["issuer"],
                                      expiry=doc["expiry"])
                 if doc["scan"] is not None:
-                    d.scan.save(f"{d.id}.{_ext(doc['scan'])}", doc["scan"], save=False)
+                    d.scan.save(*_working_copy(doc["scan"], str(d.id)), save=False)
                 d.save(force_insert=True)
             _name_keys_write(person, aliases)
             registry_index_update(person)
@@ -431,6 +445,20 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
             raise
         return _idempotent_answer(existing, digest, actor), False
     return person, True
+
+
+def _working_copy(upload, stem: str):
+    """Name and content to store for a photo or scan: images re-encoded without EXIF (the GPS
+    location of the phone that took them, protection.md attack test 11); PDFs as received."""
+    from django.core.files.base import ContentFile
+
+    upload.seek(0)
+    raw = upload.read()
+    upload.seek(0)
+    if _ext(upload) == "pdf":
+        return f"{stem}.pdf", ContentFile(raw)
+    copy = uploads.image_working_copy(raw)
+    return f"{stem}.{copy.extension}", ContentFile(copy.data)
 
 
 def _ext(upload) -> str:
@@ -481,7 +509,7 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
         if birth is None:
             birth = locked.birth_display
         merged = PersonInput(values={**current, **changes}, birth=birth)
-        values, _aliases, _docs, _h = _clean(merged, arrived_at=locked.arrived_at)
+        values, _aliases, _docs, _h = person_input_clean(merged, arrived_at=locked.arrived_at)
         if locked.birth_precision == DatePrecision.ESTIMATED and birth == locked.birth_display:
             values["birth_precision"] = DatePrecision.ESTIMATED
         changed = [k for k, val in values.items() if getattr(locked, k) != val]
