@@ -35,7 +35,8 @@ class Perm:
     PERSON_REGISTER = "person.register"
     PERSON_SENSITIVE_VIEW = "person.sensitive.view"  # documents, family contact, vulnerabilities
     PERSON_IMPORT = "person.import"
-    PERSON_EXPORT = "person.export"
+    PERSON_EXPORT = "person.export"  # the register as CSV (core.exports kind persons_csv)
+    ICRC_EXPORT = "export.icrc"  # the ICRC internment notification (kinds icrc_csv, icrc_pdf)
     GROUP_MANAGE = "group.manage"
     IDCARD_PRINT = "idcard.print"
     PROTECTION_ACT = "protection.act"  # separation, ICRC notification, renunciation, release
@@ -85,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PROTECTION_OFFICER: frozenset(_READ_REGISTRY | {
         Perm.PERSON_SENSITIVE_VIEW, Perm.PROTECTION_ACT, Perm.CAMP_VIEW,
         Perm.INCIDENT_SENSITIVE_VIEW, Perm.MATCH_REVIEW, Perm.REPORT_VIEW, Perm.PERSON_EXPORT,
+        Perm.ICRC_EXPORT,
     }),
     Role.INVESTIGATOR: frozenset(_READ_REGISTRY | {
         Perm.PERSON_SENSITIVE_VIEW, Perm.CUSTODY_VIEW, Perm.COMPARTMENT_VIEW,

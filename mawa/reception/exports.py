@@ -97,3 +97,25 @@ def _cell(value) -> str:
     if isinstance(value, int):
         return str(value)
     return _safe_cell(value)
+
+
+def persons_export_file(*, user, purpose: str, recipient: str, site=None):
+    """The register as an encrypted, recorded, short-lived export (``core.exports``): the CSV
+    is streamed chunk by chunk into the AES zip on disk, memory stays flat."""
+    from mawa.core import exports as core_exports
+
+    core_exports.export_check(user=user, kind="persons_csv", purpose=purpose,
+                              recipient=recipient, site=site)
+    columns = list(OPERATIONAL)
+    if access.can(user, Perm.PERSON_SENSITIVE_VIEW, site):
+        columns += SENSITIVE
+
+    def write(fh) -> None:
+        for chunk in persons_export_lines(user=user, columns=columns, site=site):
+            fh.write(chunk.encode("utf-8"))
+
+    from django.utils import timezone
+
+    return core_exports.export_create(
+        user=user, kind="persons_csv", purpose=purpose, recipient=recipient, site=site,
+        write=write, detail={"columns": len(columns)}, stamp=timezone.localdate().isoformat())

@@ -158,4 +158,21 @@ def _safe_cell(value) -> str:
     return text
 
 
-__all__ = ["COLUMNS", "icrc_csv", "icrc_notification_rows", "icrc_pdf", "person_icrc_withhold"]
+def icrc_notification_export(*, user, fmt: str, purpose: str, recipient: str, site=None):
+    """The notification as an encrypted, recorded, short-lived export (``core.exports``)."""
+    from django.utils import timezone
+
+    from mawa.core import exports
+
+    kind = "icrc_pdf" if fmt == "pdf" else "icrc_csv"
+    exports.export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
+    rows, withheld = icrc_notification_rows(user=user, site=site)
+    data = icrc_pdf(rows, withheld=withheld) if fmt == "pdf" else icrc_csv(rows)
+    return exports.export_create(user=user, kind=kind, purpose=purpose, recipient=recipient,
+                                 site=site, write=lambda fh: fh.write(data),
+                                 detail={"rows": len(rows), "withheld": withheld},
+                                 stamp=timezone.localdate().isoformat())
+
+
+__all__ = ["COLUMNS", "icrc_csv", "icrc_notification_export", "icrc_notification_rows", "icrc_pdf",
+           "person_icrc_withhold"]

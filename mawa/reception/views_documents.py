@@ -4,16 +4,18 @@ Parse → access (inside the functions called) → one call → shape the answer
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
-from mawa.core.errors import ValidationFailed
+from mawa.accounts.views import step_up_required
+from mawa.core.errors import NotFound, ValidationFailed
+from mawa.core.views_exports import export_form_page, export_ready_page
 from mawa.reception import exports, icrc, idcards, selectors
 
 
@@ -51,17 +53,24 @@ def group_idcards(request, group_id):
 
 
 @never_cache
-@require_GET
-@access.requires(Perm.PROTECTION_ACT)
+@access.requires(Perm.ICRC_EXPORT)
+@step_up_required
 def icrc_notification(request, fmt):
-    rows, withheld = icrc.icrc_notification_rows(user=request.user)
-    stamp = timezone.localdate().isoformat()
-    if fmt == "csv":
-        response = HttpResponse(icrc.icrc_csv(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="icrc-notification-{stamp}.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
-    return _pdf(icrc.icrc_pdf(rows, withheld=withheld), f"icrc-notification-{stamp}.pdf")
+    """GET: the form (purpose, recipient). POST: the notification as an encrypted export."""
+    if fmt not in ("csv", "pdf"):
+        raise NotFound()
+    title = _("ICRC internment notification (%(fmt)s)") % {"fmt": fmt.upper()}
+    action = reverse("reception:icrc_notification", args=[fmt])
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        ready = icrc.icrc_notification_export(
+            user=request.user, fmt=fmt, purpose=request.POST.get("purpose", ""),
+            recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready)
 
 
 @require_POST
@@ -84,21 +93,19 @@ def person_icrc_withhold(request, person_id):
 
 @never_cache
 @access.requires(Perm.PERSON_EXPORT)
+@step_up_required
 def persons_export(request):
-    """GET: the form (purpose, recipient). POST: the streamed CSV."""
+    """GET: the form (purpose, recipient). POST: the register, streamed into an encrypted
+    file; the page then shows the passphrase once and a 15-minute, single-use link."""
+    title = _("Export the register (CSV)")
+    action = reverse("reception:persons_export")
     if request.method != "POST":
-        return render(request, "reception/export_form.html", {})
-    purpose = " — ".join(x for x in (request.POST.get("purpose", "").strip(),
-                                     request.POST.get("recipient", "").strip()) if x)
+        return export_form_page(request, title=title, action=action)
     try:
-        columns = exports.persons_export_start(user=request.user, purpose=purpose)
+        ready = exports.persons_export_file(user=request.user,
+                                            purpose=request.POST.get("purpose", ""),
+                                            recipient=request.POST.get("recipient", ""))
     except ValidationFailed as exc:
-        return render(request, "reception/export_form.html", {"error": exc.message,
-                                                              "post": request.POST}, status=400)
-    response = StreamingHttpResponse(
-        exports.persons_export_lines(user=request.user, columns=columns),
-        content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="persons-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready)

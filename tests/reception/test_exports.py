@@ -8,14 +8,27 @@ from mawa.core.models import LedgerEntry
 from mawa.reception import exports
 
 
-def test_protection_exports_a_streamed_csv_with_purpose_on_the_audit(register, users,
-                                                                     client_for):
+def test_protection_exports_an_encrypted_csv_with_purpose_on_the_audit(register, users,
+                                                                       client_for):
+    import io
+    import time
+
+    import pyzipper
+
     person = register()[0]
     client = client_for(users[Role.PROTECTION_OFFICER])
+    session = client.session
+    session["auth_at"] = time.time()  # step-up done
+    session.save()
     response = client.post("/reception/persons/export/", {"purpose": "camp planning",
                                                          "recipient": "camp NUR"})
-    assert response.status_code == 200 and response.streaming
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert response.status_code == 200
+    ready = response.context["ready"]
+    download = client.get(response.context["link"])
+    data = b"".join(download.streaming_content)
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(ready.passphrase.encode())
+        text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
     assert person.short_code in text
     entry = LedgerEntry.objects.filter(kind="audit.export").last()
     assert "camp planning" in entry.payload and "محمد" not in entry.payload

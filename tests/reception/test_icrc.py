@@ -57,13 +57,28 @@ def test_only_protection_may_withhold_or_notify(interned, users, role):
 
 
 def test_the_csv_and_pdf_are_served_to_protection(interned, users, client_for):
+    import io
+    import time
+
+    import pyzipper
+
     client = client_for(users[Role.PROTECTION_OFFICER])
-    csv_response = client.get("/reception/icrc/notification.csv")
-    assert csv_response.status_code == 200
-    text = csv_response.content.decode("utf-8-sig")
+    session = client.session
+    session["auth_at"] = time.time()  # step-up done
+    session.save()
+
+    def fetch(fmt):
+        page = client.post(f"/reception/icrc/notification.{fmt}",
+                           {"purpose": "notification", "recipient": "ICRC delegation"})
+        assert page.status_code == 200
+        data = b"".join(client.get(page.context["link"]).streaming_content)
+        with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+            archive.setpassword(page.context["ready"].passphrase.encode())
+            return archive.read(archive.namelist()[0])
+
+    text = fetch("csv").decode("utf-8-sig")
     assert interned[0].short_code in text and "محمد" in text
-    pdf = client.get("/reception/icrc/notification.pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert fetch("pdf").startswith(b"%PDF")
 
 
 def test_csv_cells_cannot_become_formulas():

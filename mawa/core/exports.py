@@ -1,0 +1,204 @@
+"""Every export of personal data leaves through here (protection.md R9, attack test 18;
+Primero: permission per export format, password-protected archives, short-lived links).
+
+An export is:
+
+1. asked for by a user who holds the permission of that *kind* of export (``KINDS``, the
+   permissions are in ``accounts.roles``) and passed step-up re-authentication (the views use
+   ``accounts.views.step_up_required``);
+2. given a purpose and a recipient, recorded on the audit stream of the ledger together with the
+   kind, the size and the SHA-256 of the encrypted file — never a value from the file;
+3. written straight into an AES-256 encrypted zip (WinZip AES, opens in 7-Zip, the Windows
+   "extract all" of recent versions, ``unzip`` from p7zip) under ``var/exports/``. The content
+   is streamed into the archive, so the million-person register still leaves in constant
+   memory; nothing readable touches the disk;
+4. locked with a one-time passphrase of 120 random bits that is shown to the user once and is
+   stored nowhere;
+5. handed out through a signed link bound to that user that works for 15 minutes and once:
+   the download renames the file away atomically (a second click finds nothing) and deletes it
+   when sent. ``exports_purge`` (run by ``mawa purge``) deletes whatever was never fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.audit import audit
+from mawa.core.errors import NotFound, ValidationFailed
+from mawa.core.ids import uuid7
+
+LINK_SECONDS = 15 * 60
+_SALT = "mawa.core.exports"
+# No 0/O, 1/I/L: a passphrase is read aloud over a radio or copied from a screen.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_PASSPHRASE_GROUPS = 5  # 5 × 5 characters of a 31-letter alphabet ≈ 124 bits
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    name: str
+    permission: str
+    label: object
+    member: str  # the file's name inside the archive, without the date
+
+
+KINDS: dict[str, ExportKind] = {k.name: k for k in (
+    ExportKind("persons_csv", Perm.PERSON_EXPORT, _("Person register (CSV)"), "persons.csv"),
+    ExportKind("icrc_csv", Perm.ICRC_EXPORT, _("ICRC internment notification (CSV)"),
+               "icrc-notification.csv"),
+    ExportKind("icrc_pdf", Perm.ICRC_EXPORT, _("ICRC internment notification (PDF)"),
+               "icrc-notification.pdf"),
+    ExportKind("subject_access_pdf", Perm.PROTECTION_ACT, _("Subject access report (PDF)"),
+               "subject-access.pdf"),
+)}
+
+
+@dataclass(frozen=True)
+class ExportReady:
+    export_id: str
+    kind: ExportKind
+    passphrase: str  # shown once, stored nowhere
+    token: str  # for the download link
+    filename: str
+    size: int
+    sha256: str
+
+
+def export_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _passphrase() -> str:
+    groups = ["".join(secrets.choice(_ALPHABET) for _ in range(5))
+              for _ in range(_PASSPHRASE_GROUPS)]
+    return "-".join(groups)
+
+
+def export_check(*, user, kind: str, purpose: str, recipient: str, site=None) -> ExportKind:
+    """Refuse (and audit the refusal) unless ``user`` may make this kind of export, with a
+    stated purpose and recipient. Call before any data is read."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise NotFound()
+    access.require(user, spec.permission, site)
+    errors = {}
+    if not (purpose or "").strip():
+        errors["purpose"] = [_("State the purpose of the export.")]
+    if not (recipient or "").strip():
+        errors["recipient"] = [_("Name who receives the file.")]
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+    return spec
+
+
+def export_create(*, user, kind: str, purpose: str, recipient: str,
+                  write: Callable[[BinaryIO], None], site=None, detail: dict | None = None,
+                  stamp: str = "") -> ExportReady:
+    """Write an export into an encrypted archive and record it on the ledger.
+
+    ``write`` receives a binary file object inside the archive and writes the content into it
+    (stream, do not build the whole file in memory). ``detail`` may add counts or codes to the
+    ledger entry, never personal values."""
+    import pyzipper
+
+    spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
+    export_id = uuid7().hex
+    passphrase = _passphrase()
+    final = export_dir() / f"{export_id}.zip"
+    partial = final.with_suffix(".partial")
+    member = f"{stamp}-{spec.member}" if stamp else spec.member
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw, pyzipper.AESZipFile(
+                raw, "w", compression=pyzipper.ZIP_DEFLATED,
+                encryption=pyzipper.WZ_AES) as archive:
+            archive.setpassword(passphrase.encode("ascii"))
+            archive.setencryption(pyzipper.WZ_AES, nbits=256)
+            with archive.open(member, "w", force_zip64=True) as fh:
+                write(fh)
+        digest, size = _sha256(partial)
+        # The ledger entry and the file appear together: if the entry cannot be written the
+        # file is removed and nobody gets a link.
+        with transaction.atomic():
+            audit(actor=user, action="export", model=f"export.{spec.name}", object_id=export_id,
+                  detail={"export": spec.name, "purpose": purpose.strip()[:200],
+                          "recipient": recipient.strip()[:120], "size": size,
+                          "sha256": digest, "encrypted": "zip-aes256",
+                          **(detail or {})})
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    token = signing.dumps({"e": export_id, "u": str(user.pk), "n": member}, salt=_SALT,
+                          compress=True)
+    return ExportReady(export_id=export_id, kind=spec, passphrase=passphrase, token=token,
+                       filename=f"{member}.zip", size=size, sha256=digest)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while piece := fh.read(1 << 20):
+            h.update(piece)
+            size += len(piece)
+    return h.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path  # already moved out of reach of a second download; delete after sending
+    filename: str
+
+
+def export_claim(*, user, token: str) -> ExportFile:
+    """Take the file behind a download link: the link must be signed, younger than 15
+    minutes, the user's own, and unused. Expired, foreign, forged and used links all answer
+    ``NotFound`` alike. The download is on the audit stream."""
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=LINK_SECONDS)
+    except signing.BadSignature:  # also SignatureExpired
+        raise NotFound()
+    if data.get("u") != str(getattr(user, "pk", "")) or not str(data.get("e", "")).isalnum():
+        raise NotFound()
+    source = export_dir() / f"{data['e']}.zip"
+    taken = source.with_suffix(f".sending-{secrets.token_hex(8)}")
+    try:
+        # rename is atomic: of two simultaneous clicks exactly one gets the file
+        source.rename(taken)
+    except FileNotFoundError:
+        raise NotFound()
+    with transaction.atomic():
+        audit(actor=user, action="export.download", model="export", object_id=data["e"])
+    return ExportFile(path=taken, filename=f"{data['n']}.zip")
+
+
+def exports_purge(*, now: float | None = None, older_than: int = LINK_SECONDS) -> int:
+    """Delete export files whose link has expired (and leftovers of interrupted writes or
+    downloads). Returns how many files went."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in export_dir().iterdir():
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # taken by a download meanwhile
+            continue
+    return removed

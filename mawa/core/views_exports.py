@@ -1,0 +1,50 @@
+"""The download of an export (``core.exports``) and the page that hands out its passphrase."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from mawa.core import exports
+
+
+class _DeleteOnClose:
+    """The claimed file, deleted as soon as the response has sent it (or failed to)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fh = open(path, "rb")  # noqa: SIM115  (closed by the response)
+
+    def read(self, *args):
+        return self.fh.read(*args)
+
+    def close(self):
+        self.fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+@never_cache
+@require_GET
+@login_required
+def export_download(request, token):
+    claimed = exports.export_claim(user=request.user, token=token)
+    return FileResponse(_DeleteOnClose(claimed.path), as_attachment=True,
+                        filename=claimed.filename, content_type="application/zip")
+
+
+def export_ready_page(request, ready: exports.ExportReady, *, back: str = ""):
+    """The page shown once after an export: the passphrase and the link (15 minutes, once)."""
+    return render(request, "core/export_ready.html", {
+        "ready": ready, "link": reverse("core:export_download", args=[ready.token]),
+        "minutes": exports.LINK_SECONDS // 60, "back": back})
+
+
+def export_form_page(request, *, title, action, error=None, fields=None, status=200,
+                     note=""):
+    return render(request, "core/export_form.html", {
+        "title": title, "action": action, "error": error, "fields": fields or {},
+        "post": request.POST, "note": note}, status=status)
