@@ -37,7 +37,8 @@ DEMO_USERS = [
     ("reception", Role.RECEPTION_OFFICER, "Samir", "Haddad", ["RHM", "NUR"]),
     ("custody", Role.CUSTODY_OFFICER, "Rania", "Khoury", ["RHM", "DEP"]),
     ("campstaff", Role.CAMP_STAFF, "Yousef", "Nassar", ["NUR"]),
-    ("campmanager", Role.CAMP_MANAGER, "Layla", "Mansour", ["NUR"]),
+    # The camp manager receives groups from the crossing, so works at RHM too.
+    ("campmanager", Role.CAMP_MANAGER, "Layla", "Mansour", ["NUR", "RHM"]),
     ("protection", Role.PROTECTION_OFFICER, "Huda", "Saleh", ["RHM", "NUR"]),
     ("investigator", Role.INVESTIGATOR, "Karim", "Azar", None),
     ("auditor", Role.AUDITOR, "Nadia", "Farah", None),
