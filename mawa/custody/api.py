@@ -53,7 +53,7 @@ def _item_out(i: Item) -> dict:
             "receipt": i.receipt.short_code if i.receipt_id else None}
 
 
-class EventOut(Schema):
+class CustodyEventOut(Schema):
     seq: int
     kind: str
     ts: str
@@ -64,7 +64,7 @@ class EventOut(Schema):
 
 
 class ItemDetailOut(ItemOut):
-    events: list[EventOut]
+    events: list[CustodyEventOut]
 
 
 @router.get("/items", response=list[ItemOut])
@@ -198,13 +198,13 @@ def receipt_issue(request, code: str):
     return _receipt_out(services.receipt_issue(actor=request.auth, receipt=receipt))
 
 
-class EventIn(Schema):
+class CustodyEventIn(Schema):
     kind: str
     data: dict = {}
 
 
 @router.post("/items/{code}/events", response=ItemOut)
-def item_event(request, code: str, body: EventIn):
+def item_event(request, code: str, body: CustodyEventIn):
     """Record a custody event (stored, dispatched, received, sealed, destroyed, …)."""
     item = selectors.item_get(user=request.auth, code=code)
     result = services.item_event_record(actor=request.auth, item=item, kind=body.kind,
@@ -272,7 +272,11 @@ def hold_set(request, code: str, body: HoldIn):
 @router.post("/holds/{hold_id}/lift", response=HoldOut)
 def hold_lift(request, hold_id: uuid.UUID):
     access.require(request.auth, Perm.COMPARTMENT_EDIT)
-    hold = LegalHold.objects.select_related("item").filter(pk=hold_id).first()
+    # the hold is reached through its item, so the item's sites bound it (as on the page):
+    # another site's hold answers like no hold at all (protection.md R3)
+    holds = access.scope(LegalHold.objects.select_related("item"), request.auth,
+                         site_field=tuple(f"item__{f}" for f in selectors.ITEM_SITES))
+    hold = holds.filter(pk=hold_id).first()
     if hold is None:
         raise NotFound()
     hold = services.legal_hold_lift(actor=request.auth, hold=hold)
@@ -317,14 +321,14 @@ def check_get(request, code: str):
     return _check_out(selectors.check_get(user=request.auth, code=code))
 
 
-class ScanIn(Schema):
+class StockScanIn(Schema):
     tag: str
     serial: str = ""
     quantity: int | None = None
 
 
 @router.post("/checks/{code}/scan", response=CheckOut)
-def check_scan(request, code: str, body: ScanIn):
+def check_scan(request, code: str, body: StockScanIn):
     check = selectors.check_get(user=request.auth, code=code)
     services.stock_check_scan(actor=request.auth, check=check, code=body.tag,
                               serial=body.serial, quantity=body.quantity)
