@@ -70,9 +70,8 @@ def demo_load(*, sites, users) -> None:
     rng = random.Random(SEED)
     officer = users[Role.RECEPTION_OFFICER]
     investigator = users[Role.INVESTIGATOR]
-    # The reception demo writes in bulk; index what it wrote (new registrations below are
-    # indexed by person_register itself).
-    services.registry_index_rebuild()
+    # The reception demo's bulk writes indexed its persons (reception.bulk calls
+    # registry_index_bulk); registrations below are indexed by person_register itself.
     first = None
     for values, birth in _DUPLICATES:
         person, _created = reception.person_register(

@@ -8,8 +8,9 @@ Watch lists, their hits and screening runs belong to the accountability compartm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from mawa.accounts import access
@@ -30,13 +31,24 @@ from mawa.matching.models import (
     WatchlistEntry,
     WatchlistKey,
 )
-from mawa.names import Match, NameFrequencies, Prepared, Scorer, name_keys, prepare
+from mawa.names import Match, NameFrequencies, NameRecord, Prepared, Scorer, name_keys, prepare
 from mawa.reception.models import IdentityDocument, Person
 from mawa.reception.selectors import persons_visible
 
 # How many indexed persons sharing keys with a query are scored at most (the ones sharing
-# most keys first). 300 keeps a suggestion well inside 150 ms at a million persons.
+# most keys first). Scoring one candidate costs ~0.3 ms of CPU, so the count decides the
+# latency: runs over an import score more, a registration and the suggestion panel fewer.
 MAX_CANDIDATES = 300
+REGISTER_CANDIDATES = 100
+TYPING_CANDIDATES = 60
+# A key shared by more persons than this (محمد + a frequent family name at a million) is
+# skipped when the query has more specific keys, as ``names.NameIndex`` skips large blocks:
+# counting its members would cost more than the suggestion may, and they are mostly others.
+MAX_BLOCK = 2000
+# Prepared forms of indexed records, by content (a ``NameRecord`` is frozen and hashable):
+# parsing a record costs as much as scoring it, and the same common-name candidates come back
+# query after query. Keyed by the whole record, so a re-indexed person is never served stale.
+PREPARED_CACHE = 50_000
 
 
 # --- engine reads ----------------------------------------------------------------------------
@@ -72,20 +84,52 @@ def index_scorer(population: list[Prepared] | None = None, query: Prepared | Non
     return Scorer(engine.frequencies(counts))
 
 
+@lru_cache(maxsize=PREPARED_CACHE)
+def prepared_record(record: NameRecord) -> Prepared:
+    """``names.prepare`` of a stored record, kept in memory (see ``PREPARED_CACHE``)."""
+    return prepare(record)
+
+
+def _block_sizes(keys: list[str]) -> dict[str, int]:
+    """How many index rows each key has, counted only up to ``MAX_BLOCK + 1`` (one query;
+    each count stops early, so a huge block costs no more than a small one)."""
+    qn = connection.ops.quote_name
+    part = (f"SELECT CAST(%s AS VARCHAR(200)), (SELECT COUNT(*) FROM (SELECT 1 FROM "  # noqa: S608
+            f"{qn(IndexKey._meta.db_table)} WHERE {qn('key')} = %s LIMIT %s) AS b)")
+    sql = " UNION ALL ".join([part] * len(keys))
+    params: list = []
+    for k in keys:
+        params += [k, k, MAX_BLOCK + 1]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return dict(cur.fetchall())
+
+
 def index_candidates(p: Prepared, *, exclude=None, limit: int = 5,
-                     extra_ids: list | None = None) -> list[tuple[object, float, Match]]:
+                     extra_ids: list | None = None,
+                     max_candidates: int = MAX_CANDIDATES) -> list[tuple[object, float, Match]]:
     """Indexed persons most likely to be ``p``: (person id, probability, match), best first.
 
     Blocking keys select the persons to compare (those sharing most keys first, at most
-    ``MAX_CANDIDATES``); each is scored with ``names`` against its main name and aliases.
+    ``max_candidates``; keys of more than ``MAX_BLOCK`` persons are left out unless the query
+    has no other); each is scored with ``names`` against its main name and aliases.
     ``extra_ids`` are compared as well (e.g. found by document number).
     """
-    keys = list(name_keys(p))
+    keys = sorted(name_keys(p))
     ids: list = []
     if keys:
-        rows = (IndexKey.objects.filter(key__in=keys, person__active=True)
-                .values("person_id").annotate(n=Count("id")).order_by("-n")[:MAX_CANDIDATES])
-        ids = [r["person_id"] for r in rows]
+        sizes = _block_sizes(keys)
+        usable = [k for k in keys if 0 < sizes.get(k, 0) <= MAX_BLOCK]
+        if not usable:
+            # only huge blocks (e.g. a given and a very common family name typed so far):
+            # the smallest still gives the officer something to look at
+            smallest = min(keys, key=lambda k: sizes.get(k, 0))
+            usable = [smallest] if sizes.get(smallest) else []
+        if usable:
+            rows = (IndexKey.objects.filter(key__in=usable, person__active=True)
+                    .values("person_id").annotate(n=Count("id"))
+                    .order_by("-n", "-person_id")[:max_candidates])
+            ids = [r["person_id"] for r in rows]
     ids += [i for i in extra_ids or () if i not in ids]
     if exclude is not None:
         ids = [i for i in ids if i != exclude]
@@ -95,7 +139,8 @@ def index_candidates(p: Prepared, *, exclude=None, limit: int = 5,
     out = []
     for pid, record in IndexedPerson.objects.filter(person_id__in=ids, active=True).values_list(
             "person_id", "record"):
-        probability, match = engine.score(scorer, p, prepare(engine.record_from_json(record)))
+        target = prepared_record(engine.record_from_json(record))
+        probability, match = engine.score(scorer, p, target)
         out.append((pid, probability, match))
     out.sort(key=lambda t: -t[1])
     return out[:limit]
@@ -149,7 +194,8 @@ def candidates_for(*, user, data: dict, limit: int = 5, min_probability: float =
         "person_id", flat=True)[:20]) if doc_keys else []
     if not (p.has_name or p.military_id or by_doc):
         return []
-    found = index_candidates(p, limit=limit * 4, extra_ids=by_doc)
+    found = index_candidates(p, limit=limit * 4, extra_ids=by_doc,
+                             max_candidates=TYPING_CANDIDATES)
     if by_doc:
         found = [_with_document(pid, prob, m) if pid in by_doc else (pid, prob, m)
                  for pid, prob, m in found]

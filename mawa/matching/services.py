@@ -16,9 +16,9 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,7 +43,7 @@ from mawa.matching.models import (
     WatchlistKey,
 )
 from mawa.names import dedupe, name_keys, prepare
-from mawa.reception.models import DocumentKind, Person
+from mawa.reception.models import DocumentKind, IdentityDocument, Person, PersonAlias
 
 SYSTEM = "system:cli"
 # Suggestions at or above this probability go to the review queue.
@@ -76,18 +76,6 @@ def _person_record(person: Person):
                                 aliases=[(a.name_ar, a.name_lat) for a in person.aliases.all()])
 
 
-def _count_delta(delta: dict[tuple[str, str], int]) -> None:
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for (pool, _key), n in delta.items():
-        totals[(pool, "")] += n
-    for (pool, key), n in [*delta.items(), *totals.items()]:
-        if not n:
-            continue
-        NameCount.objects.bulk_create([NameCount(pool=pool, key=key, count=0)],
-                                      ignore_conflicts=True)
-        NameCount.objects.filter(pool=pool, key=key).update(count=F("count") + n)
-
-
 def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPerson:
     """Bring the matching index up to date with ``person`` (call on every registration and
     correction, inside the transaction that saves the person, so both commit together).
@@ -118,60 +106,131 @@ def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPers
             entry.save(update_fields=["record", "name_counts", "indexed_at"])
             IndexKey.objects.filter(person=entry, key__in=old_keys - keys).delete()
         IndexKey.objects.bulk_create([IndexKey(person=entry, key=k) for k in keys - old_keys])
-        _count_delta(delta)
+        _count_add(delta)
         if screen and existing is None:
             _queue_duplicates(person, prepared)
             _screen_one(person, prepared)
     return entry
 
 
+def _count_add(delta: dict[tuple[str, str], int]) -> None:
+    """Add ``delta`` to ``NameCount`` (pool totals included) with one statement per kind of
+    write, not two queries per name: a batch of 5,000 persons touches thousands of names."""
+    from mawa.reception.bulk import executemany
+
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for (pool, _key), n in delta.items():
+        totals[(pool, "")] += n
+    rows = [(pool, key, n) for (pool, key), n in [*delta.items(), *totals.items()] if n]
+    if not rows:
+        return
+    NameCount.objects.bulk_create([NameCount(pool=p, key=k, count=0) for p, k, _n in rows],
+                                  ignore_conflicts=True, batch_size=BATCH)
+    qn = connection.ops.quote_name
+    executemany(f"UPDATE {qn(NameCount._meta.db_table)} SET {qn('count')} = "  # noqa: S608
+                f"{qn('count')} + %s WHERE pool = %s AND {qn('key')} = %s",
+                [(n, p, k) for p, k, n in rows])
+
+
+def registry_index_bulk(persons: list[Person], *, aliases: dict | None = None,
+                        national_ids: dict | None = None, screen: bool = True) -> int:
+    """Index many new persons at once (imports, the demo, benchmarks): what
+    ``registry_index_update`` does for one, with bulk INSERTs. Returns how many were indexed.
+
+    ``aliases`` (person id → [(ar, lat), …]) and ``national_ids`` (person id → number key)
+    save a query per person when the caller has them in hand, as ``reception.bulk`` has;
+    without them they are read in two queries. Persons must not be indexed yet. Runs inside
+    the caller's transaction, so the index commits with the persons.
+
+    With ``screen`` each person is screened against the active watch lists, as a single
+    registration is (only when a list is active: the screening is per person). Likely
+    duplicates are not queued one by one here — an import's rows were already checked against
+    the register — but the persons are in the index, so they are suggested while typing and
+    found by ``match_run_dedupe``.
+    """
+    from mawa.reception.bulk import fast_insert
+
+    if not persons:
+        return 0
+    ids = [p.pk for p in persons]
+    if aliases is None:
+        aliases = defaultdict(list)
+        for start in range(0, len(ids), 900):
+            for pid, a, b in PersonAlias.objects.filter(
+                    person_id__in=ids[start:start + 900]).values_list("person_id", "name_ar",
+                                                                       "name_lat"):
+                aliases[pid].append((a, b))
+    if national_ids is None:
+        national_ids = {}
+        for start in range(0, len(ids), 900):
+            national_ids.update(IdentityDocument.objects.filter(
+                person_id__in=ids[start:start + 900], kind=DocumentKind.NATIONAL_ID)
+                .values_list("person_id", "number_key"))
+    merged = set()
+    for start in range(0, len(ids), 900):
+        merged.update(PersonMerge.objects.filter(duplicate_id__in=ids[start:start + 900])
+                      .values_list("duplicate_id", flat=True))
+    delta: dict[tuple[str, str], int] = defaultdict(int)
+    entries, keys, prepared = [], [], []
+    now = timezone.now()
+    for person in persons:
+        record = engine.person_record(person, national_id=national_ids.get(person.pk, ""),
+                                      aliases=aliases.get(person.pk, ()))
+        p = prepare(record)
+        counts = engine.name_counts(p)
+        for pool, key in counts:
+            delta[(pool, key)] += 1
+        # plain rows, not model instances: building 16 instances per person would cost more
+        # than writing them
+        entries.append(SimpleNamespace(person_id=person.pk, record=engine.record_to_json(record),
+                                       name_counts=counts, active=person.pk not in merged,
+                                       indexed_at=now))
+        keys += [SimpleNamespace(person_id=person.pk, key=k)
+                 for k in {k[:200] for k in name_keys(p)}]
+        prepared.append((person, p))
+    with transaction.atomic():
+        fast_insert(IndexedPerson, entries)
+        fast_insert(IndexKey, keys)
+        _count_add(delta)
+        if screen and Watchlist.objects.filter(active=True).exists():
+            for person, p in prepared:
+                _screen_one(person, p)
+    return len(entries)
+
+
 def registry_index_rebuild(*, batch: int = BATCH) -> int:
     """Rebuild the whole index from the register (after an upgrade of ``mawa.names``).
     Returns the number of persons indexed. Merged persons stay inactive."""
-    merged = set(PersonMerge.objects.values_list("duplicate_id", flat=True))
     with transaction.atomic():
         IndexKey.objects.all().delete()
         IndexedPerson.objects.all().delete()
         NameCount.objects.all().delete()
-    counts: dict[tuple[str, str], int] = defaultdict(int)
     n = 0
-    qs = Person.objects.select_related("site").prefetch_related("aliases", "documents")
+    qs = Person.objects.select_related("site").order_by("id")
     last = None
     while True:
-        page = qs.order_by("id")
-        if last is not None:
-            page = page.filter(id__gt=last)
+        page = qs.filter(id__gt=last) if last is not None else qs
         persons = list(page[:batch])
         if not persons:
             break
-        entries, keys = [], []
-        for person in persons:
-            record = _person_record(person)
-            p = prepare(record)
-            nc = engine.name_counts(p)
-            for pool, key in nc:
-                counts[(pool, key)] += 1
-                counts[(pool, "")] += 1
-            entry = IndexedPerson(person=person, record=engine.record_to_json(record),
-                                  name_counts=nc, active=person.pk not in merged)
-            entries.append(entry)
-            keys += [IndexKey(person=entry, key=k[:200]) for k in name_keys(p)]
-        with transaction.atomic():
-            IndexedPerson.objects.bulk_create(entries)
-            IndexKey.objects.bulk_create(keys, batch_size=5000)
-        n += len(persons)
+        n += registry_index_bulk(persons, screen=False)
         last = persons[-1].id
-    NameCount.objects.bulk_create([NameCount(pool=p, key=k, count=c)
-                                   for (p, k), c in counts.items()], batch_size=5000)
     return n
 
 
 def _queue_duplicates(person: Person, prepared) -> None:
-    from mawa.matching.selectors import index_candidates
+    from mawa.matching.selectors import REGISTER_CANDIDATES, index_candidates
 
-    for other_id, probability, match in index_candidates(prepared, exclude=person.pk, limit=5):
+    # The person was just indexed, so no pair about them exists yet: one INSERT, no look-ups.
+    pairs = []
+    for other_id, probability, match in index_candidates(prepared, exclude=person.pk, limit=5,
+                                                          max_candidates=REGISTER_CANDIDATES):
         if probability >= REVIEW_THRESHOLD:
-            _pair_upsert(PairKind.DUPLICATE, person.pk, other_id, probability, match, run=None)
+            a, b = sorted((person.pk, other_id), key=str)
+            pairs.append(MatchPair(kind=PairKind.DUPLICATE, person_a_id=a, person_b_id=b,
+                                   probability=round(probability, 4), weight=match.weight,
+                                   reasons=engine.reasons_json(match)))
+    MatchPair.objects.bulk_create(pairs)
 
 
 # --- pairs ---------------------------------------------------------------------------------

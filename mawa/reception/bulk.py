@@ -6,8 +6,9 @@ documents and name keys, the ``LifecycleEvent`` history row, the ``person/<id>``
 and the audit entry — but with a handful of bulk INSERTs instead of ~15 queries per person, so
 that 100,000 rows from a gate's offline collection load in seconds rather than an hour.
 
-The rules stay in ``services`` (``_clean`` checks every value; ``lifecycle`` says which moves
-exist and what each requires): this module only changes how the rows reach the database.
+The rules stay in ``services`` (``person_input_clean`` checks every value; ``lifecycle``
+says which moves exist and what each requires): this module only changes how the rows reach
+the database.
 Everything runs inside the caller's transaction: a failure leaves nothing half-written.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -67,9 +69,22 @@ def _converter(field):
             return lambda v: str(v or "")
         return lambda v: v
     target = field.target_field if field.is_relation else field
-    if connection.vendor == "postgresql" and target.get_internal_type() == "UUIDField":
-        return lambda v: v
-    return lambda v: target.get_db_prep_save(v, connection)
+    if target.get_internal_type() == "UUIDField":
+        if connection.vendor == "postgresql":
+            return lambda v: v
+        # SQLite stores a UUID as its 32 hex digits (what get_db_prep_save returns), and a
+        # million persons carry millions of them: skip the per-value dispatch
+        return lambda v: v.hex if isinstance(v, uuid.UUID) else target.get_db_prep_save(
+            v, connection)
+    last: list = [object(), None]
+
+    def convert(v):
+        # rows written together share their timestamps: convert a repeated value once
+        if v is not last[0]:
+            last[0], last[1] = v, target.get_db_prep_save(v, connection)
+        return last[1]
+
+    return convert
 
 
 def fast_insert(model, objs: list, *, batch: int = 5000) -> None:
@@ -101,6 +116,13 @@ def fast_insert(model, objs: list, *, batch: int = 5000) -> None:
             cur.executemany(sql, [[c(getattr(o, a)) for c, a in zip(convert, attnames,
                                                                     strict=True)]
                                   for o in objs[start:start + batch]])
+
+
+def executemany(sql: str, params: list) -> None:
+    """One prepared statement run for many parameter rows (the driver's batch loop)."""
+    if params:
+        with connection.cursor() as cur:
+            cur.executemany(sql, params)
 
 
 _DEFAULTS: dict = {}
@@ -253,7 +275,7 @@ def _name_key_rows(person: Person, aliases) -> list[PersonNameKey]:
 
 def content_hash(values: dict, aliases: list, documents: list, hashes: dict, group_id,
                  site: Site) -> str:
-    """``services._content_hash`` with ``canonical_fast`` (a test keeps the two equal)."""
+    """``services.person_content_hash`` with ``canonical_fast`` (a test keeps the two equal)."""
     doc_part = [{k: d[k] for k in ("kind", "number_key", "issuer", "expiry")} for d in documents]
     body = {"values": values, "aliases": aliases, "documents": doc_part, "files": hashes,
             "group": str(group_id or ""), "site": site.code}
@@ -262,7 +284,7 @@ def content_hash(values: dict, aliases: list, documents: list, hashes: dict, gro
 
 @dataclass
 class CleanPerson:
-    """One person checked by ``services._clean``, ready to be written."""
+    """One person checked by ``services.person_input_clean``, ready to be written."""
 
     client_key: object
     values: dict
@@ -275,8 +297,8 @@ class CleanPerson:
 
 def persons_write(*, actor, site: Site, people: list[CleanPerson],
                   status: str = Status.ARRIVED, at: dt.datetime | None = None) -> list[Person]:
-    """Write persons already checked by ``services._clean``: the rows, keys, history, ledger
-    and audit entries ``person_register`` writes for each. The caller has checked
+    """Write persons already checked by ``services.person_input_clean``: the rows, keys,
+    history, ledger and audit entries ``person_register`` writes for each. The caller has checked
     ``Perm.PERSON_REGISTER`` and runs this inside its transaction."""
     from mawa.reception.services import person_completeness
 
@@ -316,6 +338,15 @@ def persons_write(*, actor, site: Site, people: list[CleanPerson],
     fast_insert(PersonAlias, aliases)
     fast_insert(IdentityDocument, documents)
     fast_insert(PersonNameKey, namekeys)
+    # the matching index, as person_register keeps it: imported persons are suggested while
+    # typing and screened against the active watch lists (compartment) like any registration
+    from mawa.matching.services import registry_index_bulk
+    from mawa.reception.models import DocumentKind
+
+    registry_index_bulk(
+        persons, aliases={p.id: c.aliases for p, c in zip(persons, people, strict=True)},
+        national_ids={p.id: d["number_key"] for p, c in zip(persons, people, strict=True)
+                      for d in c.documents if d["kind"] == DocumentKind.NATIONAL_ID})
     items += audit_many(actor=actor, action="create", model="reception.person",
                         object_ids=[p.id for p in persons], site=site)
     entries = ledger_append_many(items)

@@ -11,9 +11,10 @@ found among them are separated and referred out; the last group is still being p
 its page shows who is missing. The camp and custody demos run after this one and use these
 persons.
 
-Every value goes through ``services._clean`` (the rules of a registration) and every row,
-history entry and ledger entry is the one the services write, via ``reception.bulk``, so the
-~20,000 ledger entries verify with ``mawa verify`` and the whole scenario loads in seconds.
+Every value goes through ``services.person_input_clean`` (the rules of a registration) and
+every row, history entry and ledger entry is the one the services write, via
+``reception.bulk``, so the ~20,000 ledger entries verify with ``mawa verify`` and the whole
+scenario loads in seconds.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ def demo_load(*, sites, users) -> None:
             kind = "child" if roll < 0.015 else "civilian" if roll < 0.035 else "combatant"
             data = _person(rng, arrived=arrived, formation=formation, unit=unit,
                                iraqi_share=iraqi, kind=kind)
-            values, aliases, documents, hashes = services._clean(data, arrived_at=arrived)
+            values, aliases, documents, hashes = services.person_input_clean(
+                data, arrived_at=arrived)
             cleaned.append(bulk.CleanPerson(
                 client_key=uuid.UUID(int=rng.getrandbits(128)), values=values,
                 aliases=aliases, documents=documents,

@@ -8,9 +8,10 @@ Steps, shared by the page and ``mawa import persons FILE``:
    header cells with the exact range;
 2. ``mapping_guess``: map each column to a field (English names, Arabic labels, Kobo-style
    names), overridable;
-3. ``import_check``: check EVERY row with the registration's own rules (``services._clean``),
-   refuse markup in any cell, and flag duplicates inside the file and against the register
-   before anything is written; the result lists every bad row, column and reason;
+3. ``import_check``: check EVERY row with the registration's own rules
+   (``services.person_input_clean``), refuse markup in any cell, and flag duplicates inside
+   the file and against the register before anything is written; the result lists every bad
+   row, column and reason;
 4. ``import_commit``: all-or-nothing by default — one transaction, through ``bulk.persons_write``
    (the same rows, history and ledger entries as ``person_register``). Client keys derive from
    the file's hash and row number, so importing the same file twice is refused as "already
@@ -293,7 +294,8 @@ def import_check(*, user, site, table: Table, mapping: dict[str, str] | None = N
         for f, msg in early:
             result.problems.append(Problem(n, col_of.get(f, f), str(msg)))
         try:
-            values, aliases, documents, hashes = services._clean(data, arrived_at=arrived_at)
+            values, aliases, documents, hashes = services.person_input_clean(
+                data, arrived_at=arrived_at)
         except MawaError as exc:
             for fname, msgs in (exc.fields or {"": [exc.message]}).items():
                 col = _column_for_error(fname, col_of)
