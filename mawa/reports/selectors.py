@@ -274,7 +274,7 @@ def sitrep_out_of_camp(scope: Scope) -> dict:
             for r in temporary.values("kind").annotate(n=Count("id")).order_by("kind")]
     overdue = temporary.filter(due_back_at__lt=scope.end).count()
     return {"available": True, "rows": rows, "total": sum(r["n"] for r in rows),
-            "overdue": overdue, "url": _url(scope, Perm.CAMP_VIEW, "camp:movement_list")}
+            "overdue": overdue, "url": _url(scope, Perm.CAMP_VIEW, "camp:movements")}
 
 
 def sitrep_rollcalls(scope: Scope) -> dict:
@@ -294,7 +294,7 @@ def sitrep_rollcalls(scope: Scope) -> dict:
             "expected": sum(r["expected"] for r in rows),
             "present": sum(r["present"] for r in rows),
             "missing": sum(r["missing"] for r in rows),
-            "url": _url(scope, Perm.CAMP_VIEW, "camp:rollcall_list")}
+            "url": _url(scope, Perm.CAMP_VIEW, "camp:rollcalls")}
 
 
 def sitrep_custody(scope: Scope) -> dict:
@@ -356,7 +356,7 @@ def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
                      "stock": t.stock,
                      "days": round(t.stock / need, 1) if need else None})
     return {"available": True, "rows": rows,
-            "url": _url(scope, Perm.CAMP_VIEW, "camp:distribution_list")}
+            "url": _url(scope, Perm.CAMP_VIEW, "camp:distributions")}
 
 
 def sitrep_cost(scope: Scope) -> dict:
@@ -396,7 +396,7 @@ def sitrep_incidents(scope: Scope) -> dict:
             day__lte=scope.day, status=RollCallStatus.DISCREPANCY), scope).count()
     return {"available": True, "rows": rows, "total": sum(r["n"] for r in rows),
             "rollcall_discrepancies": discrepancies,
-            "url": _url(scope, Perm.CAMP_VIEW, "camp:incident_list")}
+            "url": _url(scope, Perm.CAMP_VIEW, "camp:incidents")}
 
 
 def sitrep_changes(scope: Scope) -> dict:
