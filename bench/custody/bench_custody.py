@@ -13,6 +13,8 @@ must pass on it, and does.
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import random
 import statistics
@@ -78,7 +80,15 @@ def main():
                                          client_key=uuid.uuid4(), group=group,
                                          received_by=user, status="issued")
         prev, seq = GENESIS, 0
-        chunk = 5000
+        # RFC 8785 text of these payloads (strings, integers, booleans; no floats, nothing to
+        # escape beyond what json escapes) is json.dumps with sorted keys and no spaces — about
+        # 20× faster than rfc8785.dumps, which made generation crawl at ~40 items/s.
+        dumps = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"),
+                                  ensure_ascii=False)
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cur:  # a throwaway database: no fsync while filling it
+                cur.execute("PRAGMA synchronous=OFF")
+        chunk = 20000
         for start in range(0, args.items, chunk):
             items, entries, index = [], [], []
             for n in range(start, min(start + chunk, args.items)):
@@ -97,7 +107,9 @@ def main():
                     state = derive.apply(state, kind_name, data, extra, actor=actor, site="RHM")
                     seq += 1
                     line = {"id": str(item_id), "n": state["n"], **extra, "after": state}
-                    text = canonical_payload({"data": data, "items": [line]})
+                    text = dumps({"data": data, "items": [line]})
+                    if seq <= 1000:  # the fast text is the canonical text (checked on a sample)
+                        assert text == canonical_payload(json.loads(text)), text
                     ts = _now()
                     digest = entry_hash(prev, stream, seq, ts, actor, "RHM", kind_name, text)
                     entries.append(LedgerEntry(id=seq, stream=stream, seq=seq, ts=ts, actor=actor,
