@@ -129,8 +129,9 @@ class Assignment(models.Model):
                          name="assignment_open_block"),
             models.Index(fields=["shelter"], condition=Q(end_at__isnull=True),
                          name="assignment_open_shelter"),
-            models.Index(fields=["site"], condition=Q(end_at__isnull=True),
-                         name="assignment_open_site"),
+            # occupancy by shelter for the plan and the dashboard: read from the index alone
+            models.Index(fields=["site", "shelter"], condition=Q(end_at__isnull=True),
+                         name="assignment_open_site_shelter"),
             models.Index(fields=["person", "-start_at"], name="assignment_person_start"),
         ]
 

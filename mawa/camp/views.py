@@ -75,7 +75,8 @@ def home(request):
     layout = selectors.camp_layout(user=request.user, site=site)
     return render(request, "camp/home.html", {
         "site": site, "camps": selectors.camp_sites(user=request.user),
-        "d": selectors.camp_dashboard(user=request.user, site=site), "layout": layout,
+        "d": selectors.camp_dashboard(user=request.user, site=site, layout=layout),
+        "layout": layout,
         "svg": plan.camp_svg(layout), "out": selectors.people_out(user=request.user,
                                                                    site=site)[:10],
         "discrepancies": selectors.discrepancies_open(user=request.user, site=site),
