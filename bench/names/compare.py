@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-python", default="/tmp/bench-venv/bin/python")
     parser.add_argument("--skip", nargs="*", default=[], choices=["splink", "nomenklatura"])
     parser.add_argument("--no-screen", action="store_true")
+    parser.add_argument("--screen-records", type=int, default=2000,
+                        help="screen only the first N records (logic-v2 takes ~1 ms a pair)")
     args = parser.parse_args(argv)
     data: Path = args.data
     records = str(data / "records.csv")
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         run = _run(cmd)
         results[f"dedupe/{name}"] = {"run": run, **evaluate_dedupe(data, data / f"out_{name}.csv")}
     if not args.no_screen:
+        sub = _screen_subset(data, args.screen_records)
+        records = str(sub / "records.csv")
         watch = str(data / "watchlist.jsonl")
         screens = {
             "mawa": mawa
@@ -125,6 +129,25 @@ def main(argv: list[str] | None = None) -> int:
     (data / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(markdown(results))
     return 0
+
+
+def _screen_subset(data: Path, n: int) -> Path:
+    """Write the first ``n`` records and their truth to DATA/screen_N for screening runs."""
+    import csv
+
+    sub = data / f"screen_{n}"
+    sub.mkdir(exist_ok=True)
+    for name in ("records.csv", "truth.csv"):
+        with (data / name).open(encoding="utf-8", newline="") as f, \
+                (sub / name).open("w", encoding="utf-8", newline="") as out:
+            reader = csv.reader(f)
+            writer = csv.writer(out)
+            for i, row in enumerate(reader):
+                if i > n:
+                    break
+                writer.writerow(row)
+    (sub / "watch_truth.csv").write_bytes((data / "watch_truth.csv").read_bytes())
+    return sub
 
 
 def markdown(results: dict[str, dict]) -> str:  # type: ignore[type-arg]

@@ -54,7 +54,7 @@ class Assignment:
 def dedupe(
     records: Sequence[NameRecord | Prepared],
     threshold: float = 0.5,
-    max_block: int = 300,
+    max_block: int = 150,
     max_cluster: int = 30,
     progress: ProgressFactory | None = None,
     workers: int | None = None,
@@ -179,11 +179,15 @@ def _score_blocks(
     else:
         # A pair may sit in blocks given to two workers and be scored twice; the duplicate
         # edge is harmless to clustering and cheaper than sharing a seen-set.
-        blocks = sorted(blocks, key=len)
+        # Interleave blocks by size so every chunk costs about the same: sorted chunks left
+        # the largest blocks to one worker at the end.
         chunks = workers * 8
-        parts = [
-            (k * len(blocks) // chunks, (k + 1) * len(blocks) // chunks) for k in range(chunks)
-        ]
+        by_size = sorted(blocks, key=len, reverse=True)
+        blocks = [b for k in range(chunks) for b in by_size[k::chunks]]
+        bounds = [0]
+        for k in range(chunks):
+            bounds.append(bounds[-1] + len(by_size[k::chunks]))
+        parts = [(bounds[k], bounds[k + 1]) for k in range(chunks)]
         _SHARED = (prepared, scorer, blocks, threshold)
         edges, best = [], {}
         try:
