@@ -77,4 +77,16 @@ def decrypt_text(purpose: str, value: str, *, context: str) -> str:
         return AESGCM(field_key(purpose, create=False)).decrypt(
             raw[:12], raw[12:], context.encode("utf-8")).decode("utf-8")
     except (InvalidTag, ValueError):
-        raise DecryptionFailed()
+        pass
+    # a key rotation (core.keyrotation) stopped between its commit and the swap of the key
+    # files: the value is under the new key, still named ``.next``
+    upcoming = _path(purpose).with_suffix(".next")
+    if upcoming.exists():
+        lines = [ln for ln in upcoming.read_text(encoding="ascii").splitlines()
+                 if ln and not ln.startswith("-----")]
+        try:
+            return AESGCM(base64.b64decode("".join(lines))).decrypt(
+                raw[:12], raw[12:], context.encode("utf-8")).decode("utf-8")
+        except (InvalidTag, ValueError):
+            pass
+    raise DecryptionFailed()

@@ -20,7 +20,7 @@ def installation(tmp_path_factory):
 
     def run(*args, check=True):
         result = subprocess.run([MAWA, *args], env=env, capture_output=True, text=True,
-                                timeout=300)
+                                timeout=1200)
         if check and result.returncode != 0:
             raise AssertionError(f"mawa {' '.join(args)} failed:\n{result.stdout}\n"
                                  f"{result.stderr}")
@@ -63,13 +63,15 @@ def test_keys_are_0600_in_a_0700_directory(installation):
 def test_verify_backup_restore_verify(installation, tmp_path):
     run = installation["run"]
     assert "ledger verified" in run("verify").stdout
-    archive = tmp_path / "b.tar"
+    archive = tmp_path / "b.tar.enc"
     run("backup", str(archive))
+    escrow = tmp_path / "escrow.json"
+    run("keys", "export-escrow", str(escrow))
     db = installation["var"] / "mawa.sqlite3"
     db.unlink()
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    restored = run("restore", str(archive))
+    restored = run("restore", str(archive), "--escrow", str(escrow))
     assert "ledger verified" in restored.stdout
     assert "reception" in run("demo", "--accounts").stdout
 

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from mawa.core.backup import backup_open, escrow_read
 from mawa.core.ledger import checkpoint_all, ledger_append, ledger_verify
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +32,14 @@ def test_backup_contains_database_manifest_and_keys(tmp_path, sites):
     for i in range(3):
         ledger_append(stream="ops", kind="test", payload={"i": i}, site="RHM")
     checkpoint_all()
-    archive = tmp_path / "backup.tar"
+    archive = tmp_path / "backup.tar.enc"
     call_command("backup", str(archive))
-    with tarfile.open(archive) as tar:
+    escrow = tmp_path / "escrow.json"
+    call_command("keys", "export-escrow", str(escrow))
+    # the file is encrypted: a tar only once opened with the escrowed backup key
+    assert not tarfile.is_tarfile(archive)
+    plain = backup_open(archive, tmp_path, escrow=escrow_read(escrow))
+    with tarfile.open(plain) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile("manifest.json"))
     database = "database.sqlite3" if connection.vendor == "sqlite" else "database.pgdump"
@@ -56,11 +62,14 @@ def test_altered_backup_member_is_refused(tmp_path, sites):
     import io
 
     ledger_append(stream="ops", kind="test", payload={"i": 1}, site="RHM")
-    archive = tmp_path / "b.tar"
+    archive = tmp_path / "b.tar.enc"
     call_command("backup", str(archive))
-    # rebuild the archive with one byte of the database changed
+    escrow = tmp_path / "escrow.json"
+    call_command("keys", "export-escrow", str(escrow))
+    # rebuild the (opened, plain format-1) archive with one byte of the database changed
     altered = tmp_path / "altered.tar"
-    with tarfile.open(archive) as src, tarfile.open(altered, "w") as dst:
+    plain = backup_open(archive, tmp_path, escrow=escrow_read(escrow))
+    with tarfile.open(plain) as src, tarfile.open(altered, "w") as dst:
         for member in src.getmembers():
             data = src.extractfile(member).read()
             if member.name.startswith("database"):

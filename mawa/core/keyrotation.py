@@ -1,0 +1,113 @@
+"""Rotation of the field keys of ``mawa.core.crypto`` (protection.md R10).
+
+``field_key_rotate(purpose=...)`` makes a new key, re-encrypts every field of that purpose
+under it in one transaction, and only after the commit swaps the key files: the new key
+becomes ``<purpose>.fieldkey.pem`` and the old one is kept as
+``<purpose>.fieldkey.retired-<time>`` (not a ``.pem``: it no longer travels in backups; delete
+it once a backup and escrow made after the rotation are safe).
+
+The new key is written first as ``<purpose>.fieldkey.next``. If the machine stops between the
+commit and the swap, ``crypto.decrypt_text`` still reads the new values with the ``.next``
+key, and running the rotation again finishes the swap without re-encrypting twice.
+
+Each purpose names the fields it encrypts here, with the authenticated context each value was
+sealed with: a purpose with no entry cannot be rotated (refused, nothing changed).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from mawa.core import crypto
+from mawa.core.audit import audit
+from mawa.core.errors import MawaError
+
+
+def _totp_context(row) -> str:
+    return f"accounts.totp:{row.user_id}"
+
+
+# purpose → [(model label, field, context of a row)]
+ENCRYPTED_FIELDS: dict[str, list[tuple[str, str, Callable]]] = {
+    "accounts": [("accounts.TOTPDevice", "secret_encrypted", _totp_context)],
+}
+
+
+class RotationRefused(MawaError):
+    code = "rotation_refused"
+
+
+def next_key_path(purpose: str) -> Path:
+    return crypto._path(purpose).with_suffix(".next")
+
+
+def _read(path: Path) -> bytes:
+    lines = [ln for ln in path.read_text(encoding="ascii").splitlines()
+             if ln and not ln.startswith("-----")]
+    return base64.b64decode("".join(lines))
+
+
+def _seal(key: bytes, plaintext: str, context: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+    return crypto.PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def _open(key: bytes, value: str, context: str) -> str | None:
+    if not value.startswith(crypto.PREFIX):
+        return None
+    raw = base64.b64decode(value[len(crypto.PREFIX):])
+    try:
+        return AESGCM(key).decrypt(raw[:12], raw[12:], context.encode("utf-8")).decode("utf-8")
+    except (InvalidTag, ValueError):
+        return None
+
+
+def field_key_rotate(*, purpose: str, actor="system:keys") -> int:
+    """Re-encrypt every field of ``purpose`` under a new key; return how many values."""
+    fields = ENCRYPTED_FIELDS.get(purpose)
+    if not fields:
+        raise RotationRefused(_("No encrypted fields are known for %(purpose)s.")
+                              % {"purpose": purpose})
+    current = crypto._path(purpose)
+    old = crypto.field_key(purpose, create=True)
+    nxt = next_key_path(purpose)
+    if nxt.exists():  # a rotation stopped after its commit: finish it with the same key
+        new = _read(nxt)
+    else:
+        new = secrets.token_bytes(32)
+        fd = os.open(nxt, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write("-----BEGIN MAWA FIELD KEY-----\n" + base64.b64encode(new).decode()
+                     + "\n-----END MAWA FIELD KEY-----\n")
+    count = 0
+    with transaction.atomic():
+        for label, name, context_of in fields:
+            model = apps.get_model(label)
+            for row in model.objects.select_for_update().exclude(**{name: ""}).iterator():
+                value, context = getattr(row, name), context_of(row)
+                if _open(new, value, context) is not None:
+                    continue  # already under the new key
+                plaintext = _open(old, value, context)
+                if plaintext is None:
+                    raise crypto.DecryptionFailed()  # nothing is half-done: all rolls back
+                setattr(row, name, _seal(new, plaintext, context))
+                row.save(update_fields=[name])
+                count += 1
+        audit(actor=actor, action="field_key_rotated", model=purpose,
+              detail={"values": count})
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    os.replace(current, current.with_name(f"{current.name[:-4]}.retired-{stamp}"))
+    os.replace(nxt, current)
+    return count
