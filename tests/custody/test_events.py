@@ -93,10 +93,10 @@ def test_legal_hold_blocks_every_disposition(officer, investigator, surrender):
                        ("transferred", {"recipient": "MoD", "document": "D1"}),
                        ("returned", {"recipient": "Embassy", "document": "D2"}),
                        ("deactivated", {"method": "m", "certified_by": "c"})]:
-        with pytest.raises(Conflict) as exc:
-            services.item_event_record(actor=officer, item=item, kind=kind, data=data)
-        assert exc.value.code == "legal_hold"
         with translation.override("en"):
+            with pytest.raises(Conflict) as exc:
+                services.item_event_record(actor=officer, item=item, kind=kind, data=data)
+            assert exc.value.code == "legal_hold"
             assert "legal hold" in str(exc.value.message).lower()
         assert "A-17" not in str(exc.value.message)
     services.legal_hold_lift(actor=investigator, hold=hold)
