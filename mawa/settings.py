@@ -105,9 +105,13 @@ SQLITE_PATH = VAR_DIR / "mawa.sqlite3"
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
+    # SQLite encrypted with SQLCipher when a database key is configured (protection.md R10);
+    # plain SQLite otherwise. The key file (64 hex digits) travels in the key escrow only.
+    _DB_KEY_FILE = os.environ.get("MAWA_DB_KEY_FILE") or (
+        str(KEY_DIR / "database.key") if (KEY_DIR / "database.key").exists() else "")
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "mawa.core.db.sqlcipher" if _DB_KEY_FILE else "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
             "OPTIONS": {
                 # IMMEDIATE: a write transaction takes the write lock at BEGIN, so two writers
@@ -117,6 +121,7 @@ else:
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
+                **({"key_file": _DB_KEY_FILE} if _DB_KEY_FILE else {}),
             },
         }
     }

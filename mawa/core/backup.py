@@ -263,6 +263,28 @@ def backup_open(source: Path, into: Path, *, escrow: dict[str, bytes] | None) ->
     return plain
 
 
+def _db_key() -> str | None:
+    """The SQLCipher key of the live database, when it is encrypted (core.db.sqlcipher)."""
+    path = settings.DATABASES["default"].get("OPTIONS", {}).get("key_file")
+    if not path:
+        return None
+    from mawa.core.db.sqlcipher.base import read_key
+
+    return read_key(path)
+
+
+def _sqlite_connect(path, key: str | None):
+    """A raw connection to an SQLite file; SQLCipher with ``key`` when the database is
+    encrypted (the copy in a backup stays encrypted under the same key)."""
+    if not key:
+        return sqlite3.connect(str(path))
+    from mawa.core.db.sqlcipher.base import Database, apply_key
+
+    conn = Database.connect(str(path))
+    apply_key(conn, key)
+    return conn
+
+
 def backup_create(target: Path) -> dict:
     """Write a backup archive to ``target``; return its manifest."""
     target = Path(target)
@@ -272,8 +294,8 @@ def backup_create(target: Path) -> dict:
         members: dict[str, Path] = {}
         if connection.vendor == "sqlite":
             db_copy = tmp_path / "database.sqlite3"
-            src = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
-            dst = sqlite3.connect(str(db_copy))
+            src = _sqlite_connect(settings.DATABASES["default"]["NAME"], _db_key())
+            dst = _sqlite_connect(db_copy, _db_key())
             with dst:
                 src.backup(dst)  # online backup API: consistent even while others write
             dst.close()
@@ -362,7 +384,10 @@ def backup_restore(source: Path, *, escrow: Path | None = None) -> dict:
                                                   "ours": connection.vendor})
         if connection.vendor == "sqlite":
             db_new = tmp_path / "database.sqlite3"
-            check = sqlite3.connect(str(db_new))
+            key = _db_key()
+            if escrowed and "database.key" in escrowed:
+                key = escrowed["database.key"].decode("ascii").strip()
+            check = _sqlite_connect(db_new, key)
             # CHECK constraints use REGEXP, which Django registers on its own connections.
             check.create_function("REGEXP", 2, lambda pattern, value: value is not None and
                                   re.search(pattern, str(value)) is not None)

@@ -1,0 +1,1 @@
+"""Database backends of Mawa (the SQLCipher-encrypted SQLite)."""
