@@ -207,6 +207,19 @@ def _file_check(upload, *, limit: int, magic, name: str, errors: dict) -> bytes 
     return data
 
 
+# ``Enum.values`` builds a new list on every access; an import checks 100,000 rows
+_SEX_VALUES = frozenset(Sex.values)
+_CATEGORY_VALUES = frozenset(Category.values)
+_BRANCH_VALUES = frozenset(Branch.values)
+_VULNERABILITY_VALUES = frozenset(Vulnerability.values)
+_DOCUMENT_KINDS = frozenset(DocumentKind.values)
+
+
+def _known(value, values: frozenset) -> bool:
+    # a list or dict sent to the API is simply unknown, not an unhashable-type crash
+    return isinstance(value, str) and value in values
+
+
 def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
                        ) -> tuple[dict, list, list, dict]:
     """Check everything typed for one person, collect every problem (not only the first) and
@@ -247,11 +260,11 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
 
     out["family_contact_phone"] = to_ascii_digits(out["family_contact_phone"])
     sex = v.get("sex") or Sex.UNKNOWN
-    if sex not in Sex.values:
+    if not _known(sex, _SEX_VALUES):
         _add(errors, "sex", _("Choose a value from the list."))
     out["sex"] = sex
     category = v.get("category") or Category.COMBATANT
-    if category not in Category.values:
+    if not _known(category, _CATEGORY_VALUES):
         _add(errors, "category", _("Choose a value from the list."))
     out["category"] = category
     nationality = str(v.get("nationality") or "").strip().upper()
@@ -265,13 +278,13 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
     out["languages"] = sorted({str(x).strip().lower()[:8] for x in langs if str(x).strip()})
     out["service_number"] = document_key(str(v.get("service_number") or ""))[:40]
     branch = v.get("branch") or ""
-    if branch and branch not in Branch.values:
+    if branch and not _known(branch, _BRANCH_VALUES):
         _add(errors, "branch", _("Choose a value from the list."))
     out["branch"] = branch
     vulns = v.get("vulnerabilities") or []
     if isinstance(vulns, str):
         vulns = [vulns]
-    bad = [x for x in vulns if x not in Vulnerability.values]
+    bad = [x for x in vulns if not _known(x, _VULNERABILITY_VALUES)]
     if bad:
         _add(errors, "vulnerabilities", _("Unknown vulnerability: %(v)s")
              % {"v": ", ".join(map(str, bad))})
@@ -314,7 +327,7 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
     documents, hashes = [], {}
     for i, doc in enumerate(data.documents):
         prefix = f"documents.{i}"
-        if doc.kind not in DocumentKind.values:
+        if not _known(doc.kind, _DOCUMENT_KINDS):
             _add(errors, f"{prefix}.kind", _("Unknown document kind “%(k)s”. Choose one from "
                                              "the list.") % {"k": str(doc.kind)[:40]})
         number = to_ascii_digits((doc.number or "").strip())

@@ -1,6 +1,11 @@
 from django.urls import path
 
-from mawa.reception import views, views_documents, views_import  # parts 7–9 (documents, import)
+from mawa.reception import (  # parts 7–9 (documents, import), corrections
+    views,
+    views_documents,
+    views_import,
+    views_person,
+)
 
 app_name = "reception"
 
@@ -14,6 +19,8 @@ urlpatterns = [
     path("persons/<uuid:person_id>/", views.person_detail, name="person_detail"),
     path("persons/<uuid:person_id>/transition/", views.person_transition,
          name="person_transition"),
+    path("persons/<uuid:person_id>/correct/", views_person.person_correct,
+         name="person_correct"),
     # parts 7–9: ID cards, ICRC notification, export, import (views_documents, views_import)
     path("persons/<uuid:person_id>/idcard.pdf", views_documents.person_idcard,
          name="person_idcard"),

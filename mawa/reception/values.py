@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -136,6 +137,13 @@ def name_keys(value: str) -> list[str]:
     (ال, al-, el-) dropped; ʿAbd compounds joined (عبد الرحمن = عبدالرحمن)."""
     if not value:
         return []
+    return list(_name_keys(value))
+
+
+@lru_cache(maxsize=100_000)
+def _name_keys(value: str) -> tuple[str, ...]:
+    # a pure function of the text, and the same few thousand names come back row after row
+    # of an import (محمد, أحمد …): computed once each
     text = unicodedata.normalize("NFKD", value)
     text = _AR_MARKS.sub("", text).translate(_AR_MAP)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
@@ -157,7 +165,7 @@ def name_keys(value: str) -> list[str]:
             continue
         out.append(_strip_article(tok))
         i += 1
-    return [t for t in out if t]
+    return tuple(t for t in out if t)
 
 
 def _strip_article(tok: str) -> str:

@@ -74,7 +74,8 @@ def group_detail(request, group_id):
     return render(request, "reception/group_detail.html", {
         "group": group, "pending": selectors.group_persons_pending(user=request.user,
                                                                    group=group),
-        "can_register": access.can(request.user, Perm.PERSON_REGISTER, group.site)})
+        "can_register": access.can(request.user, Perm.PERSON_REGISTER, group.site),
+        "can_idcard": access.can(request.user, Perm.IDCARD_PRINT, group.site)})
 
 
 def _register_context(request, form, group):
@@ -155,7 +156,27 @@ def _detail_context(request, person, *, failed=None, form_errors=None, posted=No
             "can_separate": person.category == "combatant" and any(
                 t.target == Status.REFERRED_OUT for t in lifecycle.transitions_from(
                     person.status)) and access.can(user, Perm.PERSON_REGISTER,
-                                                   person.current_site)}
+                                                   person.current_site),
+            "can_idcard": access.can(user, Perm.IDCARD_PRINT, person.current_site),
+            "can_protect": access.can(user, Perm.PROTECTION_ACT, person.current_site),
+            "can_correct": access.can(user, Perm.PERSON_REGISTER, person.current_site),
+            "merged_into": _merge_of(person),
+            # corrections keep the values they replaced (PersonRevision, protection.md R8)
+            "revisions": list(person.revisions.select_related("actor").order_by("-version")),
+            "public_fields": _correctable()}
+
+
+def _correctable():
+    from mawa.reception.views_person import FIELDS
+
+    return FIELDS
+
+
+def _merge_of(person):
+    # the matching app decides what a merge is; the page only says where the record went
+    from mawa.matching.selectors import person_merge_of
+
+    return person_merge_of(person=person)
 
 
 @require_POST

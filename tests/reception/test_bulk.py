@@ -6,12 +6,14 @@ import decimal
 import uuid
 
 import pytest
+from django.utils.translation import gettext_lazy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mawa.accounts.roles import Role
 from mawa.core.ledger import canonical_payload, ledger_verify
 from mawa.reception import bulk, imports, services
+from mawa.reception.models import Category, Status
 from mawa.reception.services import DocumentInput, PersonInput
 
 TRICKY = [
@@ -31,6 +33,8 @@ TRICKY = [
     {"set": {"b", "a", "c"}, "tuple": ("x", 1)},
     {"ключ": "non-ASCII key", "مفتاح": 1, "é": 2},
     {"🙂": "a key beyond the BMP", "\uffff": "a key at the end of the BMP"},
+    {"status": Status.ARRIVED, "category": Category.CHILD, "keys": {1: "int key"}},
+    {"lazy": gettext_lazy("Persons"), "time": dt.time(8, 30)},
 ]
 
 
