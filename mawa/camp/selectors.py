@@ -63,6 +63,10 @@ def _guarded(qs, user, perm=Perm.CAMP_VIEW, **lookup):
     return access.get_for_user(qs, user, perm, **lookup)
 
 
+def zone_get(*, user, zone_id) -> Zone:
+    return _guarded(Zone.objects.select_related("site"), user, id=zone_id)
+
+
 def block_get(*, user, block_id) -> Block:
     return _guarded(Block.objects.select_related("zone", "site"), user, id=block_id)
 
