@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--watchlist",
                 watch,
                 "--output",
-                str(data / "hits_mawa.csv"),
+                str(sub / "hits_mawa.csv"),
                 "--top",
                 "5",
                 "--quiet",
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--watchlist",
                 watch,
                 "--output",
-                str(data / "hits_nomenklatura.csv"),
+                str(sub / "hits_nomenklatura.csv"),
                 "--top",
                 "5",
             ],
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             run = _run(cmd)
             results[f"screen/{name}"] = {
                 "run": run,
-                **evaluate_screen(data, data / f"hits_{name}.csv"),
+                **evaluate_screen(sub, sub / f"hits_{name}.csv"),
             }
     (data / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(markdown(results))
