@@ -51,8 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-python", default="/tmp/bench-venv/bin/python")
     parser.add_argument("--skip", nargs="*", default=[], choices=["splink", "nomenklatura"])
     parser.add_argument("--no-screen", action="store_true")
-    parser.add_argument("--screen-records", type=int, default=2000,
-                        help="screen only the first N records (logic-v2 takes ~1 ms a pair)")
+    parser.add_argument(
+        "--screen-records",
+        type=int,
+        default=2000,
+        help="screen only the first N records (logic-v2 takes ~1 ms a pair)",
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     records = str(data / "records.csv")
@@ -138,8 +142,10 @@ def _screen_subset(data: Path, n: int) -> Path:
     sub = data / f"screen_{n}"
     sub.mkdir(exist_ok=True)
     for name in ("records.csv", "truth.csv"):
-        with (data / name).open(encoding="utf-8", newline="") as f, \
-                (sub / name).open("w", encoding="utf-8", newline="") as out:
+        with (
+            (data / name).open(encoding="utf-8", newline="") as f,
+            (sub / name).open("w", encoding="utf-8", newline="") as out,
+        ):
             reader = csv.reader(f)
             writer = csv.writer(out)
             for i, row in enumerate(reader):
