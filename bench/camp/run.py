@@ -29,6 +29,8 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=50000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--detail-days", type=int, default=30)
+    ap.add_argument("--measure-only", action="store_true",
+                    help="time the reads again on the camp built by an earlier run")
     args = ap.parse_args()
     import django
 
@@ -48,7 +50,6 @@ def main() -> None:
         Distribution,
         ItemType,
         RollCall,
-        RollCallScan,
         Shelter,
         Zone,
     )
@@ -59,6 +60,13 @@ def main() -> None:
     t0 = time.perf_counter()
     now = timezone.now()
     today = timezone.localdate()
+    if args.measure_only:
+        camp = Site.objects.get(code="BNC")
+        user = User.objects.filter(username__startswith="bench").first()
+        blocks = list(Block.objects.filter(site=camp).order_by("name"))
+        RollCall.objects.filter(site=camp, day=today, mode="scan", block=blocks[0]).delete()
+        _measure(selectors, camp, user, blocks, now, today, code=None)
+        return
     with transaction.atomic():
         camp = Site.objects.create(code="BNC", kind=SiteKind.CAMP, name_ar="مخيم", name_en="Bench")
         user = User.objects.create(username=f"bench{uuid.uuid4().hex[:6]}",
@@ -129,6 +137,19 @@ def main() -> None:
     print(f"built: {args.people} people, {len(blocks)} blocks, {len(rcs)} roll calls, "
           f"{Distribution.objects.count()} distribution rows, {len(daily)} daily totals "
           f"in {build:.0f} s")
+
+    _measure(selectors, camp, user, blocks, now, today, code=code)
+
+
+def _measure(selectors, camp, user, blocks, now, today, *, code) -> None:
+    import uuid as _uuid
+
+    from mawa.camp.models import Assignment, RollCall, RollCallScan
+    from mawa.core.ids import short_code_make
+
+    if code is None:
+        def code():
+            return short_code_make("BNC", 900000 + _uuid.uuid4().int % 90000)
 
     times = []
     for _ in range(50):

@@ -203,7 +203,7 @@ def camp_layout(*, user, site: Site) -> Layout:
     blocks = list(Block.objects.filter(site=site).order_by("name"))
     shelters = list(Shelter.objects.filter(site=site, is_active=True).order_by("name"))
     occupied = dict(Assignment.objects.filter(site=site, end_at__isnull=True)
-                    .values_list("shelter_id").annotate(n=Count("id")).order_by())
+                    .values_list("shelter_id").annotate(n=Count("*")).order_by())
     block_views = {b.id: BlockView(b) for b in blocks}
     for s in shelters:
         block_views[s.block_id].shelters.append(ShelterView(s, occupied.get(s.id, 0)))
@@ -488,8 +488,10 @@ def camp_dashboard(*, user, site: Site, layout: Layout | None = None) -> dict:
     per-shelter counts instead of two more queries over the assignments and shelters."""
     access.require(user, Perm.CAMP_VIEW, site)
     today = timezone.localdate()
+    # COUNT(*), not COUNT(id): the (current_site, status) index answers it without reading
+    # a single person row
     by_status = dict(Person.objects.filter(current_site=site).values_list("status")
-                     .annotate(n=Count("id")).order_by())
+                     .annotate(n=Count("*")).order_by())
     population = sum(by_status.get(s, 0) for s in POPULATION_STATUSES)
     if layout is not None and layout.site.pk == site.pk:
         housed, capacity = layout.housed, layout.capacity
@@ -525,5 +527,5 @@ def block_rows(*, user, site: Site) -> dict:
     """Open-assignment count per block, for the dashboard and the plan."""
     access.require(user, Perm.CAMP_VIEW, site)
     return dict(Assignment.objects.filter(site=site, end_at__isnull=True)
-                .values_list("block_id").annotate(n=Count("id")).order_by())
+                .values_list("block_id").annotate(n=Count("*")).order_by())
 
