@@ -362,3 +362,66 @@ def verify_receipt(request, body: VerifyIn):
     from mawa.custody.receipts import payload_verify
 
     return {"valid": True, "receipt": payload_verify(body.code)}
+
+
+# --- return to the country of origin -----------------------------------------------------
+
+class HandoverIn(Schema):
+    client_key: uuid.UUID
+    items: list[str]
+    recipient: str
+    document: str
+    witness: str = ""
+    conditions: dict[str, str] = {}
+    notes: dict[str, str] = {}
+
+
+class HandoverLineOut(Schema):
+    item: str
+    quantity: int
+    condition_at_surrender: str
+    condition_at_return: str
+    note: str
+
+
+class HandoverOut(Schema):
+    code: str
+    site: str
+    recipient: str
+    document: str
+    handed_over_at: str
+    ledger_seq: int
+    lines: list[HandoverLineOut]
+    document_url: str
+
+
+def _handover_out(batch) -> dict:
+    from django.urls import reverse
+
+    return {"code": batch.short_code, "site": batch.site.code, "recipient": batch.recipient,
+            "document": batch.document, "handed_over_at": batch.handed_over_at.isoformat(),
+            "ledger_seq": batch.ledger_seq,
+            "lines": [{"item": ln.item.short_code, "quantity": ln.quantity,
+                       "condition_at_surrender": ln.condition_at_surrender,
+                       "condition_at_return": ln.condition_at_return, "note": ln.note}
+                      for ln in batch.report],
+            "document_url": reverse("custody:handover_pdf", args=[batch.short_code])}
+
+
+@router.post("/handovers", response={201: HandoverOut})
+def handover_create(request, body: HandoverIn):
+    """Return a batch of items to the country of origin with a condition report. Refused as a
+    whole (409 ``legal_hold``, the held tags named) if any item is under legal hold."""
+    items = [selectors.item_get(user=request.auth, code=c) for c in body.items]
+    batch = services.handover_return(
+        actor=request.auth, items=items, client_key=body.client_key, recipient=body.recipient,
+        document=body.document, witness=body.witness,
+        conditions={short_code_normalise(k) or k: v for k, v in body.conditions.items()},
+        notes={short_code_normalise(k) or k: v for k, v in body.notes.items()})
+    return 201, _handover_out(selectors.handover_get(user=request.auth, code=batch.short_code))
+
+
+@router.get("/handovers/{code}", response=HandoverOut)
+def handover_get(request, code: str):
+    """A handover batch and its condition report; the PDF is at ``document_url``."""
+    return _handover_out(selectors.handover_get(user=request.auth, code=code))

@@ -415,3 +415,36 @@ class Discrepancy(DomainModel):
         ordering = ["-id"]
         verbose_name = _("discrepancy")
         verbose_name_plural = _("discrepancies")
+
+
+class HandoverBatch(DomainModel):
+    """Materiel returned to the country of origin at the end of internment, many items at once
+    (IDDRS 5.40: weapons kept for return to the government of origin). One ``returned`` custody
+    event on the ledger covers every item of the batch; each line keeps the item's condition
+    at surrender and at return (the condition report)."""
+
+    client_key = models.UUIDField(unique=True, editable=False)
+    recipient = models.CharField(_("received by (country of origin)"), max_length=200)
+    document = models.CharField(_("handover agreement or document"), max_length=200)
+    witness = models.CharField(_("witness"), max_length=200, blank=True)
+    handed_over_at = models.DateTimeField(_("handed over at"))
+    handed_over_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                       related_name="+")
+    ledger_seq = models.PositiveBigIntegerField(editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("handover batch")
+        verbose_name_plural = _("handover batches")
+
+
+class HandoverLine(models.Model):
+    batch = models.ForeignKey(HandoverBatch, on_delete=models.PROTECT, related_name="lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    condition_at_surrender = models.CharField(max_length=14, choices=Condition.choices)
+    condition_at_return = models.CharField(max_length=14, choices=Condition.choices)
+    quantity = models.PositiveIntegerField()
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item"], name="handover_item_once")]

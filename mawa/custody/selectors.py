@@ -227,3 +227,21 @@ def reconciliation(*, user, site=None) -> dict:
 def ledger_head(*, site) -> str:
     entry = LedgerEntry.objects.filter(stream=f"custody/{site.code}").order_by("-seq").first()
     return entry.entry_hash if entry else ""
+
+
+def handover_get(*, user, code: str):
+    """A return-to-origin batch, with its lines (condition report) in tag order."""
+    from mawa.custody.models import HandoverBatch
+
+    batch = access.get_for_user(
+        HandoverBatch.objects.select_related("site", "handed_over_by"), user, Perm.CUSTODY_VIEW,
+        short_code=short_code_normalise(code or "") or "")
+    batch.report = list(batch.lines.select_related("item").order_by("item__short_code"))
+    return batch
+
+
+def handover_pdf(batch) -> bytes:
+    """The bilingual handover document of a batch (render outside any transaction)."""
+    from mawa.core.pdf import render_pdf
+
+    return render_pdf("custody/handover_pdf.html", {"batch": batch, "lines": batch.report})

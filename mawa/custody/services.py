@@ -41,6 +41,8 @@ from mawa.custody.models import (
     Condition,
     CustodyEvent,
     Discrepancy,
+    HandoverBatch,
+    HandoverLine,
     Item,
     ItemPhoto,
     Kind,
@@ -520,6 +522,91 @@ def items_dispatch(*, actor, items: list[Item], to_site: str, escort: str) -> in
             item_event_record(actor=actor, item=item, kind="dispatched",
                               data={"to_site": to_site, "escort": escort})
     return len(items)
+
+
+# --- return to the country of origin ---------------------------------------------------
+
+def _handover_problem(item: Item) -> str | None:
+    """Why ``item`` cannot be returned now (the same rules as a single ``returned`` event),
+    or None. A legal hold is handled apart: its items are named, its reason never shown."""
+    if item.state in derive.TERMINAL:
+        return _("no longer in custody (%(state)s)") % {"state": item.get_state_display()}
+    if item.state not in derive.HELD_IN:
+        return _("not possible while the item is %(state)s") % {
+            "state": item.get_state_display()}
+    if item.marking_integrity != MarkingIntegrity.INTACT and not item.remarked:
+        return _("markings altered or erased: re-mark it first (IDDRS 4.10 §8)")
+    return None
+
+
+def handover_return(*, actor, items: list[Item], client_key, recipient: str, document: str,
+                    witness: str = "", conditions: dict[str, str] | None = None,
+                    notes: dict[str, str] | None = None) -> HandoverBatch:
+    """Return many items at once to the country of origin (IDDRS 5.40), with a condition
+    report: each item's condition at surrender and at return (``conditions`` maps a tag to
+    ``serviceable``/``unserviceable``; unchanged when not given).
+
+    All or nothing: if any item is under legal hold (IDDRS 6.40 §7.1), the batch is refused and
+    the held items are named — never the reason of the hold; any other item that cannot be
+    returned is refused with its reason. One ``returned`` custody event on the ledger covers the
+    batch, in the same transaction as the items' new state and the batch record.
+    """
+    key = _uuid(client_key, "client_key")
+    existing = HandoverBatch.objects.filter(client_key=key).first()
+    if existing is not None:
+        return existing  # a retried submission returns the first batch
+    conditions, notes = dict(conditions or {}), dict(notes or {})
+    errors = {}
+    recipient, document = (recipient or "").strip()[:200], (document or "").strip()[:200]
+    if not recipient:
+        errors["recipient"] = [_("Name who receives the materiel for the country of origin.")]
+    if not document:
+        errors["document"] = [_("Give the handover agreement or document.")]
+    if not items:
+        errors["items"] = [_("Choose at least one item.")]
+    bad = sorted(t for t, c in conditions.items() if c not in Condition.values)
+    if bad:
+        errors["conditions"] = [_("Unknown condition for %(tags)s.") % {"tags": ", ".join(bad)}]
+    _check(errors)
+    with transaction.atomic():
+        # lock in a fixed order: two batches sharing items cannot deadlock
+        locked = list(Item.objects.select_for_update().select_related("location_site")
+                      .filter(pk__in=[i.pk for i in items]).order_by("pk"))
+        sites = {i.location_site_id for i in locked}
+        if len(sites) != 1:
+            _check({"items": [_("Return the items of one site per batch.")]})
+        site = locked[0].location_site
+        access.require(actor, Perm.CUSTODY_DISPOSE, site)
+        held = sorted(i.short_code for i in locked if i.on_hold)
+        if held:
+            raise Conflict(_("Cannot be returned, under legal hold: %(tags)s. Nothing was "
+                             "handed over.") % {"tags": ", ".join(held)}, code="legal_hold")
+        problems = [f"{i.short_code}: {p}" for i in locked
+                    if (p := _handover_problem(i)) is not None]
+        if problems:
+            raise Conflict(_("Nothing was handed over. %(problems)s") % {
+                "problems": "; ".join(problems)}, code="handover_refused")
+        now = timezone.now()
+        batch = HandoverBatch(site=site, short_code=short_code_next(site=site), client_key=key,
+                              recipient=recipient, document=document,
+                              witness=(witness or "").strip()[:200], handed_over_at=now,
+                              handed_over_by=actor, ledger_seq=0)
+        lines, report = [], []
+        for item in locked:
+            at_return = conditions.get(item.short_code, item.condition)
+            note = (notes.get(item.short_code) or "").strip()[:300]
+            lines.append((item, {"condition_at_surrender": item.condition,
+                                 "condition_at_return": at_return}))
+            report.append(HandoverLine(batch=batch, item=item, quantity=item.quantity,
+                                       condition_at_surrender=item.condition,
+                                       condition_at_return=at_return, note=note))
+        entry = _record(actor=actor, site=site, kind="returned", lines=lines, data={
+            "recipient": recipient, "document": document, "batch": batch.short_code,
+            **({"witness": batch.witness} if batch.witness else {})})
+        batch.ledger_seq = entry.seq
+        batch.save(force_insert=True)
+        HandoverLine.objects.bulk_create(report)
+    return batch
 
 
 # --- lots --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("receipts/<str:code>/issue/", views.receipt_issue, name="receipt_issue"),
     path("receipts/<str:code>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
     path("receipts/<str:code>/labels.pdf", views.receipt_labels, name="receipt_labels"),
+    path("handovers/<str:code>/handover.pdf", views.handover_pdf, name="handover_pdf"),
     path("stores/new/", views.store_create, name="store_create"),
     path("stores/<str:code>/", views.store_detail, name="store_detail"),
     path("stores/<str:code>/check/", views.check_start, name="check_start"),

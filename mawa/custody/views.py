@@ -339,6 +339,15 @@ def receipt_pdf(request, code):
 
 
 @access.requires(Perm.CUSTODY_VIEW)
+def handover_pdf(request, code):
+    """The bilingual handover document of a return-to-origin batch."""
+    pdf = selectors.handover_pdf(selectors.handover_get(user=request.user, code=code))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="handover-{code.upper()}.pdf"'
+    return response
+
+
+@access.requires(Perm.CUSTODY_VIEW)
 def receipt_labels(request, code):
     receipt = selectors.receipt_get(user=request.user, code=code)
     items = [i for i in receipt.items.order_by("id") if i.state != State.REFUSED]
