@@ -9,6 +9,7 @@ import uuid
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from mawa.core.ids import short_code_normalise
 from mawa.core.models import Site
 from mawa.reception import selectors, services
 from mawa.reception.services import DocumentInput, PersonInput
@@ -163,14 +164,43 @@ class PersonPageOut(Schema):
     next_cursor: str | None
 
 
-@router.get("/persons", response=PersonPageOut)
-def person_search(request, q: str = "", status: str | None = None,
-                  group: uuid.UUID | None = None, after: uuid.UUID | None = None,
-                  limit: int = 50):
-    """Search persons (short code, any name part, document or service number); keyset."""
-    page = selectors.person_search(user=request.auth, q=q, status=status, group_id=group,
+def _person_page(user, *, q: str, status, group, after, limit: int) -> dict:
+    page = selectors.person_search(user=user, q=q, status=status, group_id=group,
                                    after=after, limit=max(1, min(limit, 200)))
     return {"persons": [_summary(p) for p in page.persons], "next_cursor": page.next_cursor}
+
+
+@router.get("/persons", response=PersonPageOut)
+def person_list(request, code: str = "", status: str | None = None,
+                group: uuid.UUID | None = None, after: uuid.UUID | None = None,
+                limit: int = 50, q: str | None = None):
+    """List persons by status, group or short code; keyset. No names here: a URL ends up in
+    proxy logs and browser history (attack test 17), so a name search is
+    ``POST /persons/search``; ``q`` is refused rather than silently ignored."""
+    if q is not None:
+        raise HttpError(400, "search by name, document or service number with "
+                             "POST /api/reception/persons/search")
+    canonical = short_code_normalise(code) if code else ""
+    if canonical is None:
+        raise HttpError(400, "code is not a Mawa short code")
+    return _person_page(request.auth, q=canonical, status=status, group=group, after=after,
+                        limit=limit)
+
+
+class PersonSearchIn(Schema):
+    q: str = ""
+    status: str | None = None
+    group: uuid.UUID | None = None
+    after: uuid.UUID | None = None
+    limit: int = 50
+
+
+@router.post("/persons/search", response=PersonPageOut)
+def person_search(request, payload: PersonSearchIn):
+    """Search persons (short code, any name part, document or service number) with the
+    search in the body, never in the URL; keyset-paginated like the list."""
+    return _person_page(request.auth, q=payload.q, status=payload.status,
+                        group=payload.group, after=payload.after, limit=payload.limit)
 
 
 @router.get("/persons/{person_id}", response=dict)

@@ -90,7 +90,9 @@ def test_outsider_gets_404_everywhere(other_client, users, api, register, group)
         assert api("get", path, client=outsider).status_code == 404
     assert api("post", f"/persons/{person.id}/transitions", {"to": "disarmed"},
                client=outsider).status_code == 404
-    found = api("get", "/persons?q=" + person.short_code, client=outsider).json()
+    found = api("get", "/persons?code=" + person.short_code, client=outsider).json()
+    assert found["persons"] == []
+    found = api("post", "/persons/search", {"q": person.short_code}, client=outsider).json()
     assert found["persons"] == []
 
 
@@ -114,7 +116,8 @@ def test_search_by_name_code_document_and_service_number(api, register, sites, o
         data=PersonInput(values={"given_ar": "عمر", "given_lat": "Omar"},
                          documents=[DocumentInput(kind="passport", number="N 778899")]))
     def codes(q):
-        return {p["short_code"] for p in api("get", "/persons?q=" + q).json()["persons"]}
+        return {p["short_code"] for p in api("post", "/persons/search", {"q": q})
+                .json()["persons"]}
 
     assert codes(p1.short_code.lower().replace("-", "")) == {p1.short_code}
     assert codes("Mohammed") == {p1.short_code}
@@ -123,6 +126,18 @@ def test_search_by_name_code_document_and_service_number(api, register, sites, o
     assert codes("a12345") == {p1.short_code}
     assert codes("n778899") == {p2.short_code}
     assert codes("عمرو") == set()
+
+
+def test_get_lists_by_code_and_refuses_a_name_in_the_url(api, register):
+    """Attack test 17: no personal data in URLs. GET takes a short code, status or group;
+    a name search is a POST with the search in the body."""
+    p1, _ = register()
+    listed = api("get", "/persons?code=" + p1.short_code.lower()).json()["persons"]
+    assert [p["short_code"] for p in listed] == [p1.short_code]
+    assert api("get", "/persons?q=Mohammed").status_code == 400
+    assert api("get", "/persons?code=Mohammed").status_code == 400
+    found = api("post", "/persons/search", {"q": "Mohammed", "limit": 5}).json()["persons"]
+    assert [p["short_code"] for p in found] == [p1.short_code]
 
 
 def test_keyset_pagination(api, register):
