@@ -176,45 +176,10 @@ def generate(n: int, seed: int) -> None:
     print(f"generated {n:,} persons in {time.perf_counter() - t0:.0f} s ({connection.vendor})")
 
 
-def measure(samples: int, seed: int, export: bool) -> None:
-    from django.db import connection
+def _list_pages(prot, sample: list, samples: int) -> None:
     from django.test import Client
     from django.test.utils import override_settings
 
-    from mawa.matching.selectors import candidates_for
-    from mawa.reception import exports
-    from mawa.reception.models import Person
-    from mawa.reception.services import PersonInput, person_register
-
-    site, users = _cast()
-    officer, prot = users["reception_officer"], users["protection_officer"]
-    total = Person.objects.count()
-    print(f"{time.strftime('%Y-%m-%d %H:%M')} {platform.machine()} {os.cpu_count()} CPUs "
-          f"vendor={connection.vendor} persons={total:,} load={os.getloadavg()}")
-    rng = random.Random(seed)
-    from mawa.core.ids import short_code_make
-
-    codes = [short_code_make("BEN", rng.randint(1, total - 50)) for _ in range(samples * 3)]
-    sample = list(Person.objects.filter(short_code__in=codes).values(
-        "given_ar", "given_lat", "father_ar", "grandfather_ar", "family_ar", "birth_year",
-        "short_code", "service_number"))
-    print(f"sampled {len(sample)} existing persons for queries")
-
-    # 1. save one registration (a new person whose names resemble existing ones)
-    times = []
-    for i in range(samples + 10):
-        s = sample[i % len(sample)]
-        data = PersonInput(values={"given_ar": s["given_ar"], "father_ar": s["father_ar"],
-                                   "family_ar": s["family_ar"], "sex": "male",
-                                   "service_number": f"B{rng.getrandbits(40)}"},
-                           birth=str(s["birth_year"]))
-        t = time.perf_counter()
-        person_register(actor=officer, site=site, client_key=uuid.uuid4(), data=data)
-        if i >= 10:
-            times.append((time.perf_counter() - t) * 1000)
-    print(f"save one registration: {_pct(times)}")
-
-    # 2. the person list / search page through the real view
     client = Client()
     client.force_login(prot)
     with override_settings(ALLOWED_HOSTS=["*"]):
@@ -247,8 +212,56 @@ def measure(samples: int, seed: int, export: bool) -> None:
             print(f"  list page, {label}: {_pct(times)}")
         print(f"search/list page, all kinds: {_pct(all_times)}")
 
+
+def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
+            compare: bool = True) -> None:
+    from django.db import connection
+
+    from mawa.matching.selectors import candidates_for
+    from mawa.reception import exports
+    from mawa.reception.models import Person
+    from mawa.reception.services import PersonInput, person_register
+
+    site, users = _cast()
+    officer, prot = users["reception_officer"], users["protection_officer"]
+    total = Person.objects.count()
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} {platform.machine()} {os.cpu_count()} CPUs "
+          f"vendor={connection.vendor} persons={total:,} load={os.getloadavg()}")
+    rng = random.Random(seed)
+    from mawa.core.ids import short_code_make
+
+    codes = [short_code_make("BEN", rng.randint(1, total - 50)) for _ in range(samples * 3)]
+    sample = list(Person.objects.filter(short_code__in=codes).values(
+        "given_ar", "given_lat", "father_ar", "grandfather_ar", "family_ar", "birth_year",
+        "short_code", "service_number"))
+    print(f"sampled {len(sample)} existing persons for queries")
+
+    def wanted(step: str) -> bool:
+        return only is None or step in only
+
+    # 1. save one registration (a new person whose names resemble existing ones)
+    times = []
+    for i in range(samples + 10 if wanted("register") else 0):
+        s = sample[i % len(sample)]
+        data = PersonInput(values={"given_ar": s["given_ar"], "father_ar": s["father_ar"],
+                                   "family_ar": s["family_ar"], "sex": "male",
+                                   "service_number": f"B{rng.getrandbits(40)}"},
+                           birth=str(s["birth_year"]))
+        t = time.perf_counter()
+        person_register(actor=officer, site=site, client_key=uuid.uuid4(), data=data)
+        if i >= 10:
+            times.append((time.perf_counter() - t) * 1000)
+    if times:
+        print(f"save one registration: {_pct(times)}")
+
+    # 2. the person list / search page through the real view
+    if wanted("list"):
+        _list_pages(prot, sample, samples)
+
     # 3. duplicate suggestions while typing
     queries = []
+    if not wanted("suggest"):
+        sample = []
     for n, s in enumerate(sample[:samples]):
         kind = n % 3
         if kind == 0:
@@ -267,10 +280,13 @@ def measure(samples: int, seed: int, export: bool) -> None:
         t = time.perf_counter()
         found += bool(candidates_for(user=prot, data=q))
         times.append((time.perf_counter() - t) * 1000)
-    print(f"duplicate suggestion while typing: {_pct(times)} (with a result: {found})")
+    if queries:
+        print(f"duplicate suggestion while typing: {_pct(times)} (with a result: {found})")
+    if queries and compare:
+        _suggest_before_after(prot, queries)
 
     # 4. CSV export of the whole register, streamed
-    if export:
+    if export and wanted("export"):
         rss0, _peak0 = _rss_mb()
         t = time.perf_counter()
         cols = exports.persons_export_start(user=prot, purpose="benchmark")
@@ -285,6 +301,34 @@ def measure(samples: int, seed: int, export: bool) -> None:
     print(f"load at end: {os.getloadavg()}")
 
 
+def _suggest_before_after(user, queries) -> None:
+    """The suggestion as it was before the caps (every key block grouped, 300 candidates
+    scored, each record re-parsed) against now, query by query alternately in this process,
+    so that the other work on the machine weighs on both alike."""
+    from mawa.matching import selectors as sel
+    from mawa.names import prepare
+
+    now = {"MAX_BLOCK": sel.MAX_BLOCK, "TYPING_CANDIDATES": sel.TYPING_CANDIDATES,
+           "prepared_record": sel.prepared_record}
+    before = {"MAX_BLOCK": 10**9, "TYPING_CANDIDATES": 300, "prepared_record": prepare}
+    times: dict[str, list[float]] = {"before": [], "now": []}
+    for i, q in enumerate(queries):
+        order = [("before", before), ("now", now)] if i % 2 else [("now", now),
+                                                                  ("before", before)]
+        for label, config in order:
+            for k, v in config.items():
+                setattr(sel, k, v)
+            t = time.perf_counter()
+            sel.candidates_for(user=user, data=q)
+            times[label].append((time.perf_counter() - t) * 1000)
+    for k, v in now.items():
+        setattr(sel, k, v)
+    p95 = {k: sorted(v)[int(0.95 * len(v))] for k, v in times.items()}
+    print(f"  suggestion before the caps: {_pct(times['before'])}")
+    print(f"  suggestion now:             {_pct(times['now'])}")
+    print(f"  p95 now / before = {p95['now'] / p95['before']:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("step", choices=["generate", "measure"])
@@ -292,12 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated: register,list,suggest,export")
     args = ap.parse_args(argv)
     _setup()
     if args.step == "generate":
         generate(args.persons, args.seed)
     else:
-        measure(args.samples, args.seed, not args.no_export)
+        only = set(filter(None, args.only.split(","))) or None
+        measure(args.samples, args.seed, not args.no_export, only)
     return 0
 
 

@@ -24,6 +24,7 @@ from mawa.core.audit import audit
 from mawa.core.errors import ValidationFailed
 from mawa.reception.fieldinfo import SENSITIVE_PERSON_FIELDS
 from mawa.reception.icrc import _safe_cell
+from mawa.reception.models import Person
 
 CHUNK = 5000
 
@@ -63,16 +64,20 @@ def persons_export_start(*, user, purpose: str, site=None) -> list[str]:
 
 def persons_export_lines(*, user, columns: list[str], site=None) -> Iterator[str]:
     """The CSV, line by line (UTF-8 BOM first so spreadsheet programs read Arabic)."""
-    from mawa.reception.selectors import persons_visible
-
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(columns)
-    qs = persons_visible(user=user)
+    # Visibility ("registered at or held at one of my sites") is checked here, on each chunk
+    # read in id order, not in SQL: an OR over two columns makes both databases collect and
+    # sort every visible row again for each chunk (quadratic: minutes at 100,000). Reading the
+    # primary key in order costs the same for every chunk. ``persons_visible`` states the rule;
+    # a test keeps the two equal.
+    visible_sites = access.site_ids(user)
+    qs = Person.objects.all()
     if site is not None:
         qs = qs.filter(current_site=site)
     qs = qs.order_by("id")
     last = None
-    fields = ["id", *columns]
+    fields = ["id", "site_id", "current_site_id", *columns]
     while True:
         chunk = qs.filter(id__gt=last) if last is not None else qs
         rows = list(chunk.values_list(*fields)[:CHUNK])
@@ -80,12 +85,22 @@ def persons_export_lines(*, user, columns: list[str], site=None) -> Iterator[str
             return
         out = []
         for r in rows:
-            out.append(writer.writerow([_cell(v) for v in r[1:]]))
+            if visible_sites is None or r[1] in visible_sites or r[2] in visible_sites:
+                out.append(writer.writerow([_cell(v) for v in r[3:]]))
         last = rows[-1][0]
         yield "".join(out)
 
 
+_FORMULA_START = frozenset("=-@\t\r+")
+
+
 def _cell(value) -> str:
+    # called for every cell of a million rows: the common cases first, by exact type
+    t = type(value)
+    if t is str:
+        return _safe_cell(value) if value and value[0] in _FORMULA_START else value
+    if t is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, list):

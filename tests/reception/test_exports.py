@@ -61,3 +61,21 @@ def test_another_sites_persons_are_not_exported(register, make_user, sites):
     other = make_user("prot-zzz", Role.PROTECTION_OFFICER, [sites["ZZZ"]])
     columns = exports.persons_export_start(user=other, purpose="x")
     assert "".join(exports.persons_export_lines(user=other, columns=columns)).count("\n") == 1
+
+
+@pytest.mark.parametrize("site_codes", [["RHM"], ["NUR"], ["ZZZ"], ["RHM", "NUR"]])
+def test_the_export_shows_exactly_the_visible_persons(register, make_user, sites, site_codes):
+    """The exporter checks visibility on each chunk itself (for speed); it must agree with
+    ``persons_visible``: registered at or held at one of the user's sites."""
+    from mawa.reception.models import Person
+    from mawa.reception.selectors import persons_visible
+
+    moved, _c = register(given_lat="Moved", service_number="S-1")
+    register(given_lat="Stayed", service_number="S-2")
+    Person.objects.filter(pk=moved.pk).update(current_site=sites["NUR"])
+    user = make_user(f"prot-{'-'.join(site_codes)}", Role.PROTECTION_OFFICER,
+                     [sites[c] for c in site_codes])
+    columns = exports.persons_export_start(user=user, purpose="x")
+    lines = "".join(exports.persons_export_lines(user=user, columns=columns)).splitlines()[1:]
+    exported = sorted(line.split(",")[0] for line in lines)
+    assert exported == sorted(persons_visible(user=user).values_list("short_code", flat=True))
