@@ -330,6 +330,8 @@ def watchlist_import(*, actor, content: bytes, source: str, version: str, licenc
     kept in ``report``, the rest imported. Then the registry is screened against it.
     """
     _require(actor, Perm.WATCHLIST_MANAGE)
+    # private readers of mawa.names (its engineer owns the library; making them public is
+    # theirs to do — until then this import names the private module on purpose)
     from mawa.names._io import Report, UnusableInput, read_ftm, read_records_csv
 
     errors = {}
