@@ -54,6 +54,8 @@ class ExportKind:
     permission: str
     label: object
     member: str  # the file's name inside the archive, without the date
+    # False only for aggregates made for publication (see ``export_record``)
+    encrypted: bool = True
 
 
 KINDS: dict[str, ExportKind] = {k.name: k for k in (
@@ -64,6 +66,9 @@ KINDS: dict[str, ExportKind] = {k.name: k for k in (
                "icrc-notification.pdf"),
     ExportKind("subject_access_pdf", Perm.PROTECTION_ACT, _("Subject access report (PDF)"),
                "subject-access.pdf"),
+    ExportKind("sitrep_pdf", Perm.REPORT_VIEW, _("Situation report (PDF)"), "sitrep.pdf"),
+    ExportKind("stats_hxl", Perm.STATS_PUBLISH, _("Published statistics (HXL CSV)"),
+               "stats.hxl.csv", encrypted=False),
 )}
 
 
@@ -119,6 +124,8 @@ def export_create(*, user, kind: str, purpose: str, recipient: str,
     import pyzipper
 
     spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
+    if not spec.encrypted:
+        raise NotFound()
     export_id = uuid7().hex
     passphrase = _passphrase()
     final = export_dir() / f"{export_id}.zip"
@@ -150,6 +157,25 @@ def export_create(*, user, kind: str, purpose: str, recipient: str,
                           compress=True)
     return ExportReady(export_id=export_id, kind=spec, passphrase=passphrase, token=token,
                        filename=f"{member}.zip", size=size, sha256=digest)
+
+
+def export_record(*, user, kind: str, purpose: str, recipient: str, data: bytes,
+                  site=None, detail: dict | None = None) -> None:
+    """Record an export of aggregates made for publication (``encrypted=False`` kinds).
+
+    The protected statistics have passed disclosure control (protection.md R18: no cell under
+    10, secondary suppression) and exist to be published (HDX), so a passphrase would protect
+    nothing; what stays is the permission of the kind, the purpose and the recipient, and the
+    ledger entry with the size and SHA-256 of what left."""
+    spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
+    if spec.encrypted:
+        raise NotFound()  # personal data never leaves unencrypted
+    with transaction.atomic():
+        audit(actor=user, action="export", model=f"export.{spec.name}", object_id=uuid7().hex,
+              detail={"export": spec.name, "purpose": purpose.strip()[:200],
+                      "recipient": recipient.strip()[:120], "size": len(data),
+                      "sha256": hashlib.sha256(data).hexdigest(), "encrypted": "no",
+                      **(detail or {})})
 
 
 def _sha256(path: Path) -> tuple[str, int]:

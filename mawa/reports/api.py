@@ -34,8 +34,10 @@ def sitrep(request, date: dt.date, site: str = "ALL"):
 
 
 @router.get("/stats/{day}.hxl.csv")
-def stats_hxl(request, day: dt.date):
-    """A published statistics release as an HXL-tagged CSV."""
+def stats_hxl(request, day: dt.date, purpose: str = "", recipient: str = ""):
+    """A published statistics release as an HXL-tagged CSV (``Perm.STATS_PUBLISH``); the
+    purpose and recipient are required and go on the ledger."""
     release = services.stats_release_get(user=request.auth, day=day)
-    text = services.stats_hxl(user=request.auth, release=release)
+    text = services.stats_hxl(user=request.auth, release=release, purpose=purpose,
+                              recipient=recipient)
     return HttpResponse(text, content_type="text/csv; charset=utf-8")

@@ -82,6 +82,26 @@ def sitrep_pdf(*, user, day: dt.date | None, site_code: str | None = None,
     return pdf, report
 
 
+def sitrep_pdf_export(*, user, day: dt.date | None, site_code: str | None, language: str,
+                      purpose: str, recipient: str):
+    """The report's PDF as an encrypted, recorded, short-lived export (``core.exports`` kind
+    ``sitrep_pdf``): its ledger entry is the one record of this export (no second entry)."""
+    from mawa.core import exports
+    from mawa.core.pdf import render_pdf
+
+    scope = sitrep_scope(user=user, day=day, site_code=site_code)
+    exports.export_check(user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient)
+    with translation.override(language or translation.get_language() or "ar"):
+        report = sitrep_build(scope)
+        report["charts"] = sitrep_charts(report)
+        pdf = render_pdf("reports/sitrep_pdf.html", {
+            "report": report, "scope": scope, "generated_at": dt.datetime.now(dt.UTC)})
+    return exports.export_create(
+        user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient,
+        write=lambda fh: fh.write(pdf), stamp=f"{scope.day.isoformat()}-{scope.code}-{language}",
+        detail={"report": "reports.sitrep", "scope": scope.code, "day": scope.day.isoformat()})
+
+
 def sitrep_file_name(*, day: dt.date, site_code: str, language: str) -> str:
     return f"sitrep-{day.isoformat()}-{site_code}-{language}.pdf"
 
@@ -202,10 +222,14 @@ HXL_COLUMNS = [
 ]
 
 
-def stats_hxl(*, user, release: StatsRelease) -> str:
+def stats_hxl(*, user, release: StatsRelease, purpose: str, recipient: str) -> str:
     """The release as an HXL-tagged CSV: one row per camp, and the all-camps total. Withheld
     cells are empty; nothing here is read from the register again (only the released,
-    protected table is exported)."""
+    protected table is exported). ``Perm.STATS_PUBLISH``, purpose and recipient on the ledger
+    (``core.exports`` kind ``stats_hxl``); not encrypted: it is made to be published."""
+    from mawa.core import exports
+
+    exports.export_check(user=user, kind="stats_hxl", purpose=purpose, recipient=recipient)
     table = disclosure.ReleasedTable.from_json(release.table)
     adm1 = getattr(settings, "MAWA_SITE_ADM1", {}) or {}
     country = getattr(settings, "MAWA_COUNTRY_ISO3", "")
@@ -225,6 +249,8 @@ def stats_hxl(*, user, release: StatsRelease) -> str:
                          row if row != disclosure.TOTAL else "ALL",
                          cell(table.value(row, disclosure.TOTAL)),
                          *(cell(table.value(row, c)) for c, _h, _t in HXL_COLUMNS)])
-    with transaction.atomic():
-        audit(actor=user, action="export", obj=release, detail={"format": "hxl"})
-    return out.getvalue()
+    text = out.getvalue()
+    exports.export_record(user=user, kind="stats_hxl", purpose=purpose, recipient=recipient,
+                          data=text.encode("utf-8"),
+                          detail={"release": str(release.pk), "day": release.day.isoformat()})
+    return text

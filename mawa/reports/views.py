@@ -7,13 +7,17 @@ import datetime as dt
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
-from mawa.core.errors import NotFound
+from mawa.accounts.views import step_up_required
+from mawa.core.errors import NotFound, ValidationFailed
+from mawa.core.views_exports import export_form_page, export_ready_page
 from mawa.reports import services
 from mawa.reports.forms import SitrepForm, StatsPublishForm
 from mawa.reports.selectors import sitrep_first_day
@@ -35,13 +39,7 @@ def sitrep(request):
     if form.is_valid():
         day, code = form.cleaned_data["date"], form.cleaned_data["site"] or "ALL"
         if request.GET.get("format") == "pdf":
-            pdf, report = services.sitrep_pdf(user=request.user, day=day, site_code=code,
-                                              language=translation.get_language())
-            name = services.sitrep_file_name(day=day, site_code=report["scope"].code,
-                                             language=translation.get_language())
-            response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            return response
+            return _sitrep_pdf(request, day=day, code=code)
         report = services.sitrep_get(user=request.user, day=day, site_code=code)
         context.update(report=report, links=True,
                        prev_day=day - dt.timedelta(days=1), next_day=day + dt.timedelta(days=1),
@@ -49,6 +47,24 @@ def sitrep(request):
     elif "site" in form.errors:
         raise NotFound()  # a site the user may not see: exactly like a missing one
     return render(request, "reports/sitrep.html", context)
+
+
+@step_up_required
+def _sitrep_pdf(request, *, day, code):
+    """GET: the form (purpose, recipient). POST: the PDF as an encrypted export."""
+    title = _("Situation report (PDF)")
+    action = request.get_full_path()
+    if request.method != "POST":
+        services.sitrep_scope(user=request.user, day=day, site_code=code)  # 404 before a form
+        return export_form_page(request, title=title, action=action)
+    try:
+        ready = services.sitrep_pdf_export(
+            user=request.user, day=day, site_code=code, language=translation.get_language(),
+            purpose=request.POST.get("purpose", ""), recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready, back=reverse("reports:sitrep"))
 
 
 @access.requires(Perm.REPORT_VIEW)
@@ -87,14 +103,27 @@ def stats_publish(request):
     return redirect("reports:stats")
 
 
-@access.requires(Perm.REPORT_VIEW)
+@never_cache
+@access.requires(Perm.STATS_PUBLISH)
 def stats_hxl(request, day):
+    """GET: the form (purpose, recipient). POST: the release as HXL CSV, recorded on the
+    ledger (aggregates made for publication: not encrypted, see ``core.exports``)."""
     try:
         parsed = dt.date.fromisoformat(day)
     except ValueError:
         raise NotFound()
     release = services.stats_release_get(user=request.user, day=parsed)
-    text = services.stats_hxl(user=request.user, release=release)
+    title = _("Published statistics (HXL CSV)")
+    action = reverse("reports:stats_hxl", args=[day])
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        text = services.stats_hxl(user=request.user, release=release,
+                                  purpose=request.POST.get("purpose", ""),
+                                  recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mawa-stats-{day}.hxl.csv"'
     return response

@@ -45,7 +45,8 @@ def _read(path):
 
 def test_hxl_file_validates_and_shows_no_small_cell(camp_population, users, tmp_path):
     release = _release(users)
-    text = services.stats_hxl(user=users[Role.ADMINISTRATOR], release=release)
+    text = services.stats_hxl(user=users[Role.ADMINISTRATOR], release=release,
+                              purpose="publication on HDX", recipient="HDX")
     path = tmp_path / "stats.hxl.csv"
     path.write_text(text, encoding="utf-8")
     data = _read(path)
@@ -78,10 +79,29 @@ def test_publishing_a_day_twice_gives_the_first_release(camp_population, users, 
 
 
 def test_hxl_download_page_and_api(camp_population, users, client_for):
+    from mawa.core.models import LedgerEntry
+
+    release = _release(users)
+    client = client_for(users[Role.ADMINISTRATOR])
+    url = f"/reports/stats/{release.day.isoformat()}.hxl.csv"
+    assert b'name="recipient"' in client.get(url).content
+    assert client.post(url, {"purpose": "", "recipient": "HDX"}).status_code == 400
+    page = client.post(url, {"purpose": "publication", "recipient": "HDX"})
+    assert page.status_code == 200 and page.content.decode().splitlines()[1].startswith("#date")
+    entry = LedgerEntry.objects.filter(stream="audit", kind="audit.export").last()
+    assert '"export":"stats_hxl"' in entry.payload and '"recipient":"HDX"' in entry.payload
+    api = client.get(f"/api/reports/stats/{release.day.isoformat()}.hxl.csv",
+                     {"purpose": "publication", "recipient": "HDX"})
+    assert api.status_code == 200 and api.content == page.content
+    assert client.get(f"/api/reports/stats/{release.day.isoformat()}.hxl.csv").status_code \
+        == 400
+    assert client.get("/reports/stats/1999-01-01.hxl.csv").status_code == 404
+
+
+def test_hxl_needs_the_publishing_permission(camp_population, users, client_for):
     release = _release(users)
     client = client_for(users[Role.AUDITOR])
-    page = client.get(f"/reports/stats/{release.day.isoformat()}.hxl.csv")
-    assert page.status_code == 200 and page.content.decode().splitlines()[1].startswith("#date")
-    api = client.get(f"/api/reports/stats/{release.day.isoformat()}.hxl.csv")
-    assert api.status_code == 200 and api.content == page.content
-    assert client.get("/reports/stats/1999-01-01.hxl.csv").status_code == 404
+    url = f"/reports/stats/{release.day.isoformat()}.hxl.csv"
+    assert client.post(url, {"purpose": "p", "recipient": "r"}).status_code == 403
+    assert client.get(f"/api/reports/stats/{release.day.isoformat()}.hxl.csv",
+                      {"purpose": "p", "recipient": "r"}).status_code == 403

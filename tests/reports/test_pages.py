@@ -1,10 +1,13 @@
 """The report page, its PDF, stored reports and the home panel, by role."""
 
 import datetime as dt
+import io
 import shutil
 import subprocess
+import time
 
 import pytest
+import pyzipper
 
 from mawa.accounts.roles import Role
 from mawa.core.models import LedgerEntry
@@ -74,10 +77,44 @@ def test_every_report_read_and_export_is_audited(register, users, client_for):
     client = client_for(users[Role.CAMP_MANAGER])
     before = LedgerEntry.objects.filter(stream="audit", payload__contains="reports.sitrep").count()
     client.get("/reports/", {"date": DAY3})
-    client.get("/reports/", {"date": DAY3, "format": "pdf"})
+    stepped_up(client).post(f"/reports/?date={DAY3}&format=pdf",
+                            {"purpose": "weekly briefing", "recipient": "head of mission"})
     after = LedgerEntry.objects.filter(stream="audit", payload__contains="reports.sitrep")
     assert after.count() == before + 2
     assert {e.kind for e in after} == {"audit.read", "audit.export"}
+    assert '"recipient":"head of mission"' in after.last().payload
+
+
+def stepped_up(client):
+    session = client.session
+    session["auth_at"] = time.time()
+    session.save()
+    return client
+
+
+def sitrep_pdf(client, **params) -> bytes:
+    """The PDF download: step-up, purpose and recipient, then the encrypted file's link."""
+    query = "&".join(f"{k}={v}" for k, v in {**params, "format": "pdf"}.items())
+    response = stepped_up(client).post(f"/reports/?{query}", {"purpose": "briefing",
+                                                             "recipient": "HQ"})
+    assert response.status_code == 200, response.status_code
+    ready = response.context["ready"]
+    data = b"".join(client.get(f"/exports/{ready.token}/").streaming_content)
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(ready.passphrase.encode())
+        return archive.read(archive.namelist()[0])
+
+
+def test_the_pdf_leaves_only_encrypted_with_purpose_and_recipient(register, users,
+                                                                  client_for):
+    client = client_for(users[Role.CAMP_MANAGER])
+    assert client.get("/reports/", {"date": DAY3, "format": "pdf"}).status_code == 302
+    stepped_up(client)
+    form = client.get("/reports/", {"date": DAY3, "format": "pdf"})
+    assert form.status_code == 200 and b'name="purpose"' in form.content
+    assert client.post(f"/reports/?date={DAY3}&format=pdf",
+                       {"purpose": "", "recipient": ""}).status_code == 400
+    assert sitrep_pdf(client, date=DAY3).startswith(b"%PDF")
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
@@ -85,10 +122,10 @@ def test_pdf_has_the_charts_and_the_language(register, users, client_for, settin
                                              tmp_path):
     client = client_for(users[Role.CAMP_MANAGER])
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    response = client.get("/reports/", {"date": DAY3, "format": "pdf"})
-    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    content = sitrep_pdf(client, date=DAY3)
+    assert content.startswith(b"%PDF")
     pdf = tmp_path / "r.pdf"
-    pdf.write_bytes(response.content)
+    pdf.write_bytes(content)
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                               text=True).stdout
