@@ -66,6 +66,8 @@ KINDS: dict[str, ExportKind] = {k.name: k for k in (
                "icrc-notification.pdf"),
     ExportKind("subject_access_pdf", Perm.PROTECTION_ACT, _("Subject access report (PDF)"),
                "subject-access.pdf"),
+    ExportKind("custody_reconciliation_csv", Perm.CUSTODY_VIEW,
+               _("Custody reconciliation (CSV)"), "custody-reconciliation.csv"),
     ExportKind("sitrep_pdf", Perm.REPORT_VIEW, _("Situation report (PDF)"), "sitrep.pdf"),
     ExportKind("stats_hxl", Perm.STATS_PUBLISH, _("Published statistics (HXL CSV)"),
                "stats.hxl.csv", encrypted=False),

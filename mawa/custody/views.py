@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.accounts.views import step_up_required
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
 from mawa.core.ids import short_code_normalise
 from mawa.core.pdf import render_pdf
@@ -469,14 +469,27 @@ def discrepancy_resolve(request, code, disc_code):
 
 @access.requires(Perm.CUSTODY_VIEW)
 def reconciliation(request):
-    report = selectors.reconciliation(user=request.user)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="custody-reconciliation.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["site", "kind", "category", *report["columns"]])
-        for line in report["lines"]:
-            writer.writerow([line["site"], line["kind"], line["category"],
-                             *(line[c] for c in report["columns"])])
-        return response
+        return _reconciliation_export(request)
+    report = selectors.reconciliation(user=request.user)
     return render(request, "custody/reconciliation.html", {"report": report})
+
+
+@step_up_required
+def _reconciliation_export(request):
+    """GET: the form (purpose, recipient). POST: the table as an encrypted export."""
+    from mawa.core.views_exports import export_form_page, export_ready_page
+    from mawa.custody.exports import reconciliation_export
+
+    title = _("Custody reconciliation (CSV)")
+    action = request.get_full_path()
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        ready = reconciliation_export(user=request.user,
+                                      purpose=request.POST.get("purpose", ""),
+                                      recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready, back=reverse("custody:reconciliation"))

@@ -1,8 +1,11 @@
 """Pages and API: they render in both languages, stay scoped, and do not multiply queries."""
 
+import io
+import time
 import uuid
 
 import pytest
+import pyzipper
 
 from mawa.accounts.roles import Role
 from mawa.custody import services
@@ -91,8 +94,20 @@ def test_reconciliation_counts_and_exports(client_for, officer, many, surrender)
     line = next(r for r in report["lines"] if r["category"] == "SA-assault")
     assert (line["surrendered"], line["in_store"], line["disposed"]) == (12, 11, 1)
     assert report["rounds"]["surrendered"] == 1000
-    csv = client_for(officer).get("/custody/reconciliation/?format=csv")
-    assert csv.status_code == 200 and b"SA-assault" in csv.content
+    client = client_for(officer)
+    assert client.get("/custody/reconciliation/?format=csv").status_code == 302  # step-up
+    session = client.session
+    session["auth_at"] = time.time()
+    session.save()
+    assert client.post("/custody/reconciliation/?format=csv",
+                       {"purpose": "", "recipient": ""}).status_code == 400
+    ready = client.post("/custody/reconciliation/?format=csv",
+                        {"purpose": "monthly audit", "recipient": "HQ"}).context["ready"]
+    data = b"".join(client.get(f"/exports/{ready.token}/").streaming_content)
+    assert b"SA-assault" not in data  # encrypted
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(ready.passphrase.encode())
+        assert b"SA-assault" in archive.read(archive.namelist()[0])
 
 
 def test_surrender_through_the_page_with_a_bad_photo(client_for, officer, receipt, akm):
