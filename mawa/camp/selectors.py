@@ -512,6 +512,9 @@ def camp_dashboard(*, user, site: Site, layout: Layout | None = None) -> dict:
     return {
         "site": site, "by_status": {s: by_status.get(s, 0) for s in Status.values
                                     if by_status.get(s)},
+        # (translated status name, count) for the page
+        "by_status_labels": [(label, by_status[value]) for value, label in Status.choices
+                             if by_status.get(value)],
         "population": population, "housed": housed, "capacity": capacity,
         "unhoused": max(by_status.get(Status.INTERNED, 0) - housed, 0),
         "rollcalls_today": rc["n"] or 0, "rc_expected": rc["expected"] or 0,

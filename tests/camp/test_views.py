@@ -74,3 +74,21 @@ def test_home_panel_matches_the_dashboard(client_for, staff, housed):
     panel = camp_panel(R())
     assert panel["metrics"][1]["value"] == 5
 
+
+
+def test_the_block_page_names_the_block_not_the_template_block(client_for, staff, housed,
+                                                               layout):
+    # inside {% block %} the name ``block`` is the template block itself ("camp", "title")
+    html = client_for(staff).get(reverse("camp:block", args=[layout["A1"].id])).content.decode()
+    heading = html.split("<h1", 1)[1].split("</h1>", 1)[0]
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "A1" in heading and "camp" not in heading
+    assert "A1" in title and "title" not in title
+
+
+def test_the_population_by_status_is_in_words_of_the_page_language(client_for, staff, housed):
+    from django.utils import translation
+
+    with translation.override("ar"):
+        html = client_for(staff).get(reverse("camp:home") + "?site=NUR").content.decode()
+    assert "محتجز" in html and "· interned" not in html
