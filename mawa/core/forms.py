@@ -45,11 +45,18 @@ class BootstrapMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():  # type: ignore[attr-defined]
+        for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
             css = "form-select" if isinstance(widget, forms.Select) else (
                 "form-check-input" if isinstance(widget, forms.CheckboxInput) else "form-control")
             widget.attrs.setdefault("class", css)
-            if self.is_bound and name in self.errors:  # type: ignore[attr-defined]
-                widget.attrs["class"] += " is-invalid"
-                widget.attrs["aria-invalid"] = "true"
+
+    def full_clean(self):
+        # Mark invalid fields after validation (not in __init__, which would validate before a
+        # subclass has finished setting up its fields, e.g. its choices).
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            field = self.fields.get(name)  # type: ignore[attr-defined]
+            if field is not None and "is-invalid" not in field.widget.attrs.get("class", ""):
+                field.widget.attrs["class"] = field.widget.attrs.get("class", "") + " is-invalid"
+                field.widget.attrs["aria-invalid"] = "true"

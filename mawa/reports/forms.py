@@ -16,7 +16,6 @@ class SitrepForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("ALL", _("All my sites")),
                                        *((s.code, f"{s.code} · {s.name}") for s in sites)]
-        self._errors = None  # BootstrapMixin validated before the choices were known
 
 
 class StatsPublishForm(BootstrapMixin, forms.Form):
