@@ -9,6 +9,11 @@ def print_accounts(out, accounts):
     for a in accounts:
         out.write(f"  {a['username']:<13} {a['password']:<18} {a['role']:<20} "
                   f"{','.join(a['sites'])}")
+    out.write(
+        "Every account signs in with two factors. On its first sign-in Mawa shows a QR code:\n"
+        "scan it with an authenticator app (FreeOTP, Aegis, Google Authenticator…) and type the\n"
+        "six digits it shows; or type the key printed under the QR code into the app, or on this\n"
+        "machine: oathtool --totp -b KEY. Keep the recovery codes shown next.")
 
 
 class Command(MawaCommand):
