@@ -275,3 +275,11 @@ def test_the_pdf_needs_step_up(story, users, client_for):
     response = client.get(f"/subject-access/{story['person'].pk}/pdf/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/confirm/")
+
+
+def test_the_person_page_links_the_report_for_protection_officers_only(story, users,
+                                                                        client_for):
+    url = f"/reception/persons/{story['person'].pk}/"
+    link = f"/subject-access/{story['person'].pk}/".encode()
+    assert link in client_for(users[Role.PROTECTION_OFFICER]).get(url).content
+    assert link not in client_for(users[Role.RECEPTION_OFFICER]).get(url).content
