@@ -12,11 +12,15 @@ class Command(MawaCommand):
         parser.add_argument("action", choices=["verify"])
         parser.add_argument("--no-chains", action="store_true",
                             help="skip the hash-chain check (already done by `mawa verify`)")
+        parser.add_argument("--jobs", type=int, default=None,
+                            help="processes: 2 (the default on two cores) checks the hash chains "
+                                 "in a second process while the events are replayed; 1 runs "
+                                 "both in turn")
 
     def handle(self, *args, **options):
         from mawa.custody.verify import custody_verify
 
-        report = custody_verify(chains=not options["no_chains"])
+        report = custody_verify(chains=not options["no_chains"], jobs=options["jobs"])
         self.stdout.write(f"{report.items} items, {report.entries} entries in "
                           f"{report.streams} custody streams")
         for failure in report.chain_failures:
