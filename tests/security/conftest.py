@@ -109,6 +109,14 @@ def world(sites, users, make_user, settings, tmp_path):
         site=zzz, short_code=short_code_next(site=zzz), check_run=w["check"],
         item=w["item"], description="one missing")
 
+    from mawa.custody.models import HandoverBatch
+
+    # a handover record of ZZD, straight in the table (the return itself is custody's test)
+    w["handover"] = HandoverBatch.objects.create(
+        site=zzd, short_code=short_code_next(site=zzd), client_key=uuid.uuid4(),
+        recipient="Country of origin", document="Agreement 1", handed_over_at=timezone.now(),
+        handed_over_by=keeper, ledger_seq=1)
+
     # camp at ZZC (persons straight in the register: housing is what is tested here)
     zone = camp.zone_create(actor=manager, site=zzc, name="Z")
     w["block"] = camp.block_create(actor=manager, zone=zone, name="Z1")
@@ -129,6 +137,9 @@ def world(sites, users, make_user, settings, tmp_path):
     w["movement"] = camp.movement_out(
         actor=manager, person=interned[0], kind="hospital", client_key=uuid.uuid4(), site=zzc,
         due_back_at=timezone.now() + dt.timedelta(days=2), destination="Hospital")
+    w["camp_item"] = camp.item_type_create(actor=manager, site=zzc, client_key=uuid.uuid4(),
+                                           data={"name_ar": "خبز", "name_en": "Bread",
+                                                 "kind": "meal", "max_per_day": 1})
     w["incident"] = camp.incident_report(
         actor=manager, site=zzc, client_key=uuid.uuid4(), kind="discipline", severity="low",
         occurred_at=timezone.now() - dt.timedelta(hours=1), summary="Scuffle at the tap")

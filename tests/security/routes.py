@@ -69,10 +69,12 @@ PARAM_RECORDS = {
     "hold_id": "hold", "disc_code": "discrepancy", "block_id": "block",
     "shelter_id": "shelter", "movement_id": "movement", "roll_call_id": "rollcall",
     "incident_id": "incident", "pair_id": "pair", "report_id": "report", "token": "import",
-    "site": "ZZC", "event_id": "event", "referral_id": "referral", "evidence_id": "evidence",
+    "site": "ZZC", "item_id": "camp_item", "event_id": "event", "referral_id": "referral",
+    "evidence_id": "evidence",
 }
 # ``code`` names a short code; which record depends on the path segment before it
-CODE_RECORDS = {"items": "item", "receipts": "receipt", "stores": "store", "checks": "check"}
+CODE_RECORDS = {"items": "item", "receipts": "receipt", "stores": "store", "checks": "check",
+                "handovers": "handover"}
 COMPARTMENT_KEYS = {"event", "referral", "evidence"}
 
 # parameters that name no record: a format, a day. Each reviewed: the route scopes by the
