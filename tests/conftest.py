@@ -152,7 +152,8 @@ def totp_code_for(username: str) -> str:
 
     entry = TOTP_SECRETS[username]
     current = int(time.time()) // TOTP_STEP
-    step = max(current - 1, entry["last"] + 1)
+    # the current step (a slow, loaded machine may take seconds to post it), never a used one
+    step = max(current, entry["last"] + 1)
     while step > current + 1:  # used every step the server accepts: wait for the next one
         time.sleep(1)
         current = int(time.time()) // TOTP_STEP
@@ -179,15 +180,21 @@ def login_in_browser():
             b32 = page.get_by_test_id("totp-secret").inner_text().strip()
             secret = base64.b32decode(b32 + "=" * (-len(b32) % 8))
             TOTP_SECRETS[username] = {"secret": secret, "last": 0}
-            page.fill("input[name=code]", totp_code_for(username))
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
+            for _attempt in range(3):  # a step may roll over while a loaded machine posts
+                page.fill("input[name=code]", totp_code_for(username))
+                page.click("form button[type=submit]")
+                page.wait_for_load_state()
+                if "/login/enrol/" not in page.url:
+                    break
             page.get_by_test_id("continue").click()
             page.wait_for_load_state()
         elif "/login/code/" in page.url:
-            page.fill("input[name=code]", totp_code_for(username))
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
+            for _attempt in range(3):
+                page.fill("input[name=code]", totp_code_for(username))
+                page.click("form button[type=submit]")
+                page.wait_for_load_state()
+                if "/login/code/" not in page.url:
+                    break
 
     return login
 
