@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mawa.core.middleware.RefuseNulMiddleware",
     "mawa.accounts.middleware.SessionSecurityMiddleware",
     "mawa.accounts.middleware.SiteScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -7,6 +7,7 @@ import time
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from mawa.core import context
 from mawa.core.errors import MawaError
@@ -83,3 +84,43 @@ class ArabicFirstLocaleMiddleware:
         if "Cookie" not in patch:
             response["Vary"] = f"{patch}, Cookie" if patch else "Cookie"
         return response
+
+
+class RefuseNulMiddleware:
+    """Refuse text input that carries NUL characters (query strings, form fields, JSON).
+
+    No field of Mawa holds a NUL, PostgreSQL text cannot store one (it raises instead), and a
+    NUL inside a name or number is an attack on whatever reads the value next. Uploaded files
+    are not text and are left to ``core.uploads``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mawa.core.errors import ValidationFailed
+
+        if self._carries_nul(request):
+            error = ValidationFailed(_("The request contains a NUL character, which no field "
+                                       "accepts."), code="nul_character")
+            if wants_json(request):
+                return JsonResponse(error.as_dict(), status=400)
+            return render(request, "error.html", {"error": error}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request) -> bool:
+        if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+                "QUERY_STRING", ""):
+            return True
+        if "\x00" in request.path:
+            return True
+        if request.method in ("POST", "PUT", "PATCH"):
+            content_type = request.content_type or ""
+            if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                # text fields only: uploaded files are in request.FILES, checked by core.uploads
+                return any("\x00" in v for _name, values in request.POST.lists() for v in values)
+            if content_type.endswith("json"):
+                body = request.body
+                return b"\x00" in body or b"\\u0000" in body.lower()
+        return False

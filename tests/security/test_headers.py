@@ -164,3 +164,16 @@ def test_the_request_log_carries_the_path_without_the_query(client_for, users, c
     for record in caplog.records:
         assert "q=" not in record.getMessage() and "سليم" not in record.getMessage()
         assert "q=" not in str(getattr(record, "path", ""))
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(users, client_for):
+    """Attack 10: a NUL in a query, form field or JSON string is a clean 400, never a 500."""
+    from mawa.accounts.roles import Role
+
+    client = client_for(users[Role.RECEPTION_OFFICER])
+    assert client.get("/api/reception/persons?status=a%00b").status_code == 400
+    assert client.post("/reception/persons/", {"q": "a\x00b"}).status_code == 400
+    response = client.post("/api/reception/persons/search", data='{"q": "a\\u0000b"}',
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "nul_character"
