@@ -35,11 +35,14 @@ def test_arabic_officer_takes_a_group_from_the_gate_to_the_camp(browser_page, lo
     assert (person.birth_year, person.birth_month, person.birth_day) == (1990, 3, 15)
     assert person.service_number == "44556"
 
-    for target, label_check in (("disarmed", "نُزع سلاحه"), ("registered", "مسجَّل"),
-                                ("interned", "محتجز")):
+    from django.utils import translation
+
+    for target in ("disarmed", "registered", "interned"):
         page.click(f"[data-testid=transition-{target}] button[type=submit]")
         page.wait_for_selector(f"[data-testid=person-status][data-status={target}]")
-        assert label_check in page.inner_text("[data-testid=person-status]")
+        with translation.override("ar"):
+            label = str(Status(target).label)  # the page shows the status in Arabic
+        assert label in page.inner_text("[data-testid=person-status]")
     person.refresh_from_db()
     assert person.status == Status.INTERNED
     assert person.current_site.code == "NUR"
@@ -49,3 +52,10 @@ def test_arabic_officer_takes_a_group_from_the_gate_to_the_camp(browser_page, lo
     page.goto(page.base + f"/reception/groups/{person.group_id}/")
     assert page.inner_text("[data-testid=count-camp]") == "1"
     assert page.inner_text("[data-testid=count-missing]") == "2"
+
+    # ID cards for the group, printed from the group page (the card carries the short code)
+    href = page.get_attribute("[data-testid=group-idcards]", "href")
+    response = page.request.get(page.base + href)
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF")
