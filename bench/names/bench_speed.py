@@ -20,8 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mawa.names import NameIndex, NameRecord, prepare  # noqa: E402
-from mawa.names._io import Report, read_records_csv  # noqa: E402
+from mawa.names import NameIndex, NameRecord, Report, prepare, read_records_csv  # noqa: E402
 
 
 def query(data: Path, n: int, seed: int) -> None:

@@ -30,21 +30,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COLUMNS = (
-    "record_id",
-    "site",
-    "given_name",
-    "father_name",
-    "grandfather_name",
-    "family_name",
-    "mother_name",
-    "sex",
-    "birth_date",
-    "birth_place",
-    "nationality",
-    "military_id",
-    "national_id",
-)
+# Run as a script from any directory: the record columns are the library's CSV contract.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mawa.names import CSV_COLUMNS  # noqa: E402
+
 COUNTRIES = ("SY", "IQ", "LB", "JO", "PS")
 SITES = ("crossing-north", "crossing-east", "camp-a", "camp-b", "hospital")
 
@@ -621,7 +611,7 @@ def write_dataset(
     rows, truth = gen.records(persons)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "records.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         w.writeheader()
         w.writerows(rows)
     with (out / "truth.csv").open("w", encoding="utf-8", newline="") as f:

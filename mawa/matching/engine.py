@@ -7,7 +7,6 @@ helpers. Everything about names themselves (normalisation, keys, weights) is the
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Iterable
 
 from mawa.names import Match, NameFrequencies, NameRecord, Prepared, Scorer, prepare
@@ -108,29 +107,16 @@ def record_from_json(data: dict) -> NameRecord:
 
 
 def name_counts(p: Prepared) -> list[list[str]]:
-    """The (pool, key) pairs this record adds to the name frequencies — the same names
-    ``NameFrequencies.add`` counts, so frequencies from the database equal the library's."""
-    out = []
-    for slot in (p.given, p.father, p.grandfather, p.mother):
-        for u in slot[:1]:
-            out.append(["given", u.fkey])
-    for u in p.family[:1]:
-        out.append(["family", u.fkey])
-    if p.place:
-        out.append(["place", p.place])
-    return out
+    """The [pool, key] pairs this record adds to the name frequencies, JSON-ready: the pairs
+    of ``NameFrequencies.counts_of``, so frequencies from the database equal the library's."""
+    return [[pool, key] for pool, key in NameFrequencies.counts_of(p)]
 
 
 def frequencies(counts: dict[tuple[str, str], int]) -> NameFrequencies:
     """A ``NameFrequencies`` from counts loaded from ``NameCount`` (totals under key "")."""
-    freqs = NameFrequencies()
-    freqs.given = Counter({k: n for (pool, k), n in counts.items() if pool == "given" and k})
-    freqs.family = Counter({k: n for (pool, k), n in counts.items() if pool == "family" and k})
-    freqs.places = Counter({k: n for (pool, k), n in counts.items() if pool == "place" and k})
-    freqs.n_given = counts.get(("given", ""), 0)
-    freqs.n_family = counts.get(("family", ""), 0)
-    freqs.n_places = counts.get(("place", ""), 0)
-    return freqs
+    return NameFrequencies.from_counts(
+        {(pool, key): n for (pool, key), n in counts.items() if key},
+        totals={pool: counts.get((pool, ""), 0) for pool in NameFrequencies.POOLS})
 
 
 def score(scorer: Scorer, query: Prepared, target: Prepared) -> tuple[float, Match]:

@@ -42,7 +42,15 @@ from mawa.matching.models import (
     WatchlistEntry,
     WatchlistKey,
 )
-from mawa.names import dedupe, name_keys, prepare
+from mawa.names import (
+    Report,
+    UnusableInput,
+    dedupe,
+    name_keys,
+    prepare,
+    read_ftm,
+    read_records_csv,
+)
 from mawa.reception.models import DocumentKind, IdentityDocument, Person, PersonAlias
 
 SYSTEM = "system:cli"
@@ -330,10 +338,6 @@ def watchlist_import(*, actor, content: bytes, source: str, version: str, licenc
     kept in ``report``, the rest imported. Then the registry is screened against it.
     """
     _require(actor, Perm.WATCHLIST_MANAGE)
-    # private readers of mawa.names (its engineer owns the library; making them public is
-    # theirs to do — until then this import names the private module on purpose)
-    from mawa.names._io import Report, UnusableInput, read_ftm, read_records_csv
-
     errors = {}
     for name, value in (("source", source), ("version", version), ("licence", licence)):
         if not (value or "").strip():

@@ -11,8 +11,28 @@ Typical use::
     match = score_pair(a, b)
     match.probability, match.explanation
 
-Errors: :class:`InvalidDate` (a ``ValueError``) from :func:`parse_birth_date`; nothing else
-is raised for bad input — problems in a record are collected in ``prepare(r).problems``.
+Reading files (the CLI and the Django side share these readers)::
+
+    from mawa.names import CSV_COLUMNS, Report, UnusableInput, read_ftm, read_records_csv
+    report = Report("list.csv")
+    with open("list.csv", encoding="utf-8", newline="") as f:
+        records = [record for _line, record in read_records_csv(f, report)]
+    report.bad, report.warnings   # [(line number, message)] of skipped rows and problems
+
+``read_records_csv`` reads the record CSV contract (header :data:`CSV_COLUMNS`),
+``read_ftm`` FollowTheMoney JSON lines (Person entities). Both yield ``(line, NameRecord)``.
+
+Name frequencies from counts kept elsewhere (a database table)::
+
+    pairs = NameFrequencies.counts_of(prepare(record))   # [("given", fkey), …] to store
+    freqs = NameFrequencies.from_counts({("given", "muhammad"): 120, …},
+                                        totals={"given": 4000, "family": 1000, "place": 900})
+
+Errors: :class:`InvalidDate` (a ``ValueError``) from :func:`parse_birth_date`;
+:class:`UnusableInput` from the readers for a file that cannot be read at all (no header
+columns, not a CSV, empty); ``ValueError`` from :meth:`NameFrequencies.from_counts` for an
+unknown pool or an empty key. Nothing else is raised for bad input — problems in a record
+are collected in ``prepare(r).problems``, bad rows of a file in the :class:`Report`.
 """
 
 from __future__ import annotations
@@ -20,6 +40,7 @@ from __future__ import annotations
 from ._blocking import prepared_keys
 from ._cluster import Assignment, dedupe
 from ._index import Candidate, NameIndex, screen
+from ._io import CSV_COLUMNS, Report, UnusableInput, read_ftm, read_records_csv
 from ._model import Match, NameFrequencies, Reason, Scorer
 from ._record import BirthDate, InvalidDate, NameRecord, Prepared, parse_birth_date, prepare
 from ._text import detect_script, normalize_arabic, normalize_digits, normalize_latin
@@ -27,6 +48,7 @@ from ._units import Unit as NameUnit
 from ._units import place_key, split_units
 
 __all__ = [
+    "CSV_COLUMNS",
     "Assignment",
     "BirthDate",
     "Candidate",
@@ -38,7 +60,9 @@ __all__ = [
     "NameUnit",
     "Prepared",
     "Reason",
+    "Report",
     "Scorer",
+    "UnusableInput",
     "dedupe",
     "detect_script",
     "latin_key",
@@ -51,6 +75,8 @@ __all__ = [
     "parse_name",
     "place_key",
     "prepare",
+    "read_ftm",
+    "read_records_csv",
     "score_pair",
     "screen",
 ]

@@ -1,4 +1,4 @@
-"""Reading the CSV and FollowTheMoney files of the command line, reporting bad rows."""
+"""Reading record CSV and FollowTheMoney files, reporting bad rows (public via ``mawa.names``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import IO
 
 from ._record import InvalidDate, NameRecord, parse_birth_date
 
-COLUMNS = (
+#: The header of the record CSV contract, in order (extra columns are allowed on input).
+CSV_COLUMNS = (
     "record_id",
     "site",
     "given_name",
@@ -62,7 +63,7 @@ class Report:
 
 
 def read_records_csv(handle: IO[str], report: Report) -> Iterator[tuple[int, NameRecord]]:
-    """Yield records from a CSV with the :data:`COLUMNS` header; bad rows go to ``report``.
+    """Yield records from a CSV with the :data:`CSV_COLUMNS` header; bad rows go to ``report``.
 
     Raises :class:`UnusableInput` when the header lacks required columns. Extra columns are
     ignored. A row with the wrong number of fields, no ``record_id`` or a repeated
@@ -76,10 +77,10 @@ def read_records_csv(handle: IO[str], report: Report) -> Iterator[tuple[int, Nam
     except csv.Error as exc:
         raise UnusableInput(f"not a CSV file: {exc}") from None
     header = [h.strip().lstrip("\ufeff") for h in header]
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise UnusableInput("missing columns: " + ", ".join(missing))
-    pos = {c: header.index(c) for c in COLUMNS}
+    pos = {c: header.index(c) for c in CSV_COLUMNS}
     seen: set[str] = set()
     while True:
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ._compare import DIFF, EXACT, TYPO, VARIANT, WEAK, dob_level, id_level, slot_level
@@ -129,10 +129,18 @@ class Match:
 class NameFrequencies:
     """Name frequencies for weighting, estimated from the records being processed.
 
-    Two pools: given-type names (given, father, grandfather, mother) and family names,
-    because Halabi as a family name and Halabi as a given name are different events. Counts
-    are smoothed with a small built-in prior so a name seen once still has a sensible weight.
+    Two pools of names: given-type names (given, father, grandfather, mother) and family
+    names, because Halabi as a family name and Halabi as a given name are different events;
+    a third pool counts birth places. Counts are smoothed with a small built-in prior so a
+    name seen once still has a sensible weight.
+
+    Build it from prepared records (:meth:`from_records`, :meth:`add`) or, when the counts
+    are kept elsewhere (a database table kept up to date with :meth:`counts_of`), from those
+    counts (:meth:`from_counts`); both give the same weights for the same population.
     """
+
+    #: The pools of :meth:`counts_of` and :meth:`from_counts`.
+    POOLS = ("given", "family", "place")
 
     def __init__(self) -> None:
         self.given: Counter[str] = Counter()
@@ -146,18 +154,37 @@ class NameFrequencies:
         self.bits_cache: dict[tuple[str, str, str], float] = {}
         self._cache_n = 0
 
-    def add(self, record: Prepared) -> None:
-        """Count the names of one prepared record."""
-        for slot in (record.given, record.father, record.grandfather, record.mother):
-            for u in slot[:1]:
-                self.given[u.fkey] += 1
-                self.n_given += 1
-        for u in record.family[:1]:
-            self.family[u.fkey] += 1
-            self.n_family += 1
+    @staticmethod
+    def counts_of(record: Prepared) -> list[tuple[str, str]]:
+        """The ``(pool, key)`` pairs :meth:`add` counts for ``record``, in that order.
+
+        The first unit of the given, father, grandfather and mother names goes to the
+        ``given`` pool, the first unit of the family name to ``family`` (both by frequency
+        key ``fkey``), the birth place to ``place``. A name repeated in two slots is counted
+        twice. Store these per record to keep counts for :meth:`from_counts` up to date.
+        """
+        out = [
+            ("given", u.fkey)
+            for slot in (record.given, record.father, record.grandfather, record.mother)
+            for u in slot[:1]
+        ]
+        out += [("family", u.fkey) for u in record.family[:1]]
         if record.place:
-            self.places[record.place] += 1
-            self.n_places += 1
+            out.append(("place", record.place))
+        return out
+
+    def add(self, record: Prepared) -> None:
+        """Count the names of one prepared record (the pairs of :meth:`counts_of`)."""
+        for pool, key in self.counts_of(record):
+            if pool == "given":
+                self.given[key] += 1
+                self.n_given += 1
+            elif pool == "family":
+                self.family[key] += 1
+                self.n_family += 1
+            else:
+                self.places[key] += 1
+                self.n_places += 1
         if self.n_given > 1.01 * self._cache_n + 100:
             self.bits_cache.clear()
             self._cache_n = self.n_given
@@ -168,6 +195,45 @@ class NameFrequencies:
         freqs = cls()
         for r in records:
             freqs.add(r)
+        return freqs
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Mapping[tuple[str, str], int],
+        totals: Mapping[str, int] | None = None,
+    ) -> NameFrequencies:
+        """Frequencies from counts kept elsewhere, e.g. in a database table.
+
+        ``counts`` maps ``(pool, key)`` — as :meth:`counts_of` gives them — to how many
+        times that name was counted. ``totals`` maps a pool to how many names of the pool
+        were counted in the whole population. Without ``totals`` the counts must be complete
+        and each pool's total is the sum of its counts; with it, ``counts`` may hold only
+        the names that will be looked up (the weights of those names are then the same as
+        with all counts). A pool missing from ``totals`` has a total of 0.
+
+        ``NameFrequencies.from_counts(Counter(pair for r in records for pair in
+        NameFrequencies.counts_of(r)))`` weighs names as ``from_records(records)`` does.
+        Raises ``ValueError`` for a pool not in :data:`POOLS` or an empty key.
+        """
+        by_pool: dict[str, dict[str, int]] = {pool: {} for pool in cls.POOLS}
+        unknown = {pool for pool, _key in counts} | set(totals or ())
+        unknown -= set(cls.POOLS)
+        if unknown:
+            raise ValueError(f"unknown pool {min(unknown)!r}, expected one of {cls.POOLS}")
+        for (pool, key), n in counts.items():
+            if not key:
+                raise ValueError(f"empty key in pool {pool!r}")
+            by_pool[pool][key] = n
+        if totals is None:
+            totals = {pool: sum(c.values()) for pool, c in by_pool.items()}
+        freqs = cls()
+        freqs.given = Counter(by_pool["given"])
+        freqs.family = Counter(by_pool["family"])
+        freqs.places = Counter(by_pool["place"])
+        freqs.n_given = totals.get("given", 0)
+        freqs.n_family = totals.get("family", 0)
+        freqs.n_places = totals.get("place", 0)
         return freqs
 
     def given_freq(self, fkey: str) -> float:

@@ -78,6 +78,26 @@ def test_rebuild_gives_the_same_counts(homsi, homsi_again):
     assert IndexKey.objects.count() == keys
 
 
+def test_registry_frequencies_weigh_names_as_the_library_does(register, homsi, homsi_again):
+    from mawa.matching import engine
+    from mawa.matching.selectors import index_scorer
+    from mawa.names import NameFrequencies, Scorer, prepare
+
+    register(given_ar="خالد", father_ar="محمد", family_ar="الحلبي", place_of_birth="Aleppo",
+             mother_given_ar="فاطمة", mother_family_ar="الحمصي")
+    prepared = [prepare(engine.record_from_json(r))
+                for r in IndexedPerson.objects.values_list("record", flat=True)]
+    library = NameFrequencies.from_records(prepared)
+    assert NameCount.objects.get(pool="given", key="").count == library.n_given == 9
+    read = {"given": "given_freq", "family": "family_freq", "place": "place_freq"}
+    for p in prepared:
+        scorer = index_scorer(query=p)  # only the query's counts, read from NameCount
+        for pool, key in NameFrequencies.counts_of(p):
+            assert getattr(scorer.freqs, read[pool])(key) == getattr(library, read[pool])(key)
+        for q in prepared:
+            assert scorer.score(p, q) == Scorer(library).score(p, q)
+
+
 def test_suggestion_queries_do_not_grow_with_candidates(officer, register,
                                                         django_assert_max_num_queries):
     for i in range(12):

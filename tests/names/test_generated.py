@@ -1,7 +1,10 @@
 """A small generated population, end to end through the CLI and the evaluation."""
 
+import csv
+
 from bench.names.evaluate import evaluate_dedupe, evaluate_screen
 from bench.names.generate import write_dataset
+from mawa.names import CSV_COLUMNS, Report, read_ftm, read_records_csv
 from mawa.names.cli import main
 
 
@@ -37,3 +40,23 @@ def test_generated_people_are_found_on_the_watch_list(tmp_path):
     assert code == 0
     result = evaluate_screen(data, hits)
     assert result["recall_at_5"] >= 0.9
+
+
+def test_generated_files_are_read_whole_by_the_public_readers(tmp_path):
+    data = tmp_path / "data"
+    summary = write_dataset(data, people=60, seed=9, builtin=True)
+    with (data / "records.csv").open(encoding="utf-8", newline="") as f:
+        assert tuple(next(csv.reader(f))) == CSV_COLUMNS
+    report = Report("records.csv")
+    with (data / "records.csv").open(encoding="utf-8", newline="") as f:
+        records = [r for _line, r in read_records_csv(f, report)]
+    assert len(records) == report.read == summary["records"]
+    assert report.bad == []
+    with (data / "truth.csv").open(encoding="utf-8", newline="") as f:
+        truth = {row["record_id"] for row in csv.DictReader(f)}
+    assert {r.record_id for r in records} == truth
+    listed = Report("watchlist.jsonl")
+    with (data / "watchlist.jsonl").open(encoding="utf-8") as f:
+        entities = [r for _line, r in read_ftm(f, listed)]
+    assert len(entities) == summary["watchlist"] and listed.bad == []
+    assert all(e.record_id.startswith("W-E") and e.given_name for e in entities)
