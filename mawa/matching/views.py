@@ -32,24 +32,25 @@ def _person_side(person: Person) -> dict:
             "merged": selectors.person_merge_of(person=person)}
 
 
+def _queue_page(request, kind: str):
+    decided = request.GET.get("decided") == "1"
+    pairs = selectors.pair_queue(user=request.user, kind=kind, decided=decided)
+    return render(request, "matching/queue.html", {"pairs": pairs, "decided": decided,
+                                                   "kind": kind})
+
+
 @never_cache
 @require_GET
 @access.requires(Perm.MATCH_REVIEW)
 def queue(request):
-    decided = request.GET.get("decided") == "1"
-    pairs = selectors.pair_queue(user=request.user, kind=PairKind.DUPLICATE, decided=decided)
-    return render(request, "matching/queue.html", {"pairs": pairs, "decided": decided,
-                                                   "kind": PairKind.DUPLICATE})
+    return _queue_page(request, PairKind.DUPLICATE)
 
 
 @never_cache
 @require_GET
 @access.requires(Perm.COMPARTMENT_VIEW)
 def hits(request):
-    decided = request.GET.get("decided") == "1"
-    pairs = selectors.pair_queue(user=request.user, kind=PairKind.WATCHLIST, decided=decided)
-    return render(request, "matching/queue.html", {"pairs": pairs, "decided": decided,
-                                                   "kind": PairKind.WATCHLIST})
+    return _queue_page(request, PairKind.WATCHLIST)
 
 
 @never_cache
