@@ -15,6 +15,12 @@ Keys live in files apart from the database, in ``settings.KEY_DIR``:
 A wrong or missing key, or a tampered ciphertext, raises ``CompartmentKeyError``: a clean
 refusal, never partial plaintext (protection.md attack test 16).
 
+The KEK is rotated by ``mawa evidence-rotate-kek`` (``accountability.keyrotation``): the new key
+is written first as ``accountability.kek.next``; one transaction re-wraps every data key and
+re-encrypts every text field under it and records its id; only then are the files swapped. If
+the machine stops between that commit and the swap, ``kek()`` finds the recorded id in the
+``.next`` file and uses it, so nothing is unreadable at any moment.
+
 Evidence files are encrypted in 1 MiB chunks (the STREAM construction: the nonce is a random
 7-byte prefix, the 4-byte chunk number and a last-chunk flag), so a video need not sit in memory
 whole and a truncated or reordered file fails authentication.
@@ -60,11 +66,50 @@ def _kek_path() -> Path:
     return Path(settings.KEY_DIR) / KEK_FILE
 
 
+def next_kek_path() -> Path:
+    """Where a rotation writes the new KEK before the swap (not a ``.pem``)."""
+    return Path(settings.KEY_DIR) / "accountability.kek.next"
+
+
 def key_id_of(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-_cache: dict[str, bytes] = {}
+def read_key_file(path: Path) -> bytes:
+    """The 32 bytes of an armoured KEK file; ``CompartmentKeyError`` when it is damaged."""
+    text = path.read_text(encoding="ascii").strip().splitlines()
+    try:
+        key = base64.b64decode("".join(line for line in text if not line.startswith("-----")),
+                               validate=True)
+    except ValueError:
+        raise CompartmentKeyError()
+    if len(key) != 32:
+        raise CompartmentKeyError()
+    return key
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a KEK file (0600 in a 0700 directory, never over an existing file), durably."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"{_ARMOUR_BEGIN}\n{base64.b64encode(key).decode()}\n{_ARMOUR_END}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# path → (stat signature of the file, key). The signature changes when a rotation swaps the
+# file in (a new inode), so a long-running process picks up the new key on its next use.
+_cache: dict[str, tuple[tuple, bytes]] = {}
+
+
+def _signature(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def kek(*, create: bool = True) -> bytes:
@@ -72,59 +117,65 @@ def kek(*, create: bool = True) -> bytes:
     from mawa.accountability.models import CompartmentKey
 
     path = _kek_path()
+    signature = _signature(path)
     cached = _cache.get(str(path))
-    if cached is not None and path.exists():
-        return cached
-    if path.exists():
-        text = path.read_text(encoding="ascii").strip().splitlines()
-        try:
-            key = base64.b64decode("".join(line for line in text if not line.startswith("-----")),
-                                   validate=True)
-        except ValueError:
-            raise CompartmentKeyError()
-        if len(key) != 32:
-            raise CompartmentKeyError()
+    if cached is not None and signature is not None and cached[0] == signature:
+        return cached[1]
+    if signature is not None:
+        key = read_key_file(path)
         recorded = CompartmentKey.objects.values_list("key_id", flat=True).first()
         if recorded and recorded != key_id_of(key):
+            # a rotation stopped between its commit and the swap of the key files: the data
+            # is under the new key, still named ``.next`` (not cached: the swap is pending)
+            pending = next_kek_path()
+            if pending.exists() and key_id_of(read_key_file(pending)) == recorded:
+                return read_key_file(pending)
             raise CompartmentKeyError()
         if not recorded:
             CompartmentKey.objects.create(key_id=key_id_of(key))
-        _cache[str(path)] = key
+        _cache[str(path)] = (signature, key)
         return key
-    if not create or CompartmentKey.objects.exists():
+    recorded = CompartmentKey.objects.values_list("key_id", flat=True).first()
+    pending = next_kek_path()
+    if recorded and pending.exists():  # a rotation stopped between its two renames
+        key = read_key_file(pending)
+        if key_id_of(key) == recorded:
+            return key
+    if not create or recorded:
         raise CompartmentKeyError()
     key = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f"{_ARMOUR_BEGIN}\n{base64.b64encode(key).decode()}\n{_ARMOUR_END}\n")
+    write_key_file(path, key)
     CompartmentKey.objects.create(key_id=key_id_of(key))
-    _cache[str(path)] = key
+    _cache[str(path)] = (_signature(path), key)
     return key
 
 
-def _subkey(purpose: bytes) -> bytes:
+def cache_clear() -> None:
+    _cache.clear()
+
+
+def _subkey(purpose: bytes, master: bytes | None = None) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"mawa accountability " + purpose).derive(kek())
+                info=b"mawa accountability " + purpose).derive(master or kek())
 
 
 # --- text fields -------------------------------------------------------------------------
 
-def text_encrypt(plaintext: str, *, context: str) -> str:
+def text_encrypt(plaintext: str, *, context: str, master: bytes | None = None) -> str:
+    """Encrypt under the KEK in use (or ``master``, a KEK given by a rotation)."""
     nonce = secrets.token_bytes(12)
-    ct = AESGCM(_subkey(b"field v1")).encrypt(nonce, plaintext.encode("utf-8"),
-                                              context.encode("utf-8"))
+    ct = AESGCM(_subkey(b"field v1", master)).encrypt(nonce, plaintext.encode("utf-8"),
+                                                      context.encode("utf-8"))
     return FIELD_PREFIX + base64.b64encode(nonce + ct).decode("ascii")
 
 
-def text_decrypt(token: str, *, context: str) -> str:
+def text_decrypt(token: str, *, context: str, master: bytes | None = None) -> str:
     if not token.startswith(FIELD_PREFIX):
         raise CompartmentKeyError()
     try:
         raw = base64.b64decode(token[len(FIELD_PREFIX):], validate=True)
-        return AESGCM(_subkey(b"field v1")).decrypt(raw[:12], raw[12:],
-                                                    context.encode("utf-8")).decode("utf-8")
+        return AESGCM(_subkey(b"field v1", master)).decrypt(
+            raw[:12], raw[12:], context.encode("utf-8")).decode("utf-8")
     except (InvalidTag, ValueError):
         raise CompartmentKeyError()
 
@@ -135,16 +186,17 @@ def data_key_new() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def data_key_wrap(key: bytes, *, item_id: str) -> str:
+def data_key_wrap(key: bytes, *, item_id: str, master: bytes | None = None) -> str:
     nonce = secrets.token_bytes(12)
-    ct = AESGCM(_subkey(b"wrap v1")).encrypt(nonce, key, item_id.encode())
+    ct = AESGCM(_subkey(b"wrap v1", master)).encrypt(nonce, key, item_id.encode())
     return base64.b64encode(nonce + ct).decode("ascii")
 
 
-def data_key_unwrap(wrapped: str, *, item_id: str) -> bytes:
+def data_key_unwrap(wrapped: str, *, item_id: str, master: bytes | None = None) -> bytes:
     try:
         raw = base64.b64decode(wrapped, validate=True)
-        return AESGCM(_subkey(b"wrap v1")).decrypt(raw[:12], raw[12:], item_id.encode())
+        return AESGCM(_subkey(b"wrap v1", master)).decrypt(raw[:12], raw[12:],
+                                                           item_id.encode())
     except (InvalidTag, ValueError):
         raise CompartmentKeyError()
 

@@ -3,24 +3,36 @@
 Inside is a tar file (format 1) holding ``manifest.json`` (format, time, database vendor and
 the SHA-256 of every member), the database (SQLite online-backup copy, or ``pg_dump -Fc`` for
 PostgreSQL) and the key files ``keys/*.pem`` (site signing keys, field keys, the compartment's
-key-encryption key).
+key-encryption key; plus a ``*.next`` key of a rotation that has not finished its swap).
 
-Since format 2 that tar never lies on disk in the clear: ``mawa backup`` writes
+That tar never lies on disk in the clear: ``mawa backup`` writes
 
     b"MAWABAK2" | u32 header length | header JSON {format, cipher, key_id, chunk, prefix}
     | then, per 1 MiB chunk of the tar: u32 length | AES-256-GCM(chunk)
 
 under the **backup key** ``KEY_DIR/backup.key``, which is not a ``.pem`` and so never travels
-in a backup: it is kept off the machine in the key escrow (``mawa keys export-escrow FILE``)
-with every other key. Chunk nonces are the 7-byte random prefix, the chunk number and a
-last-chunk flag, and the header is authenticated with every chunk, so a truncated, reordered
-or altered file fails to open (protection.md R10, attack 16).
+in a backup: it is kept off the machine in the key escrow with every other key. Chunk nonces
+are the 7-byte random prefix, the chunk number and a last-chunk flag, and the header is
+authenticated with every chunk, so a truncated, reordered or altered file fails to open
+(protection.md R10, attack 16).
 
-``backup_restore`` therefore needs the escrow file (``mawa restore FILE --escrow ESCROW``): a
-stolen backup alone reads nothing, and a clean machine is restored only with the escrowed keys
-(attack 23). It checks every hash before it touches anything, so a corrupt or altered archive
-is refused and the current data stays as it was. Plain format-1 tar archives made before
-encryption are still restored.
+The **key escrow** (``mawa keys export-escrow FILE``, format ``mawa-key-escrow-2``) is itself
+encrypted with a passphrase: a JSON header {format, created, kdf: scrypt N=2^17 r=8 p=1 with a
+random salt, cipher: AES-256-GCM, nonce} and the sealed key files; the header is the
+authenticated data. By default the passphrase is generated (six groups of five characters,
+about 149 bits) and printed once; an operator's own passphrase (``--passphrase-file``) must be
+at least 16 characters. Make one escrow per holder, each with its own passphrase, and keep the
+passphrase apart from the file (e.g. in a sealed envelope held by someone else).
+
+``backup_restore`` therefore needs the escrow file and its passphrase (``mawa restore FILE
+--escrow ESCROW``): a stolen backup alone, or a backup with a stolen escrow file but not its
+passphrase, reads nothing, and a clean machine is restored only with the escrowed keys (attack
+23). Everything is opened and every hash checked before anything is touched, so a wrong
+passphrase, a corrupt or altered archive is refused and the current data stays as it was.
+The key files in the backup belong to its database and win over same-named ones from the
+escrow (an escrow older than a key rotation still restores a newer backup); the escrow brings
+what backups never hold: the backup key and the database key. Archives that are not encrypted
+(format 1 alone, never released) are not restored.
 """
 
 from __future__ import annotations
@@ -49,12 +61,23 @@ from mawa.core.errors import MawaError
 FORMAT = 1  # the tar inside
 ENCRYPTED_MAGIC = b"MAWABAK2"
 BACKUP_KEY_FILE = "backup.key"
-ESCROW_FORMAT = "mawa-key-escrow-1"
+ESCROW_FORMAT = "mawa-key-escrow-2"
 CHUNK = 1 << 20
+# scrypt for the escrow passphrase: 128 MiB and about half a second per derivation (OWASP's
+# N=2^17, r=8, p=1); a file asking for more than READ_LIMITS is refused, not attempted.
+ESCROW_SCRYPT = {"n": 1 << 17, "r": 8, "p": 1}
+ESCROW_SCRYPT_LIMITS = {"n": (1 << 14, 1 << 20), "r": (1, 8), "p": (1, 4)}  # ≤ 1 GiB
+PASSPHRASE_MIN = 16
+# No 0/O, 1/I/L: a generated passphrase is read aloud or copied from paper.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 class BackupInvalid(MawaError):
     code = "backup_invalid"
+
+
+class EscrowInvalid(BackupInvalid):
+    code = "escrow_invalid"
 
 
 def _sha256(path: Path) -> str:
@@ -122,46 +145,127 @@ def backup_key(*, create: bool = True) -> bytes:
     return key
 
 
-def _escrowed_files() -> list[Path]:
-    key_dir = Path(settings.KEY_DIR)
+def _key_files(key_dir: Path, patterns: tuple[str, ...]) -> list[Path]:
     if not key_dir.exists():
         return []
-    return sorted([*key_dir.glob("*.pem"), *key_dir.glob("*.key")])
+    return sorted({p for pattern in patterns for p in key_dir.glob(pattern) if p.is_file()})
 
 
-def escrow_export(target: Path) -> list[str]:
-    """Write every key of this installation (signing, field, compartment, database and backup
-    keys) into one file to keep off the machine, apart from the backups. Return the names."""
+def _escrowed_files() -> list[Path]:
+    return _key_files(Path(settings.KEY_DIR), ("*.pem", "*.key", "*.next"))
+
+
+def passphrase_new() -> str:
+    """A passphrase for an escrow: 6 groups of 5 characters of a 31-letter alphabet."""
+    return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(5)) for _ in range(6))
+
+
+def passphrase_normal(passphrase: str) -> str:
+    """A passphrase as it is used: NFC, without surrounding spaces."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", passphrase.strip())
+
+
+def _passphrase_bytes(passphrase: str) -> bytes:
+    return passphrase_normal(passphrase).encode("utf-8")
+
+
+def _escrow_key(passphrase: str, kdf: dict) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=_b64d(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
+                  p=kdf["p"]).derive(_passphrase_bytes(passphrase))
+
+
+def _b64d(text: str) -> bytes:
     import base64
 
+    return base64.b64decode(text, validate=True)
+
+
+def _b64e(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def _escrow_aad(header: dict) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def escrow_seal(keys: dict[str, bytes], *, passphrase: str) -> bytes:
+    """The content of an escrow file holding ``keys`` (file name → bytes)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(passphrase_normal(passphrase)) < PASSPHRASE_MIN:
+        raise EscrowInvalid(_("The escrow passphrase must have at least %(count)d characters.")
+                            % {"count": PASSPHRASE_MIN})
+    header = {"format": ESCROW_FORMAT, "created": dt.datetime.now(dt.UTC).isoformat(),
+              "kdf": {"name": "scrypt", **ESCROW_SCRYPT, "salt": _b64e(secrets.token_bytes(16))},
+              "cipher": "AES-256-GCM", "nonce": _b64e(secrets.token_bytes(12))}
+    inner = json.dumps({"keys": {name: _b64e(data) for name, data in keys.items()}})
+    sealed = AESGCM(_escrow_key(passphrase, header["kdf"])).encrypt(
+        _b64d(header["nonce"]), inner.encode("utf-8"), _escrow_aad(header))
+    return json.dumps({**header, "sealed": _b64e(sealed)}, indent=1).encode("utf-8")
+
+
+def escrow_export(target: Path, *, passphrase: str) -> list[str]:
+    """Write every key of this installation (signing, field, compartment, database and backup
+    keys) into one file encrypted with ``passphrase``, to keep off the machine apart from the
+    backups. Return the names of the key files."""
     backup_key(create=True)
     target = Path(target)
     if target.exists():
         raise BackupInvalid(_("%(file)s exists already; choose a new file name.")
                             % {"file": target})
-    files = {p.name: base64.b64encode(p.read_bytes()).decode("ascii")
-             for p in _escrowed_files()}
-    data = json.dumps({"format": ESCROW_FORMAT,
-                       "created": dt.datetime.now(dt.UTC).isoformat(),
-                       "keys": files}, indent=1).encode("utf-8")
-    _write_private(target, data)
-    return sorted(files)
+    keys = {p.name: p.read_bytes() for p in _escrowed_files()}
+    _write_private(target, escrow_seal(keys, passphrase=passphrase))
+    return sorted(keys)
 
 
-def escrow_read(source: Path) -> dict[str, bytes]:
-    """The key files held in an escrow file, by name."""
-    import base64
-
+def _escrow_header(source: Path) -> tuple[dict, bytes]:
+    not_escrow = EscrowInvalid(_("This file is not a Mawa key escrow."))
     try:
         data = json.loads(Path(source).read_text(encoding="utf-8"))
-        if data.get("format") != ESCROW_FORMAT:
-            raise ValueError(data.get("format"))
-        keys = {str(name): base64.b64decode(value, validate=True)
-                for name, value in data["keys"].items()}
+        if not isinstance(data, dict) or data.get("format") != ESCROW_FORMAT:
+            raise ValueError
+        sealed = _b64d(data.pop("sealed"))
+        kdf = data["kdf"]
+        if kdf.get("name") != "scrypt" or data.get("cipher") != "AES-256-GCM":
+            raise ValueError
+        for name, (low, high) in ESCROW_SCRYPT_LIMITS.items():
+            if not isinstance(kdf[name], int) or not low <= kdf[name] <= high:
+                raise ValueError
+        if kdf["n"] & (kdf["n"] - 1) or len(_b64d(data["nonce"])) != 12 \
+                or len(_b64d(kdf["salt"])) < 16:
+            raise ValueError
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise BackupInvalid(_("This file is not a Mawa key escrow."))
-    if any("/" in name or name.startswith(".") for name in keys) or BACKUP_KEY_FILE not in keys:
-        raise BackupInvalid(_("This file is not a Mawa key escrow."))
+        raise not_escrow
+    return data, sealed
+
+
+def escrow_read(source: Path, *, passphrase: str) -> dict[str, bytes]:
+    """The key files held in an escrow file, by name. A wrong passphrase or an altered file
+    raise ``EscrowInvalid``; nothing is returned in part."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header, sealed = _escrow_header(source)
+    try:
+        inner = AESGCM(_escrow_key(passphrase, header["kdf"])).decrypt(
+            _b64d(header["nonce"]), sealed, _escrow_aad(header))
+    except InvalidTag:
+        raise EscrowInvalid(_("The key escrow cannot be opened: the passphrase is wrong or "
+                              "the file was altered."))
+    try:
+        keys = {str(name): _b64d(value)
+                for name, value in json.loads(inner)["keys"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise EscrowInvalid(_("This file is not a Mawa key escrow."))
+    if any("/" in name or "\\" in name or name.startswith(".") for name in keys) \
+            or BACKUP_KEY_FILE not in keys:
+        raise EscrowInvalid(_("This file is not a Mawa key escrow."))
     return keys
 
 
@@ -248,11 +352,12 @@ def is_encrypted(path: Path) -> bool:
 
 
 def backup_open(source: Path, into: Path, *, escrow: dict[str, bytes] | None) -> Path:
-    """The plain tar of a backup, written under ``into``: decrypted with the escrowed backup
-    key (an encrypted backup without escrow is refused), or the file itself when it is an old
-    plain archive."""
+    """The plain tar of an encrypted backup, written under ``into`` and decrypted with the
+    escrowed backup key. A file that is not an encrypted Mawa backup, or no escrow, is
+    refused."""
     if not is_encrypted(source):
-        return Path(source)
+        raise BackupInvalid(_("This file is not a Mawa backup (%(error)s).")
+                            % {"error": _("no encrypted backup header")})
     if not escrow:
         raise BackupInvalid(_("This backup is encrypted: give the key escrow file "
                               "(--escrow FILE) to restore it."))
@@ -285,6 +390,32 @@ def _sqlite_connect(path, key: str | None):
     return conn
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    """sqlite3's DatabaseError, and SQLCipher's, which is its own class."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:  # pragma: no cover - sqlcipher3 is a dependency
+        return (sqlite3.DatabaseError,)
+    return (sqlite3.DatabaseError, dbapi2.DatabaseError)
+
+
+def read_passphrase_file(name: str) -> str:
+    """The passphrase on the first line of a file (``-``: standard input)."""
+    import sys
+
+    try:
+        if name == "-":
+            line = sys.stdin.readline()
+        else:
+            with open(name, encoding="utf-8") as fh:
+                line = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        raise EscrowInvalid(_("The passphrase file cannot be read."))
+    if not line.strip():
+        raise EscrowInvalid(_("The passphrase file is empty."))
+    return line.rstrip("\r\n")
+
+
 def backup_create(target: Path) -> dict:
     """Write a backup archive to ``target``; return its manifest."""
     target = Path(target)
@@ -305,9 +436,9 @@ def backup_create(target: Path) -> dict:
             dump = tmp_path / "database.pgdump"
             subprocess.run(["pg_dump", "-Fc", "-f", str(dump)], env=_pg_env(), check=True)
             members["database.pgdump"] = dump
-        if key_dir.exists():
-            for key_file in sorted(key_dir.glob("*.pem")):
-                members[f"keys/{key_file.name}"] = key_file
+        # the keys of this database; ``*.next``: a key rotation stopped before its swap
+        for key_file in _key_files(key_dir, ("*.pem", "*.next")):
+            members[f"keys/{key_file.name}"] = key_file
         manifest = {
             "format": FORMAT,
             "created": dt.datetime.now(dt.UTC).isoformat(),
@@ -364,15 +495,26 @@ def _read_archive(source: Path, into: Path) -> dict:
     return manifest
 
 
-def backup_restore(source: Path, *, escrow: Path | None = None) -> dict:
-    """Restore the database and keys from an archive, after checking every hash.
+def backup_restore(source: Path, *, escrow: Path | None = None,
+                   passphrase: str | None = None) -> dict:
+    """Restore the database and keys from an encrypted archive, after checking every hash.
 
-    ``escrow`` is the key escrow file (``escrow_export``): an encrypted backup opens only with
-    its backup key, and the escrowed keys are installed with the restored database. Stop the
+    ``escrow`` is the key escrow file (``escrow_export``) and ``passphrase`` its passphrase:
+    the backup opens only with the escrowed backup key, and the escrowed keys the backup does
+    not hold (backup key, database key) are installed with the restored database. Stop the
     service first. The previous SQLite database is kept beside the new one as
     ``mawa.sqlite3.before-restore-<time>``.
     """
-    escrowed = escrow_read(escrow) if escrow else None
+    if not is_encrypted(Path(source)):
+        raise BackupInvalid(_("This file is not a Mawa backup (%(error)s).")
+                            % {"error": _("no encrypted backup header")})
+    if not escrow:
+        raise BackupInvalid(_("This backup is encrypted: give the key escrow file "
+                              "(--escrow FILE) to restore it."))
+    if passphrase is None:
+        raise EscrowInvalid(_("Give the passphrase of the key escrow (it is asked for on a "
+                              "terminal, or use --passphrase-file FILE)."))
+    escrowed = escrow_read(escrow, passphrase=passphrase)
     with tempfile.TemporaryDirectory(prefix="mawa-restore-") as tmp:
         tmp_path = Path(tmp)
         (tmp_path / "open").mkdir()
@@ -385,16 +527,21 @@ def backup_restore(source: Path, *, escrow: Path | None = None) -> dict:
         if connection.vendor == "sqlite":
             db_new = tmp_path / "database.sqlite3"
             key = _db_key()
-            if escrowed and "database.key" in escrowed:
+            if "database.key" in escrowed:
                 key = escrowed["database.key"].decode("ascii").strip()
             check = _sqlite_connect(db_new, key)
             # CHECK constraints use REGEXP, which Django registers on its own connections.
             check.create_function("REGEXP", 2, lambda pattern, value: value is not None and
                                   re.search(pattern, str(value)) is not None)
-            ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-            check.close()
+            try:
+                ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+            except _database_errors():
+                ok = "unreadable"  # e.g. an encrypted database and no key for it
+            finally:
+                check.close()
             if ok != "ok":
-                raise BackupInvalid(_("The database in the backup is damaged."))
+                raise BackupInvalid(_("The database in the backup is damaged, or the escrow "
+                                      "holds no key that opens it."))
             connections.close_all()
             live = Path(settings.DATABASES["default"]["NAME"])
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -409,14 +556,12 @@ def backup_restore(source: Path, *, escrow: Path | None = None) -> dict:
             subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "-d",
                             _pg_env()["PGDATABASE"], str(tmp_path / "database.pgdump")],
                            env=_pg_env(), check=True)
+        # the escrow first, then the backup's own keys over it: those are the keys of the
+        # database just restored (an escrow made before a key rotation still restores a
+        # backup made after it)
+        escrow_install(escrowed)
         key_dir = Path(settings.KEY_DIR)
-        key_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(key_dir, 0o700)
         for name in manifest["files"]:
             if name.startswith("keys/"):
-                dest = key_dir / Path(name).name
-                shutil.copyfile(tmp_path / name, dest)
-                os.chmod(dest, 0o600)
-        if escrowed:
-            escrow_install(escrowed)
+                _write_private(key_dir / Path(name).name, (tmp_path / name).read_bytes())
     return manifest

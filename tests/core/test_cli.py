@@ -66,12 +66,16 @@ def test_verify_backup_restore_verify(installation, tmp_path):
     archive = tmp_path / "b.tar.enc"
     run("backup", str(archive))
     escrow = tmp_path / "escrow.json"
-    run("keys", "export-escrow", str(escrow))
+    exported = run("keys", "export-escrow", str(escrow)).stdout
+    passphrase = tmp_path / "passphrase"  # the escrow is encrypted with a generated one
+    passphrase.write_text(next(ln.split(": ", 1)[1] for ln in exported.splitlines()
+                               if ln.startswith("Passphrase")))
     db = installation["var"] / "mawa.sqlite3"
     db.unlink()
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    restored = run("restore", str(archive), "--escrow", str(escrow))
+    restored = run("restore", str(archive), "--escrow", str(escrow), "--passphrase-file",
+                   str(passphrase))
     assert "ledger verified" in restored.stdout
     assert "reception" in run("demo", "--accounts").stdout
 

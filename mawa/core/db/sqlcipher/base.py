@@ -3,7 +3,8 @@
 Chosen by ``mawa.settings`` when a database key is configured (``MAWA_DB_KEY_FILE``, or
 ``KEY_DIR/database.key``); otherwise Mawa stays on plain SQLite. The key file holds 64 hex
 digits (a raw 256-bit key, so SQLCipher skips its passphrase derivation) and is carried by the
-key escrow, never by the backups (protection.md R10).
+key escrow, never by the backups (protection.md R10). ``mawa keys create-db-key`` makes it for
+a new installation, ``mawa db-encrypt`` converts a plain database (``mawa.core.db.encrypt``).
 
 ``PRAGMA key`` must be the very first statement on every connection; a wrong key then fails
 on the first read with "file is not a database" — a clean error, never partial plaintext
