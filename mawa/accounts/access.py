@@ -53,6 +53,20 @@ def _break_glass_open(user) -> bool:
     return break_glass_active(user=user) is not None
 
 
+def assigned_sites(user, *, fresh: bool = False) -> list[Site]:
+    """The sites assigned to ``user`` (active or not, by code), read once per user object.
+
+    Every request reads them first for the session check (``User.get_session_auth_hash``,
+    ``fresh=True``: always from the database); the site scoping and the site menu of the same
+    request then reuse that read instead of asking the database twice more (issue #9)."""
+    cached = None if fresh else getattr(user, "_mawa_sites", None)
+    if cached is None:
+        cached = list(user.sites.all())
+        user._mawa_sites = cached
+        user._mawa_site_ids = {s.pk for s in cached}
+    return cached
+
+
 def site_ids(user) -> set | None:
     """Ids of the sites the user works at; None means every site."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -61,8 +75,8 @@ def site_ids(user) -> set | None:
         return None
     cached = getattr(user, "_mawa_site_ids", None)
     if cached is None:
-        cached = set(user.sites.values_list("id", flat=True))
-        user._mawa_site_ids = cached
+        assigned_sites(user)
+        cached = user._mawa_site_ids
     return cached
 
 
@@ -71,6 +85,14 @@ def sites_for(user) -> QuerySet[Site]:
     ids = site_ids(user)
     qs = Site.objects.filter(is_active=True)
     return qs if ids is None else qs.filter(id__in=ids)
+
+
+def active_sites(user) -> list[Site]:
+    """``sites_for`` as a list, from the sites already read in this request when it can."""
+    ids = site_ids(user)
+    if ids is None or getattr(user, "_mawa_sites", None) is None:
+        return list(sites_for(user))
+    return [s for s in user._mawa_sites if s.is_active and s.pk in ids]
 
 
 def in_scope(user, site) -> bool:

@@ -15,7 +15,7 @@ class SiteScopeMiddleware:
         request.user_sites = []
         user = request.user
         if user.is_authenticated:
-            sites = list(access.sites_for(user))
+            sites = access.active_sites(user)
             request.user_sites = sites
             wanted = request.session.get("site_id")
             request.site = next((s for s in sites if str(s.pk) == wanted),

@@ -42,8 +42,11 @@ class User(AbstractUser):
         """
         from django.utils.crypto import salted_hmac
 
+        from mawa.accounts import access
+
+        # read from the database every time; the request's scoping reuses this read
         site_part = "*" if self.all_sites else ",".join(
-            sorted(str(pk) for pk in self.sites.values_list("pk", flat=True)))
+            sorted(str(s.pk) for s in access.assigned_sites(self, fresh=True)))
         material = f"{self.password}|{self.role}|{site_part}|{self.session_generation}"
         return salted_hmac("mawa.accounts.session", material, algorithm="sha256").hexdigest()
 

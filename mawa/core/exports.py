@@ -54,7 +54,8 @@ class ExportKind:
     permission: str
     label: object
     member: str  # the file's name inside the archive, without the date
-    # False only for aggregates made for publication (see ``export_record``)
+    # False only for what is made to leave readable (see ``export_record``): aggregates made
+    # for publication, and single documents printed and handed to whom they concern
     encrypted: bool = True
 
 
@@ -71,6 +72,15 @@ KINDS: dict[str, ExportKind] = {k.name: k for k in (
     ExportKind("sitrep_pdf", Perm.REPORT_VIEW, _("Situation report (PDF)"), "sitrep.pdf"),
     ExportKind("stats_hxl", Perm.STATS_PUBLISH, _("Published statistics (HXL CSV)"),
                "stats.hxl.csv", encrypted=False),
+    # Printed at the gate or the depot and handed over on paper (custody.exports): who
+    # issues the document prints it; every copy is on the ledger.
+    ExportKind("custody_receipt_pdf", Perm.CUSTODY_RECORD, _("Custody receipt (printed PDF)"),
+               "receipt.pdf", encrypted=False),
+    ExportKind("custody_labels_pdf", Perm.CUSTODY_RECORD, _("Tag labels (printed PDF)"),
+               "labels.pdf", encrypted=False),
+    ExportKind("custody_handover_pdf", Perm.CUSTODY_DISPOSE,
+               _("Handover to the country of origin (printed PDF)"), "handover.pdf",
+               encrypted=False),
 )}
 
 
@@ -163,12 +173,15 @@ def export_create(*, user, kind: str, purpose: str, recipient: str,
 
 def export_record(*, user, kind: str, purpose: str, recipient: str, data: bytes,
                   site=None, detail: dict | None = None) -> None:
-    """Record an export of aggregates made for publication (``encrypted=False`` kinds).
+    """Record an export that leaves readable (``encrypted=False`` kinds).
 
-    The protected statistics have passed disclosure control (protection.md R18: no cell under
-    10, secondary suppression) and exist to be published (HDX), so a passphrase would protect
-    nothing; what stays is the permission of the kind, the purpose and the recipient, and the
-    ledger entry with the size and SHA-256 of what left."""
+    Two sorts: the protected statistics, which have passed disclosure control (protection.md
+    R18: no cell under 10, secondary suppression) and exist to be published (HDX); and single
+    documents printed to be handed over — a custody receipt to the soldier it names, a
+    handover document to the receiving state's delegation. A passphrase would protect nothing
+    in either case; what stays is the permission of the kind, the purpose and the recipient,
+    and the ledger entry with the size and SHA-256 of what left, so that every copy is
+    accounted for."""
     spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
     if spec.encrypted:
         raise NotFound()  # personal data never leaves unencrypted

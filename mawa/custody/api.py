@@ -6,16 +6,19 @@ mapped to JSON once, in ``mawa.api``.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 import uuid
 
 from ninja import Router, Schema
+from pydantic import create_model
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.errors import NotFound
 from mawa.core.ids import short_code_normalise
 from mawa.custody import selectors, services
-from mawa.custody.models import Item, LegalHold, MaterielModel
+from mawa.custody.models import Item, LegalHold
 
 router = Router(tags=["custody"])
 
@@ -143,32 +146,21 @@ def receipt_get(request, code: str):
     return _receipt_out(selectors.receipt_get(user=request.auth, code=code))
 
 
-class ItemIn(Schema):
-    client_key: uuid.UUID
-    kind: str
-    catalogue: str | None = None
-    accepted: bool = True
-    refusal_reason: str = ""
-    make: str = ""
-    model: str = ""
-    serial_number: str = ""
-    calibre: str = ""
-    country_of_manufacture: str = ""
-    year_of_manufacture: int | None = None
-    markings: str = ""
-    marking_location: str = ""
-    marking_integrity: str = "intact"
-    condition: str = "serviceable"
-    cleared_by: str = ""
-    verified_by: str = ""
-    quantity: int = 1
-    ammunition_type: str = ""
-    lot_number: str = ""
-    hazard_division: str = ""
-    chassis_number: str = ""
-    engine_number: str = ""
-    plate: str = ""
-    documents_on_board: str = ""
+def _item_in_schema() -> type[Schema]:
+    """The body of a surrender: ``client_key`` and the fields of the service's ``ItemInput``
+    (declared once, there), the catalogue model by name. The kind is required of a client
+    (a missing one must not make a weapon by default); ``mounted_on`` names another item
+    and is not taken from a body."""
+    hints = typing.get_type_hints(services.ItemInput)
+    spec: dict = {"client_key": (uuid.UUID, ...), "kind": (str, ...),
+                  "catalogue": (str | None, None)}
+    for f in dataclasses.fields(services.ItemInput):
+        if f.name not in spec and f.name != "mounted_on":
+            spec[f.name] = (hints[f.name], f.default)
+    return create_model("ItemIn", __base__=Schema, **spec)
+
+
+ItemIn = _item_in_schema()
 
 
 class SurrenderOut(Schema):
@@ -181,12 +173,9 @@ class SurrenderOut(Schema):
 def item_surrender(request, code: str, body: ItemIn):
     """Record one item handed in (idempotent on ``client_key``; a repeated serial is flagged)."""
     receipt = selectors.receipt_get(user=request.auth, code=code)
-    data = body.dict()
-    key = data.pop("client_key")
-    catalogue = data.pop("catalogue")
-    cat = MaterielModel.objects.filter(name=catalogue).first() if catalogue else None
-    result = services.item_surrender(actor=request.auth, receipt=receipt, client_key=key,
-                                     data=services.ItemInput(catalogue=cat, **data))
+    result = services.item_surrender(actor=request.auth, receipt=receipt,
+                                     client_key=body.client_key,
+                                     data=services.item_input(body.dict()))
     return (201 if result.created else 200), {"item": _item_out(result.item),
                                               "created": result.created,
                                               "duplicate_serial": result.duplicate_serial}
@@ -369,7 +358,8 @@ def verify_receipt(request, body: VerifyIn):
 class HandoverIn(Schema):
     client_key: uuid.UUID
     items: list[str]
-    recipient: str
+    recipient: str  # the receiving party: the state or authority
+    delegation: list[str] = []  # the names of the people who receive for it
     document: str
     witness: str = ""
     conditions: dict[str, str] = {}
@@ -412,12 +402,11 @@ def _handover_out(batch) -> dict:
 def handover_create(request, body: HandoverIn):
     """Return a batch of items to the country of origin with a condition report. Refused as a
     whole (409 ``legal_hold``, the held tags named) if any item is under legal hold."""
-    items = [selectors.item_get(user=request.auth, code=c) for c in body.items]
+    items = selectors.items_by_tag(user=request.auth, tags=body.items)
     batch = services.handover_return(
         actor=request.auth, items=items, client_key=body.client_key, recipient=body.recipient,
-        document=body.document, witness=body.witness,
-        conditions={short_code_normalise(k) or k: v for k, v in body.conditions.items()},
-        notes={short_code_normalise(k) or k: v for k, v in body.notes.items()})
+        delegation=body.delegation, document=body.document, witness=body.witness,
+        conditions=body.conditions, notes=body.notes)
     return 201, _handover_out(selectors.handover_get(user=request.auth, code=batch.short_code))
 
 

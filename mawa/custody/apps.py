@@ -13,6 +13,7 @@ class CustodyConfig(AppConfig):
 
         nav_register(NavEntry("custody:index", _("Custody"), Perm.CUSTODY_VIEW, 20))
         nav_register(NavEntry("custody:surrender_start", _("Surrender"), Perm.CUSTODY_RECORD, 21))
+        nav_register(NavEntry("custody:handover_list", _("Handovers"), Perm.CUSTODY_DISPOSE, 22))
         panel_register(custody_panel)
 
 

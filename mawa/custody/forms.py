@@ -146,3 +146,34 @@ class VerifyForm(BootstrapMixin, forms.Form):
 class StoreForm(BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("Store name"), max_length=120)
     kind = forms.ChoiceField(label=_("Holds"), choices=Kind.choices)
+
+
+class HandoverForm(BootstrapMixin, forms.Form):
+    """A return to the country of origin, as prepared and then completed on the pages. The
+    items are the tags ticked in the store's list (``items``); the condition at return of
+    each is read from ``condition-<tag>`` and ``note-<tag>`` by the view."""
+
+    client_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    store = forms.CharField(widget=forms.HiddenInput)
+    items = forms.MultipleChoiceField(label=_("Items to hand over"), required=False,
+                                      widget=forms.MultipleHiddenInput)
+    recipient = forms.CharField(label=_("Receiving party"), max_length=160,
+                                help_text=_("The state or authority that receives the "
+                                            "materiel, e.g. its ministry of defence."))
+    delegation = forms.CharField(label=_("Delegation"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3}),
+                                 help_text=_("The names of those who receive and sign for it, "
+                                             "one per line."))
+    document = forms.CharField(label=_("Handover agreement or document"), max_length=200)
+    witness = forms.CharField(label=_("Witness"), required=False, max_length=200)
+
+    def __init__(self, *args, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # any tag may come back from the page; which ones the user may hand over is for
+        # the selector and the service to say
+        posted = self.data.getlist("items") if hasattr(self.data, "getlist") else []
+        self.fields["items"].choices = [(t, t) for t in dict.fromkeys([*tags, *posted])]
+
+    def delegation_names(self) -> list[str]:
+        text = self.cleaned_data.get("delegation") or ""
+        return [n.strip() for n in text.splitlines() if n.strip()]

@@ -240,8 +240,25 @@ def handover_get(*, user, code: str):
     return batch
 
 
-def handover_pdf(batch) -> bytes:
-    """The bilingual handover document of a batch (render outside any transaction)."""
-    from mawa.core.pdf import render_pdf
+def handover_list(*, user, limit: int = 100) -> list:
+    """Return-to-origin batches at the user's sites, newest first, with their item counts."""
+    from mawa.custody.models import HandoverBatch
 
-    return render_pdf("custody/handover_pdf.html", {"batch": batch, "lines": batch.report})
+    access.require(user, Perm.CUSTODY_VIEW)
+    return list(access.scope(HandoverBatch.objects.select_related("site", "handed_over_by"),
+                             user).annotate(n_items=Count("lines")).order_by("-id")[:limit])
+
+
+def items_by_tag(*, user, tags: list[str]) -> list[Item]:
+    """The items named by ``tags`` (as typed), in one query. Any tag that names no item the
+    user may see makes the whole answer ``NotFound``, as one such tag would on its own."""
+    from mawa.core.errors import NotFound
+
+    codes = {short_code_normalise(t or "") for t in tags}
+    if None in codes:
+        raise NotFound()
+    items = list(items_visible(user=user).select_related("location_site", "store")
+                 .filter(short_code__in=codes).order_by("short_code"))
+    if len(items) != len(codes):
+        raise NotFound()
+    return items

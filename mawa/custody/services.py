@@ -238,11 +238,38 @@ class ItemInput:
     mounted_on: Item | None = None
 
 
+def item_input(values: dict) -> ItemInput:
+    """The one way an interface's raw values for one item (a page form's cleaned data, an API
+    body) become the service's ``ItemInput``: keys that are not fields are dropped, empty
+    values (``None``) fall back to the field's default, and the catalogue model may be given
+    by name. An unknown model name is refused on the ``catalogue`` field, never ignored."""
+    data = {}
+    for f in fields(ItemInput):
+        value = values.get(f.name)
+        if value is None:
+            continue
+        if f.name == "catalogue" and isinstance(value, str):
+            name = value.strip()
+            if not name:
+                continue
+            value = MaterielModel.objects.filter(name=name).first()
+            if value is None:
+                _check({"catalogue": [_("This model is not in the catalogue: choose one of "
+                                        "the list, or leave it empty and type the make and "
+                                        "model.")]})
+        data[f.name] = value
+    return ItemInput(**data)
+
+
 @dataclass
 class SurrenderResult:
     item: Item
     created: bool
     duplicate_serial: bool
+
+
+_ITEM_LENGTHS = {f.name: f.max_length for f in Item._meta.concrete_fields
+                 if getattr(f, "max_length", None)}
 
 
 def _clean_item(data: ItemInput) -> dict:
@@ -251,6 +278,11 @@ def _clean_item(data: ItemInput) -> dict:
     for name, value in values.items():
         if isinstance(value, str):
             values[name] = value.strip()
+            # the column's length, checked here: PostgreSQL refuses a longer value outright
+            limit = _ITEM_LENGTHS.get(name)
+            if limit is not None and len(values[name]) > limit:
+                errors.setdefault(name, []).append(
+                    _("At most %(n)s characters.") % {"n": limit})
     if values["kind"] not in Kind.values:
         errors.setdefault("kind", []).append(_("Choose weapon, ammunition lot or vehicle."))
     cat = values["catalogue"]
@@ -425,6 +457,15 @@ def _text(data: dict, name: str, limit: int = 200) -> str:
     return str(data.get(name) or "").strip()[:limit]
 
 
+# Some texts of an event become columns of the item: escort, taker and recipient its custodian
+# name, bay, rack and seal their own. They are cut to those columns' lengths (PostgreSQL
+# refuses a longer value where SQLite would keep it), as the other texts are cut to 200.
+CUSTODIAN_NAME_MAX = Item._meta.get_field("custodian_name").max_length
+_EVENT_TEXT_LIMITS = {"escort": CUSTODIAN_NAME_MAX, "taken_by": CUSTODIAN_NAME_MAX,
+                      "recipient": CUSTODIAN_NAME_MAX,
+                      **{k: Item._meta.get_field(k).max_length for k in ("bay", "rack", "seal")}}
+
+
 def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
     """Record one custody event on an item (moves, seals, dispatch and receipt, access,
     trace checks, deactivation and the dispositions). Refused with a clear message when the
@@ -433,10 +474,10 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
     if spec is None or not spec.manual:
         _check({"kind": [_("Choose an event.")]})
     perm = Perm.CUSTODY_DISPOSE if spec.disposition else Perm.CUSTODY_RECORD
-    clean = {k: _text(data, k) for k in ("to_site", "escort", "store", "bay", "rack",
-                                          "taken_by", "purpose", "seal", "method", "plan",
-                                          "monitor", "certified_by", "recipient", "document",
-                                          "note")}
+    clean = {k: _text(data, k, _EVENT_TEXT_LIMITS.get(k, 200))
+             for k in ("to_site", "escort", "store", "bay", "rack", "taken_by", "purpose",
+                       "seal", "method", "plan", "monitor", "certified_by", "recipient",
+                       "document", "note")}
     clean = {k: v for k, v in clean.items() if v}
     errors = {name: [_("This is required for this event.")]
               for name in derive.REQUIRED_DATA.get(kind, ()) if not clean.get(name)}
@@ -539,27 +580,47 @@ def _handover_problem(item: Item) -> str | None:
     return None
 
 
-def handover_return(*, actor, items: list[Item], client_key, recipient: str, document: str,
-                    witness: str = "", conditions: dict[str, str] | None = None,
-                    notes: dict[str, str] | None = None) -> HandoverBatch:
-    """Return many items at once to the country of origin (IDDRS 5.40), with a condition
-    report: each item's condition at surrender and at return (``conditions`` maps a tag to
-    ``serviceable``/``unserviceable``; unchanged when not given).
+def _by_tag(values: dict[str, str] | None) -> dict[str, str]:
+    """``{tag: value}`` with each tag as typed (lower case, no dashes, Arabic-Indic digits)
+    brought to its canonical short code."""
+    from mawa.core.ids import short_code_normalise
 
-    All or nothing: if any item is under legal hold (IDDRS 6.40 §7.1), the batch is refused and
-    the held items are named — never the reason of the hold; any other item that cannot be
-    returned is refused with its reason. One ``returned`` custody event on the ledger covers the
-    batch, in the same transaction as the items' new state and the batch record.
-    """
-    key = _uuid(client_key, "client_key")
-    existing = HandoverBatch.objects.filter(client_key=key).first()
-    if existing is not None:
-        return existing  # a retried submission returns the first batch
-    conditions, notes = dict(conditions or {}), dict(notes or {})
+    return {(short_code_normalise(str(k)) or str(k)): v for k, v in (values or {}).items()}
+
+
+def handover_recipient(party: str, delegation: list[str] | tuple[str, ...] = ()) -> str:
+    """Who receives a batch, as the handover document and the items' custodian name it:
+    the receiving party (the state or authority), then the names of its delegation."""
+    party = (party or "").strip()
+    names = [n.strip() for n in delegation or () if n and n.strip()]
+    return f"{party} — {', '.join(names)}" if party and names else party
+
+
+@dataclass
+class HandoverInput:
+    """A handover as it was asked for, cleaned: who receives (party and delegation together),
+    the agreement, the witness, and the condition report by tag."""
+
+    recipient: str
+    document: str
+    witness: str
+    conditions: dict[str, str]
+    notes: dict[str, str]
+
+
+def _handover_clean(*, items: list[Item], recipient: str, document: str, witness: str,
+                    delegation, conditions, notes) -> HandoverInput:
+    conditions, notes = _by_tag(conditions), _by_tag(notes)
     errors = {}
-    recipient, document = (recipient or "").strip()[:200], (document or "").strip()[:200]
-    if not recipient:
+    party = (recipient or "").strip()
+    recipient, document = handover_recipient(party, delegation), (document or "").strip()[:200]
+    if not party:
         errors["recipient"] = [_("Name who receives the materiel for the country of origin.")]
+    elif len(recipient) > CUSTODIAN_NAME_MAX:
+        # the recipient becomes each item's custodian name (a column of that length)
+        errors["recipient"] = [_("At most %(n)s characters for the receiving party and the "
+                                 "names of the delegation together.") % {
+                                     "n": CUSTODIAN_NAME_MAX}]
     if not document:
         errors["document"] = [_("Give the handover agreement or document.")]
     if not items:
@@ -568,41 +629,96 @@ def handover_return(*, actor, items: list[Item], client_key, recipient: str, doc
     if bad:
         errors["conditions"] = [_("Unknown condition for %(tags)s.") % {"tags": ", ".join(bad)}]
     _check(errors)
+    return HandoverInput(recipient, document, (witness or "").strip()[:200], conditions,
+                         {t: (n or "").strip()[:300] for t, n in notes.items()})
+
+
+def _handover_refusals(*, actor, items: list[Item]) -> Site:
+    """Refuse the whole batch unless every item can go now; return the one site they leave
+    from. ``items`` come locked (``handover_return``) or freshly read (``handover_check``)."""
+    sites = {i.location_site_id for i in items}
+    if len(sites) != 1:
+        _check({"items": [_("Return the items of one site per batch.")]})
+    site = items[0].location_site
+    access.require(actor, Perm.CUSTODY_DISPOSE, site)
+    held = sorted(i.short_code for i in items if i.on_hold)
+    if held:
+        raise Conflict(_("Cannot be returned, under legal hold: %(tags)s. Nothing was "
+                         "handed over.") % {"tags": ", ".join(held)}, code="legal_hold")
+    problems = [f"{i.short_code}: {p}" for i in items
+                if (p := _handover_problem(i)) is not None]
+    if problems:
+        raise Conflict(_("Nothing was handed over. %(problems)s") % {
+            "problems": "; ".join(problems)}, code="handover_refused")
+    return site
+
+
+def handover_check(*, actor, items: list[Item], recipient: str, document: str,
+                   witness: str = "", conditions: dict[str, str] | None = None,
+                   notes: dict[str, str] | None = None,
+                   delegation: list[str] | tuple[str, ...] = ()) -> HandoverInput:
+    """Everything ``handover_return`` would refuse, refused the same way, without writing
+    anything: the page shows it before the officer completes the handover in front of the
+    delegation. Nothing is locked, so ``handover_return`` checks again."""
+    clean = _handover_clean(items=items, recipient=recipient, document=document,
+                            witness=witness, delegation=delegation, conditions=conditions,
+                            notes=notes)
+    _handover_refusals(actor=actor, items=list(
+        Item.objects.select_related("location_site").filter(pk__in=[i.pk for i in items])
+        .order_by("short_code")))
+    return clean
+
+
+def handover_return(*, actor, items: list[Item], client_key, recipient: str, document: str,
+                    witness: str = "", conditions: dict[str, str] | None = None,
+                    notes: dict[str, str] | None = None,
+                    delegation: list[str] | tuple[str, ...] = ()) -> HandoverBatch:
+    """Return many items at once to the country of origin (IDDRS 5.40), with a condition
+    report: each item's condition at surrender and at return (``conditions`` maps a tag to
+    ``serviceable``/``unserviceable``; unchanged when not given). ``recipient`` is the
+    receiving party, ``delegation`` the names of the people who receive for it; the tags of
+    ``conditions`` and ``notes`` may be typed as people type them.
+
+    All or nothing: if any item is under legal hold (IDDRS 6.40 §7.1), the batch is refused and
+    the held items are named — never the reason of the hold; any other item that cannot be
+    returned is refused with its reason. One ``returned`` custody event on the ledger covers the
+    batch, in the same transaction as the items' new state and the batch record. Idempotent
+    on ``client_key``: a retried or double submission returns the first batch.
+    """
+    key = _uuid(client_key, "client_key")
+    existing = HandoverBatch.objects.filter(client_key=key).first()
+    if existing is not None:
+        return existing  # a retried submission returns the first batch
+    clean = _handover_clean(items=items, recipient=recipient, document=document,
+                            witness=witness, delegation=delegation, conditions=conditions,
+                            notes=notes)
     with transaction.atomic():
         # lock in a fixed order: two batches sharing items cannot deadlock
         locked = list(Item.objects.select_for_update().select_related("location_site")
                       .filter(pk__in=[i.pk for i in items]).order_by("pk"))
-        sites = {i.location_site_id for i in locked}
-        if len(sites) != 1:
-            _check({"items": [_("Return the items of one site per batch.")]})
-        site = locked[0].location_site
-        access.require(actor, Perm.CUSTODY_DISPOSE, site)
-        held = sorted(i.short_code for i in locked if i.on_hold)
-        if held:
-            raise Conflict(_("Cannot be returned, under legal hold: %(tags)s. Nothing was "
-                             "handed over.") % {"tags": ", ".join(held)}, code="legal_hold")
-        problems = [f"{i.short_code}: {p}" for i in locked
-                    if (p := _handover_problem(i)) is not None]
-        if problems:
-            raise Conflict(_("Nothing was handed over. %(problems)s") % {
-                "problems": "; ".join(problems)}, code="handover_refused")
+        # A double submission that waited for the first one's locks finds its batch now
+        # (PostgreSQL's read committed sees what committed meanwhile), not items gone.
+        existing = HandoverBatch.objects.filter(client_key=key).first()
+        if existing is not None:
+            return existing
+        site = _handover_refusals(actor=actor, items=locked)
         now = timezone.now()
         batch = HandoverBatch(site=site, short_code=short_code_next(site=site), client_key=key,
-                              recipient=recipient, document=document,
-                              witness=(witness or "").strip()[:200], handed_over_at=now,
+                              recipient=clean.recipient, document=clean.document,
+                              witness=clean.witness, handed_over_at=now,
                               handed_over_by=actor, ledger_seq=0)
         lines, report = [], []
         for item in locked:
-            at_return = conditions.get(item.short_code, item.condition)
-            note = (notes.get(item.short_code) or "").strip()[:300]
+            at_return = clean.conditions.get(item.short_code, item.condition)
             lines.append((item, {"condition_at_surrender": item.condition,
                                  "condition_at_return": at_return}))
             report.append(HandoverLine(batch=batch, item=item, quantity=item.quantity,
                                        condition_at_surrender=item.condition,
-                                       condition_at_return=at_return, note=note))
+                                       condition_at_return=at_return,
+                                       note=clean.notes.get(item.short_code, "")))
         entry = _record(actor=actor, site=site, kind="returned", lines=lines, data={
-            "recipient": recipient, "document": document, "batch": batch.short_code,
-            **({"witness": batch.witness} if batch.witness else {})})
+            "recipient": clean.recipient, "document": clean.document,
+            "batch": batch.short_code, **({"witness": batch.witness} if batch.witness else {})})
         batch.ledger_seq = entry.seq
         batch.save(force_insert=True)
         HandoverLine.objects.bulk_create(report)

@@ -12,12 +12,12 @@ from django.views.decorators.http import require_POST
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
-from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.errors import Conflict, MawaError, NotFound, ValidationFailed
 from mawa.core.ids import short_code_normalise
-from mawa.core.pdf import render_pdf
+from mawa.custody import exports as custody_exports
 from mawa.custody import forms, selectors, services
-from mawa.custody.models import Item, Kind, LegalHold, Receipt, State, Store
-from mawa.custody.receipts import payload_verify, qr_svg_data_uri
+from mawa.custody.models import Condition, Item, Kind, LegalHold, State, Store
+from mawa.custody.receipts import payload_verify
 
 
 def _apply_errors(form, exc: ValidationFailed) -> None:
@@ -205,12 +205,13 @@ def hold_lift(request, code, hold_id):
 @access.requires(Perm.CUSTODY_VIEW)
 def item_label(request, code):
     item = selectors.item_get(user=request.user, code=code)
-    return _labels_pdf([item], f"label-{item.short_code}.pdf")
+    pdf = custody_exports.labels_print(user=request.user, items=[item],
+                                       site=item.location_site)
+    return _pdf_response(pdf, f"label-{item.short_code}.pdf")
 
 
-def _labels_pdf(items, filename):
-    labels = [{"item": i, "qr": qr_svg_data_uri(i.short_code, scale=4)} for i in items]
-    pdf = render_pdf("custody/labels_pdf.html", {"labels": labels})
+def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    """A printed document, opened in the browser's viewer to be printed at once."""
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
@@ -272,12 +273,6 @@ def receipt_detail(request, code):
         access.require(request.user, Perm.CUSTODY_RECORD, receipt.site)
         form = forms.ItemForm(request.POST, request.FILES)
         if form.is_valid():
-            data = {k: v for k, v in form.cleaned_data.items()
-                    if k not in ("client_key", "photo")}
-            data = {k: ("" if v is None and k not in ("catalogue", "year_of_manufacture",
-                                                       "quantity") else v)
-                    for k, v in data.items()}
-            data["quantity"] = data.get("quantity") or 1
             try:
                 photo = form.cleaned_data.get("photo")
                 if photo is not None and not services._image_ok(photo.read()):
@@ -287,7 +282,7 @@ def receipt_detail(request, code):
                 result = services.item_surrender(
                     actor=request.user, receipt=receipt,
                     client_key=form.cleaned_data["client_key"],
-                    data=services.ItemInput(**data))
+                    data=services.item_input(form.cleaned_data))
                 if photo is not None and result.created:
                     photo.seek(0)
                     services.item_photo_add(actor=request.user, item=result.item,
@@ -320,38 +315,114 @@ def receipt_issue(request, code):
 
 @access.requires(Perm.CUSTODY_VIEW)
 def receipt_pdf(request, code):
+    """Print the signed receipt (kind ``custody_receipt_pdf``: checked and on the ledger)."""
     receipt = selectors.receipt_get(user=request.user, code=code)
-    if receipt.status != Receipt.Status.ISSUED:
-        raise NotFound()
-    items = list(receipt.items.order_by("id"))
-    from mawa.core import keys
-
-    key_id = payload_verify(receipt.signed_payload)["k"]
-    pdf = render_pdf("custody/receipt_pdf.html", {
-        "receipt": receipt, "items": items, "qr": qr_svg_data_uri(receipt.signed_payload),
-        "accepted": [i for i in items if i.state != State.REFUSED],
-        "refused": [i for i in items if i.state == State.REFUSED], "key_id": key_id,
-        "public_key": keys.public_key_bytes(keys.signing_key(receipt.site.code).public_key())
-        .hex()})
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="receipt-{receipt.short_code}.pdf"'
-    return response
-
-
-@access.requires(Perm.CUSTODY_VIEW)
-def handover_pdf(request, code):
-    """The bilingual handover document of a return-to-origin batch."""
-    pdf = selectors.handover_pdf(selectors.handover_get(user=request.user, code=code))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="handover-{code.upper()}.pdf"'
-    return response
+    pdf = custody_exports.receipt_print(user=request.user, receipt=receipt)
+    return _pdf_response(pdf, f"receipt-{receipt.short_code}.pdf")
 
 
 @access.requires(Perm.CUSTODY_VIEW)
 def receipt_labels(request, code):
     receipt = selectors.receipt_get(user=request.user, code=code)
     items = [i for i in receipt.items.order_by("id") if i.state != State.REFUSED]
-    return _labels_pdf(items, f"labels-{receipt.short_code}.pdf")
+    pdf = custody_exports.labels_print(user=request.user, items=items, site=receipt.site,
+                                       receipt=receipt)
+    return _pdf_response(pdf, f"labels-{receipt.short_code}.pdf")
+
+
+# --- return to the country of origin -----------------------------------------------------
+
+HANDOVER_LIST_MAX = 500  # items of one store offered on the page
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def handover_list(request):
+    return render(request, "custody/handover_list.html", {
+        "batches": selectors.handover_list(user=request.user),
+        "can_dispose": access.can(request.user, Perm.CUSTODY_DISPOSE)})
+
+
+def _by_item(request, prefix: str, items) -> dict[str, str]:
+    """``{tag: value}`` of the per-item fields ``<prefix>-<tag>`` sent with the page."""
+    return {i.short_code: request.POST[f"{prefix}-{i.short_code}"] for i in items
+            if f"{prefix}-{i.short_code}" in request.POST}
+
+
+@access.requires(Perm.CUSTODY_DISPOSE)
+def handover_new(request):
+    """Prepare a handover (choose the store, tick its items, name the receiving party, its
+    delegation and the agreement), review it with the condition of each item at return, and
+    complete it. The service decides; ``step`` says which page comes next:
+    nothing → prepare, ``review`` → the condition report, ``complete`` → the batch,
+    ``edit`` → back to preparing with what was typed."""
+    user = request.user
+    bound = request.method == "POST"
+    code = (request.POST if bound else request.GET).get("store", "")
+    store = selectors.store_get(user=user, code=code) if code else None
+    candidates = selectors.item_list(user=user, store=store, state=State.IN_CUSTODY,
+                                     limit=HANDOVER_LIST_MAX) if store else []
+    form = forms.HandoverForm(request.POST if bound else None,
+                              tags=[i.short_code for i in candidates],
+                              initial={"store": store.short_code if store else ""})
+    stores = access.scope(Store.objects.filter(is_active=True).select_related("site")
+                          .order_by("site__code", "name"), user)
+    context = {"form": form, "store": store, "candidates": candidates,
+               "stores": [s for s in stores if access.can(user, Perm.CUSTODY_DISPOSE, s.site)],
+               "chosen": set(request.POST.getlist("items")), "truncated":
+               len(candidates) == HANDOVER_LIST_MAX}
+    step = request.POST.get("step", "") if bound else ""
+    if step not in ("review", "complete"):
+        return render(request, "custody/handover_new.html", context)
+    if not form.is_valid():
+        return render(request, "custody/handover_new.html", context, status=400)
+    items = selectors.items_by_tag(user=user, tags=form.cleaned_data["items"])
+    conditions = _by_item(request, "condition", items)
+    request_data = {"items": items, "recipient": form.cleaned_data["recipient"],
+                    "delegation": form.delegation_names(),
+                    "document": form.cleaned_data["document"],
+                    "witness": form.cleaned_data["witness"], "conditions": conditions,
+                    "notes": _by_item(request, "note", items)}
+    # a refusal shows the page where it can be put right: the review for a completion
+    page = "custody/handover_review.html" if step == "complete" else "custody/handover_new.html"
+    status = 400
+    try:
+        if step == "complete":
+            batch = services.handover_return(actor=user,
+                                             client_key=form.cleaned_data["client_key"],
+                                             **request_data)
+            messages.success(request, _("Handed over as batch %(code)s.") % {
+                "code": batch.short_code})
+            return redirect("custody:handover_detail", code=batch.short_code)
+        services.handover_check(actor=user, **request_data)
+        page, status = "custody/handover_review.html", 200
+    except ValidationFailed as exc:
+        _apply_errors(form, exc)
+    except Conflict as exc:  # a legal hold, an item that cannot go: nothing was handed over
+        form.add_error(None, str(exc.message))
+        status = 409
+    context.update(items=items, lines=[
+        {"item": i, "condition": conditions.get(i.short_code, i.condition),
+         "note": request.POST.get(f"note-{i.short_code}", "")} for i in items],
+        conditions=Condition.choices, recipient=services.handover_recipient(
+            request_data["recipient"], request_data["delegation"]))
+    return render(request, page, context, status=status)
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def handover_detail(request, code):
+    batch = selectors.handover_get(user=request.user, code=code)
+    return render(request, "custody/handover_detail.html", {
+        "batch": batch, "lines": batch.report,
+        "can_print": access.can(request.user, Perm.CUSTODY_DISPOSE, batch.site)})
+
+
+@access.requires(Perm.CUSTODY_VIEW)
+def handover_pdf(request, code):
+    """Print the bilingual handover document of a batch, to be signed with the delegation
+    (kind ``custody_handover_pdf``: checked and on the ledger)."""
+    batch = selectors.handover_get(user=request.user, code=code)
+    pdf = custody_exports.handover_print(user=request.user, batch=batch)
+    return _pdf_response(pdf, f"handover-{batch.short_code}.pdf")
 
 
 def verify_public(request):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
-from mawa.core.errors import NotFound
+from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import Site
 from mawa.reports import charts, disclosure
 from mawa.reports.models import StatsRelease, StoredReport
@@ -152,8 +152,9 @@ def stored_report_list(*, user, limit: int = 100) -> list[StoredReport]:
     return list(qs[:limit])
 
 
-def stored_report_open(*, user, report_id) -> tuple[StoredReport, bytes]:
-    """One stored report's bytes, the download audited. Another site's report answers like a
+def stored_report_get(*, user, report_id) -> StoredReport:
+    """One stored report ``user`` may download: the all-sites report only for users of every
+    site, a site's report for users of that site. Another site's report answers like a
     missing one."""
     access.require(user, Perm.REPORT_VIEW)
     obj = next((r for r in StoredReport.objects.select_related("site").filter(pk=report_id)
@@ -161,13 +162,33 @@ def stored_report_open(*, user, report_id) -> tuple[StoredReport, bytes]:
                 or r.site is not None and access.in_scope(user, r.site)), None)
     if obj is None:
         raise NotFound()
+    return obj
+
+
+def stored_report_export(*, user, report: StoredReport, purpose: str, recipient: str):
+    """A stored report leaves like the one made on demand (``core.exports`` kind
+    ``sitrep_pdf``: the same permission, purpose and recipient, AES-256 zip, one-time
+    passphrase, 15-minute single-use link); its ledger entry is the one record of the
+    download. The file must still be the one the timer stored: a copy whose SHA-256 differs
+    from the record is refused, not sent."""
+    from mawa.core import exports
+
+    exports.export_check(user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient)
     try:
-        data = (reports_dir() / obj.file_name).read_bytes()
+        data = (reports_dir() / report.file_name).read_bytes()
     except FileNotFoundError:
         raise NotFound()
-    with transaction.atomic():
-        audit(actor=user, action="export", obj=obj, detail={"format": "pdf"})
-    return obj, data
+    if hashlib.sha256(data).hexdigest() != report.sha256:
+        raise Conflict(_("The stored file of this report is not the one that was generated "
+                         "(its SHA-256 differs): it was not sent. Generate the report again "
+                         "with “mawa sitrep --store”."), code="stored_report_altered")
+    code = report.site.code if report.site else "ALL"
+    return exports.export_create(
+        user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient,
+        write=lambda fh: fh.write(data),
+        stamp=f"{report.day.isoformat()}-{code}-{report.language}",
+        detail={"report": "reports.stored", "stored": str(report.pk), "scope": code,
+                "day": report.day.isoformat(), "stored_sha256": report.sha256})
 
 
 # --- protected statistics ----------------------------------------------------------------

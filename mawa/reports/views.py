@@ -75,10 +75,27 @@ def stored_list(request):
 
 @access.requires(Perm.REPORT_VIEW)
 def stored_download(request, report_id):
-    obj, data = services.stored_report_open(user=request.user, report_id=report_id)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{obj.file_name}"'
-    return response
+    """A stored daily report, as an encrypted export like the report made on demand. The
+    report is looked up first: another site's answers 404 before any step-up."""
+    report = services.stored_report_get(user=request.user, report_id=report_id)
+    return _stored_export(request, report=report)
+
+
+@step_up_required
+def _stored_export(request, *, report):
+    """GET: the form (purpose, recipient). POST: the stored PDF as an encrypted export."""
+    title = _("Stored daily report %(name)s") % {"name": report.file_name}
+    action = request.get_full_path()
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        ready = services.stored_report_export(user=request.user, report=report,
+                                              purpose=request.POST.get("purpose", ""),
+                                              recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready, back=reverse("reports:stored_list"))
 
 
 @access.requires(Perm.REPORT_VIEW)

@@ -127,3 +127,47 @@ def test_stock_check_with_a_sample_that_rederives(browser_page, login_in_browser
     assert services.stock_check_rederive(StockCheck.objects.get())
     shot(page, f"check-closed-{language}")
     assert officer.role == Role.CUSTODY_OFFICER and uuid
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_hand_items_over_to_the_country_of_origin(browser_page, login_in_browser, officer,
+                                                  surrender, gate_store, catalogue, language):
+    """The handover pages in the browser: choose the store, tick items, review the condition
+    report, complete once (the button is disabled after the click), print the document."""
+    from mawa.custody import services
+    from mawa.custody.models import HandoverBatch, State
+
+    items = [surrender() for _ in range(3)]
+    for item in items:
+        services.item_event_record(actor=officer, item=item, kind="stored",
+                                   data={"store": str(gate_store.pk)})
+    page = browser_page
+    page.set_default_timeout(60000)
+    login_in_browser(page, officer.username, language=language)
+    page.goto(page.base + "/custody/handovers/")
+    page.click("[data-testid=new-handover]")
+    page.select_option("#id_store_choice", gate_store.short_code)  # sends the form by itself
+    page.wait_for_selector("[data-testid=candidates]")
+    for item in items[:2]:
+        page.check(f"#item-{item.short_code}")
+    page.fill("input[name=recipient]", "وزارة الدفاع")
+    page.fill("textarea[name=delegation]", "العقيد عزيز حداد\nMaj. Rami Khoury")
+    page.fill("input[name=document]", "Agreement 7/2027")
+    shot(page, f"handover-new-{language}")
+    page.click("[data-testid=review]")
+    page.wait_for_selector("[data-testid=condition-report]")
+    assert "وزارة الدفاع — العقيد عزيز حداد, Maj. Rami Khoury" in page.locator(
+        "[data-testid=recipient]").inner_text()
+    page.select_option(f"select[name=condition-{items[0].short_code}]", "unserviceable")
+    page.fill(f"input[name=note-{items[0].short_code}]", "Bolt missing")
+    shot(page, f"handover-review-{language}")
+    page.click("[data-testid=complete]")
+    page.wait_for_selector("[data-testid=handover-lines]")
+    batch = HandoverBatch.objects.get()
+    assert batch.lines.count() == 2 and batch.lines.get(item=items[0]).note == "Bolt missing"
+    assert {i.state for i in type(items[0]).objects.filter(pk__in=[i.pk for i in items[:2]])} \
+        == {State.RETURNED}
+    shot(page, f"handover-batch-{language}")
+    pdf = page.request.get(page.base + page.locator("[data-testid=handover-pdf]")
+                           .get_attribute("href"))
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
