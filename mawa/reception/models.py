@@ -287,6 +287,10 @@ class PersonNameKey(models.Model):
 
     Derived data: recomputed from the typed names by ``services`` (and later by the
     identity-resolution engine). One row per (part, token).
+
+    The (key, person) index serves the name search (``selectors.person_search``): one key's
+    persons newest first, read from the index alone, and "does this person carry that key?"
+    as one index probe.
     """
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_keys")
@@ -294,7 +298,7 @@ class PersonNameKey(models.Model):
     key = models.CharField(max_length=80)
 
     class Meta:
-        indexes = [models.Index(fields=["key", "part"], name="namekey_key_part")]
+        indexes = [models.Index(fields=["key", "person"], name="namekey_key_person")]
         constraints = [models.UniqueConstraint(fields=["person", "part", "key"],
                                                name="namekey_unique")]
 
