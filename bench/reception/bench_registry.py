@@ -232,8 +232,8 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
 
     codes = [short_code_make("BEN", rng.randint(1, total - 50)) for _ in range(samples * 3)]
     sample = list(Person.objects.filter(short_code__in=codes).values(
-        "given_ar", "given_lat", "father_ar", "grandfather_ar", "family_ar", "birth_year",
-        "short_code", "service_number"))
+        "id", "given_ar", "given_lat", "father_ar", "grandfather_ar", "family_ar",
+        "birth_year", "short_code", "service_number"))
     print(f"sampled {len(sample)} existing persons for queries")
 
     def wanted(step: str) -> bool:
@@ -275,13 +275,16 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
             queries.append({"given_ar": s["given_ar"], "family_ar": s["family_ar"]})
     for q in queries[:10]:
         candidates_for(user=prot, data=q)
-    times, found = [], 0
+    times, found, shown = [], 0, []
     for q in queries:
         t = time.perf_counter()
-        found += bool(candidates_for(user=prot, data=q))
+        result = candidates_for(user=prot, data=q)
         times.append((time.perf_counter() - t) * 1000)
+        found += bool(result)
+        shown.append(result)
     if queries:
         print(f"duplicate suggestion while typing: {_pct(times)} (with a result: {found})")
+        _recall(queries, sample, shown)
     if queries and compare:
         _suggest_before_after(prot, queries)
 
@@ -299,6 +302,32 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
         print(f"CSV export: {lines:,} lines, {size / 1e6:.0f} MB in {took:.1f} s; RSS "
               f"{rss0:.0f} MB before, {rss1:.0f} MB after, peak {peak1:.0f} MB")
     print(f"load at end: {os.getloadavg()}")
+
+
+def _recall(queries, sample, shown) -> None:
+    """How often the person a query was typed from is among the five suggestions — or ties
+    with all five (a common name typed so far fits hundreds of persons equally well)."""
+    from mawa.matching import engine
+    from mawa.matching.models import IndexedPerson
+    from mawa.matching.selectors import index_scorer
+    from mawa.names import prepare
+
+    records = dict(IndexedPerson.objects.filter(
+        person_id__in=[s["id"] for s in sample[:len(queries)]]).values_list("person_id",
+                                                                           "record"))
+    exact = tied = 0
+    for q, s, result in zip(queries, sample, shown, strict=False):
+        ids = [r.person.pk for r in result]
+        if s["id"] in ids:
+            exact += 1
+            continue
+        p = prepare(engine.typed_record(q))
+        own, _m = engine.score(index_scorer(query=p), p,
+                               prepare(engine.record_from_json(records[s["id"]])))
+        tied += len(result) == 5 and min(r.probability for r in result) >= own - 1e-9
+    n = len(queries)
+    print(f"  typed person suggested: {exact}/{n}; suggested or tied with all five shown: "
+          f"{exact + tied}/{n}")
 
 
 def _suggest_before_after(user, queries) -> None:

@@ -122,12 +122,20 @@ def index_candidates(p: Prepared, *, exclude=None, limit: int = 5,
         usable = [k for k in keys if 0 < sizes.get(k, 0) <= MAX_BLOCK]
         if not usable:
             # only huge blocks (e.g. a given and a very common family name typed so far):
-            # the smallest still gives the officer something to look at
-            smallest = min(keys, key=lambda k: sizes.get(k, 0))
-            usable = [smallest] if sizes.get(smallest) else []
-        if usable:
-            rows = (IndexKey.objects.filter(key__in=usable, person__active=True)
-                    .values("person_id").annotate(n=Count("id"))
+            # the smallest still gives the officer something to look at (an empty key, e.g.
+            # with a typo in the father's name, is not the smallest block: it is none)
+            filled = [k for k in keys if sizes.get(k, 0) > 0]
+            usable = [min(filled, key=lambda k: sizes[k])] if filled else []
+        if len(usable) == 1:
+            # One block: every member shares exactly one key, so "most keys first, newest
+            # first" is "newest first" — read straight off the (key, person) index, stopping
+            # after ``max_candidates``, instead of grouping a block of 100,000 persons.
+            # (Only active persons have keys: no join to ``IndexedPerson`` is needed.)
+            ids = list(IndexKey.objects.filter(key=usable[0]).order_by("-person_id")
+                       .values_list("person_id", flat=True)[:max_candidates])
+        elif usable:
+            rows = (IndexKey.objects.filter(key__in=usable)
+                    .values("person_id").annotate(n=Count("*"))
                     .order_by("-n", "-person_id")[:max_candidates])
             ids = [r["person_id"] for r in rows]
     ids += [i for i in extra_ids or () if i not in ids]

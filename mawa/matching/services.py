@@ -79,27 +79,39 @@ def _national_id(person: Person) -> str:
     return ""
 
 
-def _person_record(person: Person):
-    return engine.person_record(person, national_id=_national_id(person),
-                                aliases=[(a.name_ar, a.name_lat) for a in person.aliases.all()])
+def _person_record(person: Person, *, national_id: str | None = None,
+                   aliases: Iterable[tuple[str, str]] | None = None):
+    if national_id is None:
+        national_id = _national_id(person)
+    if aliases is None:
+        aliases = [(a.name_ar, a.name_lat) for a in person.aliases.all()]
+    return engine.person_record(person, national_id=national_id, aliases=aliases)
 
 
-def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPerson:
+def registry_index_update(person: Person, *, screen: bool = True, new: bool = False,
+                          national_id: str | None = None,
+                          aliases: Iterable[tuple[str, str]] | None = None) -> IndexedPerson:
     """Bring the matching index up to date with ``person`` (call on every registration and
     correction, inside the transaction that saves the person, so both commit together).
 
     Then, for a newly indexed person, queue likely duplicates for review and screen them
     against the active watch lists (``screen=False`` skips both, for bulk rebuilds).
+
+    A registration, which has just created the person, passes ``new=True`` (they cannot be
+    indexed yet) and the ``national_id`` (number key of their first national ID, "" for none)
+    and ``aliases`` it saved: three look-ups fewer on every save. Without them they are read.
     """
-    record = _person_record(person)
+    record = _person_record(person, national_id=national_id, aliases=aliases)
     prepared = prepare(record)
     keys = {k[:200] for k in name_keys(prepared)}
     counts = engine.name_counts(prepared)
-    existing = IndexedPerson.objects.filter(person=person).first()
+    existing = None if new else IndexedPerson.objects.filter(person=person).first()
     delta: dict[tuple[str, str], int] = defaultdict(int)
     for pool, key in counts:
         delta[(pool, key)] += 1
-    with transaction.atomic():
+    # no savepoint of its own: the caller's transaction is the unit (the save and the index
+    # commit or fail together), so an error here rolls back the whole save, as before
+    with transaction.atomic(savepoint=False):
         if existing is None:
             entry = IndexedPerson.objects.create(person=person,
                                                  record=engine.record_to_json(record),
@@ -110,6 +122,8 @@ def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPers
             for pool, key in existing.name_counts:
                 delta[(pool, key)] -= 1
             old_keys = set(existing.keys.values_list("key", flat=True))
+            if not existing.active:
+                keys = set()  # a merged person keeps no keys: never a candidate again
             entry.record, entry.name_counts = engine.record_to_json(record), counts
             entry.save(update_fields=["record", "name_counts", "indexed_at"])
             IndexKey.objects.filter(person=entry, key__in=old_keys - keys).delete()
@@ -121,23 +135,30 @@ def registry_index_update(person: Person, *, screen: bool = True) -> IndexedPers
     return entry
 
 
-def _count_add(delta: dict[tuple[str, str], int]) -> None:
-    """Add ``delta`` to ``NameCount`` (pool totals included) with one statement per kind of
-    write, not two queries per name: a batch of 5,000 persons touches thousands of names."""
-    from mawa.reception.bulk import executemany
+_UPSERT_ROWS = 300  # rows per statement: 900 parameters, under any SQLite's limit
 
+
+def _count_add(delta: dict[tuple[str, str], int]) -> None:
+    """Add ``delta`` to ``NameCount`` (pool totals included): one upsert statement
+    (``INSERT … ON CONFLICT DO UPDATE``, SQLite and PostgreSQL alike) per 300 names, not two
+    queries per name — a batch of 5,000 persons touches thousands of names, a registration
+    a handful."""
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for (pool, _key), n in delta.items():
         totals[(pool, "")] += n
-    rows = [(pool, key, n) for (pool, key), n in [*delta.items(), *totals.items()] if n]
+    rows = sorted((pool, key, n) for (pool, key), n in [*delta.items(), *totals.items()] if n)
     if not rows:
         return
-    NameCount.objects.bulk_create([NameCount(pool=p, key=k, count=0) for p, k, _n in rows],
-                                  ignore_conflicts=True, batch_size=BATCH)
     qn = connection.ops.quote_name
-    executemany(f"UPDATE {qn(NameCount._meta.db_table)} SET {qn('count')} = "  # noqa: S608
-                f"{qn('count')} + %s WHERE pool = %s AND {qn('key')} = %s",
-                [(n, p, k) for p, k, n in rows])
+    table, count = qn(NameCount._meta.db_table), qn("count")
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), _UPSERT_ROWS):
+            chunk = rows[start:start + _UPSERT_ROWS]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cur.execute(f"INSERT INTO {table} (pool, {qn('key')}, {count}) "  # noqa: S608
+                        f"VALUES {values} ON CONFLICT (pool, {qn('key')}) DO UPDATE SET "
+                        f"{count} = {table}.{count} + excluded.{count}",
+                        [x for row in chunk for x in row])
 
 
 def registry_index_bulk(persons: list[Person], *, aliases: dict | None = None,
@@ -193,8 +214,9 @@ def registry_index_bulk(persons: list[Person], *, aliases: dict | None = None,
         entries.append(SimpleNamespace(person_id=person.pk, record=engine.record_to_json(record),
                                        name_counts=counts, active=person.pk not in merged,
                                        indexed_at=now))
-        keys += [SimpleNamespace(person_id=person.pk, key=k)
-                 for k in {k[:200] for k in name_keys(p)}]
+        if person.pk not in merged:  # a merged person keeps no keys (see IndexKey)
+            keys += [SimpleNamespace(person_id=person.pk, key=k)
+                     for k in {k[:200] for k in name_keys(p)}]
         prepared.append((person, p))
     with transaction.atomic():
         fast_insert(IndexedPerson, entries)
@@ -492,5 +514,6 @@ def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> Pers
     merge = PersonMerge.objects.create(duplicate=duplicate, survivor=survivor, pair=pair,
                                        actor=actor, site=site, at=at, ledger_seq=entry.seq)
     IndexedPerson.objects.filter(person=duplicate).update(active=False)
+    IndexKey.objects.filter(person_id=duplicate.pk).delete()
     # Other open suggestions about the duplicate are now about the survivor's record.
     return merge

@@ -365,8 +365,11 @@ def person_content_hash(values: dict, aliases: list, documents: list, hashes: di
     return hashlib.sha256(canonical_payload(body).encode()).hexdigest()
 
 
-def _name_keys_write(person: Person, aliases: list[tuple[str, str]]) -> None:
-    person.name_keys.all().delete()
+def _name_keys_write(person: Person, aliases: list[tuple[str, str]], *,
+                     new: bool = False) -> None:
+    """(Re)write the person's name keys; ``new``: just created, no old keys to delete."""
+    if not new:
+        person.name_keys.all().delete()
     rows = set()
     for part in NAME_PARTS:
         for script in ("ar", "lat"):
@@ -438,8 +441,12 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
                 if doc["scan"] is not None:
                     d.scan.save(*_working_copy(doc["scan"], str(d.id)), save=False)
                 d.save(force_insert=True)
-            _name_keys_write(person, aliases)
-            registry_index_update(person)
+            _name_keys_write(person, aliases, new=True)
+            # the documents and aliases just saved, not read back: the first national ID's
+            # number key (in the order given, as they were saved) is what the index keeps
+            national_id = next((d["number_key"] for d in documents
+                                if d["kind"] == DocumentKind.NATIONAL_ID), "")
+            registry_index_update(person, new=True, national_id=national_id, aliases=aliases)
             entry = ledger_append(stream=f"person/{person.id}", kind="person.registered",
                                   actor=actor, site=site,
                                   payload={"person": person.id, "short_code": person.short_code,
