@@ -31,6 +31,12 @@ COMPARTMENT_PERMS = frozenset({Perm.COMPARTMENT_VIEW, Perm.COMPARTMENT_EDIT,
                                Perm.WATCHLIST_MANAGE})
 
 
+# Ledger streams of the compartment (``accountability``, and the watch lists of ``matching``):
+# their names carry a compartment record's id and their lengths count its activity.
+COMPARTMENT_STREAMS = ("event/", "evidence/", "source/", "referral/", "watchlist/",
+                       "break-glass")
+
+
 # What an administrator's break-glass grant adds, while it lasts: reading, never editing.
 BREAK_GLASS_PERMS = frozenset({Perm.COMPARTMENT_VIEW})
 
@@ -145,6 +151,18 @@ def scope(qs: QuerySet, user, *, site_field: str | tuple[str, ...] = "site") -> 
     for name in fields:
         condition |= Q(**{f"{name}__in": ids})
     return qs.filter(condition)
+
+
+def ledger_streams(qs: QuerySet, user) -> QuerySet:
+    """Ledger rows (heads, checkpoints: anything with a ``stream``) ``user`` may see listed and
+    counted: the compartment's streams only with its permission, otherwise they do not exist
+    (attack test 2). Verifying the chains still covers every stream."""
+    if can(user, Perm.COMPARTMENT_VIEW):
+        return qs
+    hidden = Q()
+    for prefix in COMPARTMENT_STREAMS:
+        hidden |= Q(stream__startswith=prefix)
+    return qs.exclude(hidden)
 
 
 def get_for_user(qs: QuerySet, user, perm: str, *, site_field: str | tuple[str, ...] = "site",

@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Sum
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -9,7 +10,7 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core import selectors
 from mawa.core.ledger import ledger_verify
-from mawa.core.models import LedgerHead, Site
+from mawa.core.models import Checkpoint, LedgerHead, Site
 
 
 @require_GET
@@ -50,13 +51,20 @@ def site_location(request, site_id):
 
 @access.requires(Perm.LEDGER_VIEW)
 def ledger(request):
+    visible = access.ledger_streams(LedgerHead.objects.all(), request.user)
     report = None
     if request.method == "POST":
         access.require(request.user, Perm.LEDGER_VERIFY)
-        report = ledger_verify()
-    streams = LedgerHead.objects.order_by("stream")[:200]
+        report = ledger_verify()  # every chain, the compartment's too
+        if report.ok:
+            # what was verified, counted over the streams this user may see
+            report.streams = visible.count()
+            report.entries = visible.aggregate(n=Sum("seq"))["n"] or 0
+            report.checkpoints = access.ledger_streams(Checkpoint.objects.all(),
+                                                       request.user).count()
+    streams = visible.order_by("stream")[:200]
     return render(request, "core/ledger.html", {"report": report, "streams": streams,
-                                                "stream_count": LedgerHead.objects.count()})
+                                                "stream_count": visible.count()})
 
 
 def csrf_failure(request, reason=""):

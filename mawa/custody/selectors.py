@@ -4,6 +4,7 @@ and at the site where it is now."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -60,7 +61,10 @@ def item_list(*, user, store=None, state: str = "", kind: str = "", site=None, q
 
             qs = qs.filter(serial_key=serial_key(q))
     if before:
-        qs = qs.filter(id__lt=before)
+        try:  # a cursor from the address bar: one that is no id pages from the start
+            qs = qs.filter(id__lt=uuid.UUID(str(before)))
+        except ValueError:
+            pass
     return list(qs.order_by("-id")[:limit])
 
 

@@ -314,8 +314,10 @@ def sitrep_custody(scope: Scope) -> dict:
         by[(r["kind"], r["state"])] = r["n"]
     today = dict(items.filter(created_at__gte=scope.start).values_list("kind")
                  .annotate(n=Count("id")).order_by())
+    # Legal holds are set for allegations: only those who handle the materiel see the held
+    # figure (as on the custody pages); for others, and the stored report, it does not exist.
     held = dict(items.filter(on_hold=True).values_list("kind").annotate(n=Count("id"))
-                .order_by())
+                .order_by()) if scope.can(Perm.CUSTODY_VIEW) else None
     rows = []
     for kind in Kind.values:
         cells = [by.get((kind, s), 0) for s in states]
@@ -323,9 +325,11 @@ def sitrep_custody(scope: Scope) -> dict:
         rows.append({"kind": kind, "label": _label(Kind, kind), "received": received,
                      "today": today.get(kind, 0), "cells": cells,
                      "in_custody": by.get((kind, State.IN_CUSTODY), 0),
-                     "on_hold": held.get(kind, 0), "balance": received - sum(cells),
+                     "balance": received - sum(cells),
                      "url": _url(scope, Perm.CUSTODY_VIEW, "custody:item_list",
                                  query=f"kind={kind}")})
+        if held is not None:
+            rows[-1]["on_hold"] = held.get(kind, 0)
     Discrepancy = _model("custody.Discrepancy")
     open_discrepancies = 0
     if Discrepancy is not None:
