@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mawa.core import exports
+from mawa.core.errors import ValidationFailed
 
 
 class _DeleteOnClose:
@@ -48,3 +49,20 @@ def export_form_page(request, *, title, action, error=None, fields=None, status=
     return render(request, "core/export_form.html", {
         "title": title, "action": action, "error": error, "fields": fields or {},
         "post": request.POST, "note": note}, status=status)
+
+
+def export_page(request, *, title, make, back: str = ""):
+    """The two steps of an export page (after step-up): GET shows the form asking for the
+    purpose and the recipient; POST calls ``make(purpose=…, recipient=…)``, which returns an
+    ``ExportReady``, and shows its passphrase and link — or the form again with the refusal
+    (400) when the purpose or recipient is missing."""
+    action = request.get_full_path()
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        ready = make(purpose=request.POST.get("purpose", ""),
+                     recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return export_ready_page(request, ready, back=back)

@@ -549,18 +549,9 @@ def reconciliation(request):
 @step_up_required
 def _reconciliation_export(request):
     """GET: the form (purpose, recipient). POST: the table as an encrypted export."""
-    from mawa.core.views_exports import export_form_page, export_ready_page
+    from mawa.core.views_exports import export_page
     from mawa.custody.exports import reconciliation_export
 
-    title = _("Custody reconciliation (CSV)")
-    action = request.get_full_path()
-    if request.method != "POST":
-        return export_form_page(request, title=title, action=action)
-    try:
-        ready = reconciliation_export(user=request.user,
-                                      purpose=request.POST.get("purpose", ""),
-                                      recipient=request.POST.get("recipient", ""))
-    except ValidationFailed as exc:
-        return export_form_page(request, title=title, action=action, error=exc.message,
-                                fields=exc.fields, status=400)
-    return export_ready_page(request, ready, back=reverse("custody:reconciliation"))
+    return export_page(request, title=_("Custody reconciliation (CSV)"),
+                       back=reverse("custody:reconciliation"),
+                       make=lambda **asked: reconciliation_export(user=request.user, **asked))

@@ -17,7 +17,7 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
 from mawa.core.errors import NotFound, ValidationFailed
-from mawa.core.views_exports import export_form_page, export_ready_page
+from mawa.core.views_exports import export_form_page, export_page
 from mawa.reports import services
 from mawa.reports.forms import SitrepForm, StatsPublishForm
 from mawa.reports.selectors import sitrep_first_day
@@ -52,19 +52,13 @@ def sitrep(request):
 @step_up_required
 def _sitrep_pdf(request, *, day, code):
     """GET: the form (purpose, recipient). POST: the PDF as an encrypted export."""
-    title = _("Situation report (PDF)")
-    action = request.get_full_path()
     if request.method != "POST":
         services.sitrep_scope(user=request.user, day=day, site_code=code)  # 404 before a form
-        return export_form_page(request, title=title, action=action)
-    try:
-        ready = services.sitrep_pdf_export(
+    return export_page(
+        request, title=_("Situation report (PDF)"), back=reverse("reports:sitrep"),
+        make=lambda **asked: services.sitrep_pdf_export(
             user=request.user, day=day, site_code=code, language=translation.get_language(),
-            purpose=request.POST.get("purpose", ""), recipient=request.POST.get("recipient", ""))
-    except ValidationFailed as exc:
-        return export_form_page(request, title=title, action=action, error=exc.message,
-                                fields=exc.fields, status=400)
-    return export_ready_page(request, ready, back=reverse("reports:sitrep"))
+            **asked))
 
 
 @access.requires(Perm.REPORT_VIEW)
@@ -84,18 +78,11 @@ def stored_download(request, report_id):
 @step_up_required
 def _stored_export(request, *, report):
     """GET: the form (purpose, recipient). POST: the stored PDF as an encrypted export."""
-    title = _("Stored daily report %(name)s") % {"name": report.file_name}
-    action = request.get_full_path()
-    if request.method != "POST":
-        return export_form_page(request, title=title, action=action)
-    try:
-        ready = services.stored_report_export(user=request.user, report=report,
-                                              purpose=request.POST.get("purpose", ""),
-                                              recipient=request.POST.get("recipient", ""))
-    except ValidationFailed as exc:
-        return export_form_page(request, title=title, action=action, error=exc.message,
-                                fields=exc.fields, status=400)
-    return export_ready_page(request, ready, back=reverse("reports:stored_list"))
+    return export_page(
+        request, title=_("Stored daily report %(name)s") % {"name": report.file_name},
+        back=reverse("reports:stored_list"),
+        make=lambda **asked: services.stored_report_export(user=request.user, report=report,
+                                                           **asked))
 
 
 @access.requires(Perm.REPORT_VIEW)
