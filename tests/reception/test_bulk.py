@@ -3,6 +3,7 @@ same content hash, and persons the matching index knows (suggested and screened)
 
 import datetime as dt
 import decimal
+import enum
 import uuid
 
 import pytest
@@ -15,6 +16,15 @@ from mawa.core.ledger import canonical_payload, ledger_verify
 from mawa.reception import bulk, imports, services
 from mawa.reception.models import Category, Status
 from mawa.reception.services import DocumentInput, PersonInput
+
+
+class _Mixin(str, enum.Enum):  # noqa: UP042 — deliberately not a StrEnum
+    """An enum with a str mix-in that is not a Django choice: its ``str`` is "_Mixin.A", its
+    text (what RFC 8785 writes) "a"."""
+
+    A = "a"
+    B = "b"
+
 
 TRICKY = [
     {},
@@ -35,6 +45,7 @@ TRICKY = [
     {"🙂": "a key beyond the BMP", "\uffff": "a key at the end of the BMP"},
     {"status": Status.ARRIVED, "category": Category.CHILD, "keys": {1: "int key"}},
     {"lazy": gettext_lazy("Persons"), "time": dt.time(8, 30)},
+    {"in lists": [Status.ARRIVED, ("x", Category.CHILD)], "mixin": _Mixin.A, "n": [_Mixin.B]},
 ]
 
 
@@ -143,3 +154,16 @@ def test_imported_persons_are_screened_against_active_watch_lists(users, sites):
     written = _import(users, sites)
     hits = MatchPair.objects.filter(kind=PairKind.WATCHLIST)
     assert [h.person_a_id for h in hits] == [written[0].pk]
+
+
+_FILLED = st.sampled_from(["", "x", None, 0, 1990, [], ["ar"]])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({n: _FILLED for names, _w in services._COMPLETENESS
+                              for n in names}))
+def test_bulk_completeness_equals_the_services(values):
+    from types import SimpleNamespace
+
+    assert bulk._completeness(values, services._COMPLETENESS) == \
+        services.person_completeness(SimpleNamespace(**values))
