@@ -288,8 +288,13 @@ LEFT_CUSTODY = frozenset({State.DESTROYED, State.TRANSFERRED, State.RETURNED})
 class CustodyEvent(models.Model):
     """An index row per item and ledger entry, so an item's history is one indexed query.
 
-    The ledger entry is the record; this row only points at it (and is append-only as well:
-    services create them, nothing updates them).
+    The ledger entry is the record; this row points at it and copies, from it, what the
+    reports need to read the register on a past day with aggregate queries: the entry's time
+    and the item's state and quantity before and after the event (``derive.apply``; the
+    "after" is the one recorded in the entry's line). ``from_state`` and ``from_quantity`` are
+    NULL for the event that created the item (surrender, refusal, a new lot of a split or
+    merge). Append-only as well: ``services._record`` creates them in the transaction of the
+    entry, nothing updates them (migration 0004 filled them once from the ledger).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -298,10 +303,21 @@ class CustodyEvent(models.Model):
                                      related_name="+")
     kind = models.CharField(max_length=32)
     item_seq = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    from_state = models.CharField(max_length=14, null=True, choices=State.choices)
+    to_state = models.CharField(max_length=14, choices=State.choices)
+    from_quantity = models.PositiveIntegerField(null=True)
+    to_quantity = models.PositiveIntegerField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "item_seq"],
                                                name="custody_event_item_seq")]
+        indexes = [
+            # the events after a day (undone from the register to give that day's state)
+            models.Index(fields=["at"], name="custody_event_at"),
+            # the surrenders up to a day (received to date)
+            models.Index(fields=["kind", "at"], name="custody_event_kind_at"),
+        ]
 
 
 class ItemPhoto(models.Model):

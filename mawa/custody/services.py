@@ -124,7 +124,7 @@ def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item,
         after = derive.apply(before, kind, data, extra, actor=actor_id, site=site.code)
         _project(item, after)
         entry_lines.append({"id": str(item.pk), "n": after["n"], **extra, "after": after})
-        projected.append(item)
+        projected.append((item, before))
     entry = ledger_append(stream=stream_of(site), kind=kind, actor=actor, site=site,
                           payload={"data": data, "items": entry_lines})
     update = ["state", "custodian", "custodian_name", "location_site", "store", "bay", "rack",
@@ -134,9 +134,15 @@ def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item,
             item.save(force_insert=True)
         else:
             item.save(update_fields=update)
+    # the index rows carry the entry's time and each item's state and quantity before and
+    # after (the situation report reads a past day's register from them)
+    at = dt.datetime.fromisoformat(entry.ts)
     CustodyEvent.objects.bulk_create([
-        CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq)
-        for item in projected])
+        CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq, at=at,
+                     from_state=before["state"] if before else None, to_state=item.state,
+                     from_quantity=before["quantity"] if before else None,
+                     to_quantity=item.quantity)
+        for item, before in projected])
     return entry
 
 

@@ -5,9 +5,16 @@ Each runs a handful of ``GROUP BY`` queries whatever the size of the register (D
 report for 1M persons in ≤ 5 s); none loops over persons in Python.
 
 Scope: one site, or every site the user works at. A person belongs to the report of the site
-that registered them and of the site that holds them now (as in ``reception.selectors``).
+that registered them and of the site that held them at the end of the day. Materiel belongs to
+the report of the site where it was surrendered (a lot split or merged elsewhere, to the site
+where that was done).
 Sections that read an app whose tables are not there yet (custody, camp) answer
 ``{"available": False}`` and the page says so.
+
+Every figure is the register *at the end of the report day*, not now: a record changed since
+is counted as it was then, from the history the apps keep (lifecycle events, custody events
+with their state before and after, check-out and return times, closing follow-ups, stock
+entries, the ledger's capacity changes). For today the figures are the current register.
 
 Nothing here reads the accountability compartment: it is never counted (protection.md R1).
 Incidents of sensitive kinds are counted only for users who hold
@@ -17,20 +24,37 @@ Incidents of sensitive kinds are counted only for users who hold
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.apps import apps
 from django.db import connection
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Substr, TruncDate
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    UUIDField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.errors import NotFound, ValidationFailed
-from mawa.core.models import Site, SiteKind
+from mawa.core.models import LedgerEntry, Site, SiteKind
 from mawa.reception.models import Category, LifecycleEvent, Person, Sex, Status
 
 #: statuses of people held by the camp (in it, or out and expected back)
@@ -94,10 +118,24 @@ def sitrep_scope(*, user, day: dt.date | None, site_code: str | None = None) -> 
 
 # --- helpers -----------------------------------------------------------------------------
 
+def _held_then(scope: Scope):
+    """The site that held a person at the end of the day: that of their last lifecycle event
+    before it (each event records the site holding the person after it)."""
+    return Subquery(LifecycleEvent.objects.filter(person_id=OuterRef("pk"), at__lt=scope.end)
+                    .order_by("-at", "-id").values("site_id")[:1])
+
+
 def _persons(scope: Scope):
+    """Persons of the scope at the end of the day: registered at one of its sites, or held by
+    one then. A person whose status has not changed since is held where they are now; only
+    those moved later are looked up in their history."""
     qs = Person.objects.all()
     if scope.site_ids is not None:
-        qs = qs.filter(Q(site_id__in=scope.site_ids) | Q(current_site_id__in=scope.site_ids))
+        ids = scope.site_ids
+        qs = qs.alias(held_then=_held_then(scope)).filter(
+            Q(site_id__in=ids)
+            | Q(status_changed_at__lt=scope.end, current_site_id__in=ids)
+            | Q(status_changed_at__gte=scope.end, held_then__in=ids))
     return qs
 
 
@@ -238,16 +276,38 @@ def sitrep_population(scope: Scope) -> dict:
             "series": [(r["label"], r["total"]) for r in rows if r["total"]]}
 
 
+def _capacity_then(scope: Scope, Shelter) -> dict:
+    """Places per block at the end of the day: active shelters that existed then, at the
+    capacity they had then. A capacity changed since is read from the ledger (camp entries
+    ``camp.shelter.capacity`` say from and to): the first change after the day gives the
+    capacity before it. Such changes are rare; they are the only entries read."""
+    shelters = _by_site(Shelter.objects.filter(is_active=True, created_at__lt=scope.end), scope)
+    capacity = {str(pk): (block, places) for pk, block, places in
+                shelters.values_list("id", "block_id", "capacity")}
+    since = scope.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the ledger's time stamps, as text
+    changed: set[str] = set()
+    for payload in (LedgerEntry.objects.filter(kind="camp.shelter.capacity", ts__gte=since)
+                    .order_by("ts", "id").values_list("payload", flat=True)):
+        change = json.loads(payload)
+        shelter = str(change.get("shelter"))
+        if shelter in capacity and shelter not in changed:
+            changed.add(shelter)
+            capacity[shelter] = (capacity[shelter][0], int(change["from"]))
+    out: dict = {}
+    for block, places in capacity.values():
+        out[block] = out.get(block, 0) + places
+    return out
+
+
 def sitrep_camp(scope: Scope) -> dict:
-    """Occupancy by block at the end of the day: open stays against active capacity."""
+    """Occupancy by block at the end of the day: open stays against the capacity then."""
     Block, Shelter, Assignment = (_model("camp.Block"), _model("camp.Shelter"),
                                   _model("camp.Assignment"))
     if not (Block and Shelter and Assignment):
         return {"available": False}
-    blocks = list(_by_site(Block.objects.all(), scope).values(
+    blocks = list(_by_site(Block.objects.filter(created_at__lt=scope.end), scope).values(
         "id", "name", "site__code").order_by("site__code", "name"))
-    capacity = dict(_by_site(Shelter.objects.filter(is_active=True), scope)
-                    .values_list("block_id").annotate(c=Sum("capacity")).order_by())
+    capacity = _capacity_then(scope, Shelter)
     occupied = dict(_by_site(Assignment.objects.filter(start_at__lt=scope.end), scope)
                     .filter(Q(end_at__isnull=True) | Q(end_at__gte=scope.end))
                     .values_list("block_id").annotate(n=Count("id")).order_by())
@@ -284,12 +344,21 @@ def sitrep_rollcalls(scope: Scope) -> dict:
         return {"available": False}
     from mawa.camp.models import RollCallStatus
 
-    qs = _by_site(RollCall.objects.filter(day=scope.day), scope)
-    rows = [{"status": r["status"], "label": _label(RollCallStatus, r["status"]), "n": r["n"],
+    # as each stood at the end of the day: still in progress if closed later (its figures come
+    # with the close), a discrepancy if resolved later
+    closed = Q(closed_at__lt=scope.end)
+    then = Case(When(~closed | Q(closed_at__isnull=True), then=Value(RollCallStatus.OPEN)),
+                When(status=RollCallStatus.RESOLVED, resolved_at__gte=scope.end,
+                     then=Value(RollCallStatus.DISCREPANCY)),
+                default=F("status"), output_field=CharField())
+    qs = _by_site(RollCall.objects.filter(day=scope.day), scope).annotate(status_then=then)
+    rows = [{"status": r["status_then"], "label": _label(RollCallStatus, r["status_then"]),
+             "n": r["n"],
              "expected": r["e"] or 0, "present": r["p"] or 0, "missing": r["m"] or 0}
-            for r in qs.values("status").annotate(n=Count("id"), e=Sum("expected"),
-                                                  p=Sum("present"), m=Sum("missing"))
-            .order_by("status")]
+            for r in qs.values("status_then").annotate(
+                n=Count("id"), e=Sum("expected", filter=closed),
+                p=Sum("present", filter=closed), m=Sum("missing", filter=closed))
+            .order_by("status_then")]
     return {"available": True, "rows": rows, "total": sum(r["n"] for r in rows),
             "expected": sum(r["expected"] for r in rows),
             "present": sum(r["present"] for r in rows),
@@ -297,51 +366,178 @@ def sitrep_rollcalls(scope: Scope) -> dict:
             "url": _url(scope, Perm.CAMP_VIEW, "camp:rollcalls")}
 
 
-def sitrep_custody(scope: Scope) -> dict:
-    """Materiel surrendered (to date and on the day) and where it stands now, by kind, with the
-    reconciliation: received = every state added up (IDDRS 4.10 stock accounting)."""
-    Item = _model("custody.Item")
-    if Item is None:
-        return {"available": False}
-    from mawa.custody.models import Kind, State
+def _in_scope(scope: Scope, site_id) -> bool:
+    return scope.site_ids is None or site_id in scope.site_ids
 
-    items = _by_site(Item.objects.filter(created_at__lt=scope.end), scope).exclude(
-        state=State.REFUSED)
+
+def _with_item(Item, events):
+    """``events`` with their item's site and kind as ``item_site`` and ``item_kind``.
+
+    PostgreSQL joins the items. SQLite reads them by primary key for each event instead: with
+    a join (or a filter on the item's site) its planner may read every event of every item
+    rather than the few selected by time."""
+    if connection.vendor != "sqlite":
+        return events.annotate(item_site=F("item__site_id"), item_kind=F("item__kind"))
+    item = Item.objects.filter(pk=OuterRef("item_id")).order_by()
+    return events.annotate(
+        item_site=Subquery(item.values("site_id")[:1], output_field=UUIDField()),
+        item_kind=Subquery(item.values("kind")[:1]))
+
+
+def _materiel_then(scope: Scope, Item, CustodyEvent) -> dict[tuple[str, str], list[int]]:
+    """Items — how many, and their quantity — by (kind, state) at the end of the day.
+
+    The register now (one GROUP BY over the items), with every custody event after the day
+    undone: each moved one item from (``from_state``, ``from_quantity``) to (``to_state``,
+    ``to_quantity``), as its index row records, so undoing them all is one GROUP BY over the
+    events after the day — none for today's report, a day's worth for yesterday's. Events that
+    changed neither state nor quantity (most of them: tags, photos, seals, checks) are left out
+    before their items are read. An item created after the day is undone into no state at all
+    (its first event has none before).
+
+    The events are grouped by their item's site rather than filtered by it (``_with_item``).
+    """
+    by: dict[tuple[str, str], list[int]] = {}
+    for r in (_by_site(Item.objects.all(), scope).values("kind", "state")
+              .annotate(n=Count("id"), q=Sum("quantity")).order_by()):
+        by[(r["kind"], r["state"])] = [r["n"], r["q"] or 0]
+    later = _with_item(Item, CustodyEvent.objects.filter(at__gte=scope.end).filter(
+        Q(from_state__isnull=True) | ~Q(from_state=F("to_state"))
+        | ~Q(from_quantity=F("to_quantity"))))
+    for r in (later.values("item_site", "item_kind", "from_state", "to_state")
+              .annotate(n=Count("id"), q_from=Sum("from_quantity"), q_to=Sum("to_quantity"))
+              .order_by()):
+        if not _in_scope(scope, r["item_site"]):
+            continue
+        kind = r["item_kind"]
+        cell = by.setdefault((kind, r["to_state"]), [0, 0])
+        cell[0] -= r["n"]
+        cell[1] -= r["q_to"] or 0
+        if r["from_state"] is not None:
+            cell = by.setdefault((kind, r["from_state"]), [0, 0])
+            cell[0] += r["n"]
+            cell[1] += r["q_from"] or 0
+    return by
+
+
+def _received(scope: Scope, CustodyEvent) -> dict[str, dict]:
+    """What the surrender records say was received, by kind: the ``surrendered`` events (one
+    per item accepted at the gate, with the quantity handed in) up to the end of the day, and
+    on the day itself. Grouped by site, not filtered (see ``_materiel_then``)."""
+    on_day = Q(at__gte=scope.start)
+    out: dict[str, dict] = {}
+    for r in (CustodyEvent.objects.filter(kind="surrendered", at__lt=scope.end)
+              .values("item__site_id", "item__kind")
+              .annotate(n=Count("id"), q=Sum("to_quantity"), n_day=Count("id", filter=on_day),
+                        q_day=Sum("to_quantity", filter=on_day)).order_by()):
+        if _in_scope(scope, r["item__site_id"]):
+            got = out.setdefault(r["item__kind"], {"n": 0, "q": 0, "n_day": 0, "q_day": 0})
+            for key in got:
+                got[key] += r[key] or 0
+    return out
+
+
+def _relotted_in(scope: Scope, CustodyEvent) -> dict[str, int]:
+    """Rounds that came into the scope's lots from other sites' lots (negative: went out) by
+    the splits and merges up to the end of the day.
+
+    A new lot is recorded at the site where it is made, so a lot surrendered at a crossing and
+    split at the depot leaves rounds in a depot lot. They are counted from the *other* side of
+    each split or merge that touched the scope — the quantities the lots outside it lost or
+    gained — so the scope's own lots are still checked against its surrenders."""
+    if scope.site_ids is None:
+        return {}  # every site: nothing is outside
+    change = Coalesce(F("from_quantity"), 0) - F("to_quantity")
+    per_entry: dict[int, list] = {}
+    for entry, site, kind, q in (
+            CustodyEvent.objects.filter(kind__in=("split", "merged"), at__lt=scope.end)
+            .values_list("ledger_entry_id", "item__site_id", "item__kind")
+            .annotate(q=Sum(change, output_field=IntegerField())).order_by()):
+        per_entry.setdefault(entry, []).append((site in scope.site_ids, kind, q or 0))
+    out: dict[str, int] = {}
+    for lines in per_entry.values():
+        if any(inside for inside, _kind, _q in lines):
+            for inside, kind, q in lines:
+                if not inside:
+                    out[kind] = out.get(kind, 0) + q
+    return out
+
+
+def _on_hold_then(scope: Scope, Item, CustodyEvent, LegalHold) -> dict[str, list[int]]:
+    """Items under legal hold at the end of the day by kind: how many, and their quantity
+    then (the quantity now less what events after the day changed)."""
+    holds = LegalHold.objects.filter(set_at__lt=scope.end).filter(
+        Q(lifted_at__isnull=True) | Q(lifted_at__gte=scope.end)).values("item_id")
+    items = _by_site(Item.objects.filter(pk__in=holds), scope)
+    out = {kind: [n, q or 0] for kind, n, q in items.values_list("kind").annotate(
+        n=Count("id"), q=Sum("quantity")).order_by()}
+    change = F("to_quantity") - Coalesce(F("from_quantity"), 0)
+    for kind, q in (CustodyEvent.objects.filter(at__gte=scope.end, item__in=items)
+                    .values_list("item__kind")
+                    .annotate(q=Sum(change, output_field=IntegerField())).order_by()):
+        out.setdefault(kind, [0, 0])[1] -= q or 0
+    return out
+
+
+def sitrep_custody(scope: Scope) -> dict:
+    """Materiel surrendered (to date and on the day) and where it stood at the end of the day,
+    by kind, with the reconciliation of IDDRS 4.10 stock accounting: received according to the
+    surrender records, against what every state accounts for (ammunition in rounds, since lots
+    are split and merged; weapons and vehicles one by one). The difference, ``balance``, is 0
+    when the records agree; anything else is materiel unaccounted for (positive) or accounted
+    for without a surrender record (negative)."""
+    Item, CustodyEvent = _model("custody.Item"), _model("custody.CustodyEvent")
+    if Item is None or CustodyEvent is None:
+        return {"available": False}
+    from mawa.custody.models import Kind, LegalHold, State
+
     states = list(State.values)
     states.remove(State.REFUSED)
-    by: dict[tuple[str, str], int] = {}
-    for r in items.values("kind", "state").annotate(n=Count("id")).order_by():
-        by[(r["kind"], r["state"])] = r["n"]
-    today = dict(items.filter(created_at__gte=scope.start).values_list("kind")
-                 .annotate(n=Count("id")).order_by())
+    by = _materiel_then(scope, Item, CustodyEvent)
+    received = _received(scope, CustodyEvent)
+    relotted = _relotted_in(scope, CustodyEvent)
     # Legal holds are set for allegations: only those who handle the materiel see the held
     # figure (as on the custody pages); for others, and the stored report, it does not exist.
-    held = dict(items.filter(on_hold=True).values_list("kind").annotate(n=Count("id"))
-                .order_by()) if scope.can(Perm.CUSTODY_VIEW) else None
+    held = _on_hold_then(scope, Item, CustodyEvent, LegalHold) \
+        if scope.can(Perm.CUSTODY_VIEW) else None
     rows = []
     for kind in Kind.values:
-        cells = [by.get((kind, s), 0) for s in states]
-        received = sum(cells)
-        rows.append({"kind": kind, "label": _label(Kind, kind), "received": received,
-                     "today": today.get(kind, 0), "cells": cells,
-                     "in_custody": by.get((kind, State.IN_CUSTODY), 0),
-                     "balance": received - sum(cells),
-                     "url": _url(scope, Perm.CUSTODY_VIEW, "custody:item_list",
-                                 query=f"kind={kind}")})
+        # the measure of the row: rounds for ammunition, items for the rest
+        m = 1 if kind == Kind.AMMUNITION else 0
+        cells = [by.get((kind, s), [0, 0])[m] for s in states]
+        got = received.get(kind, {})
+        row = {"kind": kind, "label": _label(Kind, kind),
+               "unit": str(_("rounds") if m else _("items")),
+               "received": got.get("q" if m else "n") or 0,
+               "today": got.get("q_day" if m else "n_day") or 0,
+               "relotted": relotted.get(kind, 0), "cells": cells,
+               "in_custody": by.get((kind, State.IN_CUSTODY), [0, 0])[m],
+               "url": _url(scope, Perm.CUSTODY_VIEW, "custody:item_list",
+                           query=f"kind={kind}")}
+        row["balance"] = row["received"] + row["relotted"] - sum(cells)
         if held is not None:
-            rows[-1]["on_hold"] = held.get(kind, 0)
+            row["on_hold"] = held.get(kind, [0, 0])[m]
+        rows.append(row)
     Discrepancy = _model("custody.Discrepancy")
     open_discrepancies = 0
     if Discrepancy is not None:
+        # found before the end of the day and not resolved by then
         open_discrepancies = _by_site(Discrepancy.objects.filter(
-            created_at__lt=scope.end, resolved_at__isnull=True), scope).count()
+            created_at__lt=scope.end), scope).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=scope.end)).count()
+    # summary figures count items (a lot is one item), whatever the row's measure
+    items = {k: sum(by.get((k, s), [0, 0])[0] for s in states) for k in Kind.values}
     return {"available": True, "states": [_label(State, s) for s in states], "rows": rows,
-            "received": sum(r["received"] for r in rows),
-            "in_custody": sum(r["in_custody"] for r in rows),
-            "today": sum(r["today"] for r in rows),
-            "missing": sum(by.get((k, State.MISSING), 0) for k in Kind.values),
+            "received": sum((received.get(k) or {}).get("n") or 0 for k in Kind.values),
+            "accounted": sum(items.values()),
+            "in_custody": sum(by.get((k, State.IN_CUSTODY), [0, 0])[0] for k in Kind.values),
+            "today": sum((received.get(k) or {}).get("n_day") or 0 for k in Kind.values),
+            "missing": sum(by.get((k, State.MISSING), [0, 0])[0] for k in Kind.values),
+            "relotted": any(r["relotted"] for r in rows),
+            "balanced": not any(r["balance"] for r in rows),
             "open_discrepancies": open_discrepancies,
-            "series": [(r["label"], r["received"]) for r in rows]}
+            "series": [(r["label"], (received.get(r["kind"]) or {}).get("n") or 0)
+                       for r in rows]}
 
 
 def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
@@ -352,13 +548,23 @@ def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
         return {"available": False}
     given = dict(_by_site(Distribution.objects.filter(day=scope.day), scope)
                  .values_list("item_id").annotate(q=Sum("quantity")).order_by())
-    types = _by_site(ItemType.objects.filter(is_active=True), scope).order_by("name_en")
+    types = _by_site(ItemType.objects.filter(is_active=True, created_at__lt=scope.end),
+                     scope).order_by("name_en")
+    # Stock at the end of the day: the stock now, less what came in (or was written off)
+    # since — stock entries — plus what was handed out since (the daily totals).
+    StockEntry, DailyDistribution = _model("camp.StockEntry"), _model("camp.DailyDistribution")
+    moved_since = dict(_by_site(StockEntry.objects.filter(at__gte=scope.end), scope,
+                                "item__site").values_list("item_id").annotate(
+                                    q=Sum("quantity")).order_by()) if StockEntry else {}
+    given_since = dict(_by_site(DailyDistribution.objects.filter(day__gt=scope.day), scope)
+                       .values_list("item_id").annotate(q=Sum("quantity")).order_by()
+                       ) if DailyDistribution else {}
     rows = []
     for t in types.only("id", "name_ar", "name_en", "stock", "per_person_per_day", "unit"):
+        stock = t.stock - (moved_since.get(t.id) or 0) + (given_since.get(t.id) or 0)
         need = Decimal(t.per_person_per_day or 0) * in_care
         rows.append({"name": t.name, "unit": t.unit, "given": given.get(t.id, 0) or 0,
-                     "stock": t.stock,
-                     "days": round(t.stock / need, 1) if need else None})
+                     "stock": stock, "days": round(stock / need, 1) if need else None})
     return {"available": True, "rows": rows,
             "url": _url(scope, Perm.CAMP_VIEW, "camp:distributions")}
 
@@ -383,9 +589,14 @@ def sitrep_incidents(scope: Scope) -> dict:
     Incident = _model("camp.Incident")
     if Incident is None:
         return {"available": False}
-    from mawa.camp.models import IncidentKind, RollCallStatus, Severity
+    from mawa.camp.models import IncidentFollowUp, IncidentKind, RollCallStatus, Severity
 
-    qs = _by_site(Incident.objects.filter(occurred_at__lt=scope.end, is_closed=False), scope)
+    # open at the end of the day: not closed, or closed by a follow-up after it (a closed
+    # incident cannot be reopened)
+    closed_later = IncidentFollowUp.objects.filter(incident_id=OuterRef("pk"), closes=True,
+                                                   at__gte=scope.end)
+    qs = _by_site(Incident.objects.filter(occurred_at__lt=scope.end), scope).filter(
+        Q(is_closed=False) | Q(Exists(closed_later)))
     if not scope.can(Perm.INCIDENT_SENSITIVE_VIEW):
         # need-to-know (ICRC handbook): not counted, not hinted at by a total
         qs = qs.filter(is_sensitive=False)
@@ -396,8 +607,11 @@ def sitrep_incidents(scope: Scope) -> dict:
     RollCall = _model("camp.RollCall")
     discrepancies = 0
     if RollCall is not None:
+        # found by a close before the end of the day and not resolved by then
         discrepancies = _by_site(RollCall.objects.filter(
-            day__lte=scope.day, status=RollCallStatus.DISCREPANCY), scope).count()
+            day__lte=scope.day, closed_at__lt=scope.end,
+            status__in=(RollCallStatus.DISCREPANCY, RollCallStatus.RESOLVED)), scope).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=scope.end)).count()
     return {"available": True, "rows": rows, "total": sum(r["n"] for r in rows),
             "rollcall_discrepancies": discrepancies,
             "url": _url(scope, Perm.CAMP_VIEW, "camp:incidents")}
@@ -407,8 +621,10 @@ def sitrep_changes(scope: Scope) -> dict:
     """What changed since the previous report (the day before): lifecycle moves of the day."""
     events = LifecycleEvent.objects.filter(at__gte=scope.start, at__lt=scope.end)
     if scope.site_ids is not None:
+        # the person's registration site, or the site holding them after the move (not the
+        # one holding them now, which may have changed since)
         events = events.filter(Q(person__site_id__in=scope.site_ids)
-                               | Q(person__current_site_id__in=scope.site_ids))
+                               | Q(site_id__in=scope.site_ids))
     rows = [{"from": _label(Status, r["from_status"]) if r["from_status"] else "",
              "to": _label(Status, r["to_status"]), "n": r["n"]}
             for r in events.values("from_status", "to_status").annotate(n=Count("id"))
@@ -475,17 +691,21 @@ def stats_counts(*, day: dt.date) -> tuple[dict, list[Site]]:
             column = "unknown"
         key = (r["current_site__code"], column)
         counts[key] = counts.get(key, 0) + r["n"]
-    # persons whose status changed after the day: their status then, from the history
+    # persons whose status changed after the day: their status and camp then, from the
+    # history (each lifecycle event records the site holding the person after it)
     last = (LifecycleEvent.objects.filter(person_id=OuterRef("pk"), at__lt=end)
-            .order_by("-at", "-id").values("to_status")[:1])
-    later = (Person.objects.filter(current_site__in=camps, arrived_at__lt=end,
-                                   status_changed_at__gte=end)
-             .annotate(then=Subquery(last)).filter(then__in=IN_CARE)
+            .order_by("-at", "-id"))
+    code_of = {c.pk: c.code for c in camps}
+    later = (Person.objects.filter(arrived_at__lt=end, status_changed_at__gte=end)
+             .annotate(then=Subquery(last.values("to_status")[:1]),
+                       then_site=Subquery(last.values("site_id")[:1],
+                                          output_field=UUIDField()))
+             .filter(then__in=IN_CARE, then_site__in=list(code_of))
              .annotate(child=Q(category=Category.CHILD) | Q(birth_year__gt=child_year))
-             .values("current_site__code", "sex", "child").annotate(n=Count("id")).order_by())
+             .values("then_site", "sex", "child").annotate(n=Count("id")).order_by())
     for r in later:
         sex = {"male": "m", "female": "f"}.get(r["sex"])
         column = f"{sex}_{'children' if r['child'] else 'adults'}" if sex else "unknown"
-        key = (r["current_site__code"], column)
+        key = (code_of[r["then_site"]], column)
         counts[key] = counts.get(key, 0) + r["n"]
     return counts, camps
