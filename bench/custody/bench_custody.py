@@ -104,6 +104,7 @@ def main():
                 plan += [("sealed", {"seal": f"S{k}"}, {}) for k in range(args.events - 5)]
                 state = None
                 for kind_name, data, extra in plan:
+                    before = state
                     state = derive.apply(state, kind_name, data, extra, actor=actor, site="RHM")
                     seq += 1
                     line = {"id": str(item_id), "n": state["n"], **extra, "after": state}
@@ -115,8 +116,13 @@ def main():
                     entries.append(LedgerEntry(id=seq, stream=stream, seq=seq, ts=ts, actor=actor,
                                                site="RHM", kind=kind_name, payload=text,
                                                prev_hash=prev, entry_hash=digest))
-                    index.append(CustodyEvent(item_id=item_id, ledger_entry_id=seq,
-                                              kind=kind_name, item_seq=state["n"]))
+                    index.append(CustodyEvent(
+                        item_id=item_id, ledger_entry_id=seq, kind=kind_name,
+                        item_seq=state["n"], at=ts,
+                        from_state=before["state"] if before else None,
+                        to_state=state["state"],
+                        from_quantity=before["quantity"] if before else None,
+                        to_quantity=state["quantity"]))
                     prev = digest
                 items.append(Item(
                     id=item_id, site=site, short_code=short_code_make("RHM", 1000 + n),
@@ -140,8 +146,10 @@ def main():
     n_items, n_events = Item.objects.count(), LedgerEntry.objects.filter(stream=stream).count()
     print(f"data: {n_items} items, {n_events} custody events ({gen:.0f} s to generate)")
 
+    from django.conf import settings
     from django.test import Client
 
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
     client.force_login(user)
     codes = list(Item.objects.values_list("short_code", flat=True)[:1])
