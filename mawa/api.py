@@ -6,14 +6,90 @@ JSON once, here.
 """
 
 from django.http import HttpRequest
-from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from mawa.core.errors import MawaError
 
-api = NinjaAPI(title="Mawa API", version="1", auth=django_auth,
-               urls_namespace="api")
+
+class ErrorOut(Schema):
+    """A refusal (``MawaError``): a stable code, a message in the user's language and, for
+    invalid input, the messages of each field."""
+
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class DetailOut(Schema):
+    """ninja's own refusals: not signed in (401), the CSRF check (403), a body that is not
+    JSON (400)."""
+
+    detail: str
+
+
+class InvalidOut(Schema):
+    """A request that does not match the operation's parameters or body (422)."""
+
+    detail: list[dict]
+
+
+def _ref(model) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _error_responses(operation: dict) -> dict:
+    """The errors any operation may answer, all mapped once here and in the middleware: a
+    refusal or a NUL character (400), a missing or forbidden record (404, never told apart), a
+    state that does not allow it (409), the session (401) and role or CSRF refusals (403) when
+    the operation needs a signed-in user, and malformed parameters or body (422)."""
+    either = {"anyOf": [_ref(ErrorOut), _ref(DetailOut)]}
+
+    def answer(description: str, schema: dict) -> dict:
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+    out = {400: answer("Refused", either), 404: answer("Not found", either),
+           409: answer("Conflict", _ref(ErrorOut))}
+    if operation.get("security"):
+        out[401] = answer("Not signed in", _ref(DetailOut))
+        out[403] = answer("Forbidden", either)
+    if operation.get("parameters") or operation.get("requestBody"):
+        out[422] = answer("Invalid parameters or body", _ref(InvalidOut))
+    return out
+
+
+class MawaAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja's schema, with the error answers of every operation documented."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorOut, DetailOut, InvalidOut):
+            components[model.__name__] = model.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in _error_responses(operation).items():
+                    operation["responses"].setdefault(status, response)
+        return schema
+
+
+class JsonObjectParser(Parser):
+    """Every request body of the API is a JSON object. ninja reads any other JSON value (a
+    number, a list, null) as an object with every field missing, so that for a body whose
+    fields all have defaults — closing a stock check, a search — a malformed request was
+    carried out as an empty one; it is refused instead (400, like a body that is not JSON)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the request body is not a JSON object")
+        return data
+
+
+api = MawaAPI(title="Mawa API", version="1", auth=django_auth, urls_namespace="api",
+              parser=JsonObjectParser())
 
 
 @api.exception_handler(MawaError)
@@ -21,12 +97,11 @@ def _domain_error(request: HttpRequest, exc: MawaError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
-@api.exception_handler(ValidationError)
-def _invalid_input(request: HttpRequest, exc: ValidationError):
-    """ninja checks a request's body before the endpoint runs, so the compartment's guard
-    has not yet spoken: to anyone without the compartment, its endpoints must not answer
-    "invalid input" (and list their fields), but exactly like an unknown URL (protection.md
-    R1, attack 2)."""
+def _outside_the_compartment(request: HttpRequest):
+    """ninja parses and checks a request's body before the endpoint runs, so the compartment's
+    guard has not yet spoken: to anyone without the compartment, its endpoints must not answer
+    "invalid input" (and list their fields) or "cannot parse the body", but exactly like an
+    unknown URL (protection.md R1, attack 2). Returns that answer, or None."""
     from mawa.accounts import access
     from mawa.accounts.roles import Perm
 
@@ -36,7 +111,19 @@ def _invalid_input(request: HttpRequest, exc: ValidationError):
         from django.urls import get_resolver
 
         return get_resolver().resolve_error_handler(404)(request, Http404())
-    return api.create_response(request, {"detail": exc.errors}, status=422)  # ninja's answer
+    return None
+
+
+@api.exception_handler(ValidationError)
+def _invalid_input(request: HttpRequest, exc: ValidationError):
+    return _outside_the_compartment(request) or api.create_response(
+        request, {"detail": exc.errors}, status=422)  # ninja's answer
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError):
+    return _outside_the_compartment(request) or api.create_response(
+        request, {"detail": str(exc)}, status=exc.status_code)  # ninja's answer
 
 
 @api.get("/me", tags=["accounts"])

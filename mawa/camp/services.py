@@ -129,6 +129,8 @@ def zone_create(*, actor, site: Site, name: str, order: int = 0) -> Zone:
     access.require(actor, Perm.CAMP_MANAGE, site)
     errors: dict = {}
     name = _text(name, "name", errors, limit=80, required=True)
+    if order is None or order < 0 or order > 1000:  # a position on the plan's list
+        errors.setdefault("order", []).append(_("Between 0 and 1000."))
     _raise(errors)
     with transaction.atomic():
         if Zone.objects.filter(site=site, name=name).exists():

@@ -5,11 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router
 
+from mawa.core.errors import ValidationFailed
 from mawa.reports import services
+from mawa.reports.selectors import ARRIVALS_WINDOW
 
 router = Router(tags=["reports"])
+
+# A report reads the days of its arrivals window before the day asked for and the day after
+# it: a day at either end of the calendar has no report (Python's dates end there).
+FIRST_DAY = dt.date.min + dt.timedelta(days=ARRIVALS_WINDOW)
+LAST_DAY = dt.date.max - dt.timedelta(days=1)
 
 
 def _plain(value):
@@ -28,12 +36,17 @@ def _plain(value):
 def sitrep(request, date: dt.date, site: str = "ALL"):
     """The situation report for a day and a scope (a site code, or ALL for every site the
     user works at); links to records are given only where the role may follow them."""
+    if not FIRST_DAY <= date <= LAST_DAY:
+        message = _("Choose a valid date.")
+        raise ValidationFailed(message, fields={"date": [message]})
     report = services.sitrep_get(user=request.auth, day=date, site_code=site, fmt="json")
     scope = report["scope"]
     return {"day": scope.day.isoformat(), "site": scope.code, **_plain(report)}
 
 
-@router.get("/stats/{day}.hxl.csv")
+@router.get("/stats/{day}.hxl.csv", openapi_extra={"responses": {200: {
+    "description": "The release as HXL-tagged CSV",
+    "content": {"text/csv": {"schema": {"type": "string"}}}}}})
 def stats_hxl(request, day: dt.date, purpose: str = "", recipient: str = ""):
     """A published statistics release as an HXL-tagged CSV (``Perm.STATS_PUBLISH``); the
     purpose and recipient are required and go on the ledger."""
