@@ -5,20 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpResponse
-from django.utils.translation import gettext as _
 from ninja import Router
 
-from mawa.core.errors import ValidationFailed
 from mawa.reports import services
-from mawa.reports.selectors import ARRIVALS_WINDOW
 
 router = Router(tags=["reports"])
-
-# A report reads the days of its arrivals window before the day asked for and the day after
-# it: a day at either end of the calendar has no report (Python's dates end there).
-FIRST_DAY = dt.date.min + dt.timedelta(days=ARRIVALS_WINDOW)
-LAST_DAY = dt.date.max - dt.timedelta(days=1)
-
 
 def _plain(value):
     if isinstance(value, dict):
@@ -36,9 +27,6 @@ def _plain(value):
 def sitrep(request, date: dt.date, site: str = "ALL"):
     """The situation report for a day and a scope (a site code, or ALL for every site the
     user works at); links to records are given only where the role may follow them."""
-    if not FIRST_DAY <= date <= LAST_DAY:
-        message = _("Choose a valid date.")
-        raise ValidationFailed(message, fields={"date": [message]})
     report = services.sitrep_get(user=request.auth, day=date, site_code=site, fmt="json")
     scope = report["scope"]
     return {"day": scope.day.isoformat(), "site": scope.code, **_plain(report)}

@@ -98,6 +98,12 @@ class Scope:
         return all(access.can(self.user, perm, sid) for sid in self.site_ids)
 
 
+# A report reads the days of its arrivals window before the day asked for and the day after
+# it: a day at either end of the calendar has no report (Python's dates end there).
+FIRST_DAY = dt.date.min + dt.timedelta(days=ARRIVALS_WINDOW)
+LAST_DAY = dt.date.max - dt.timedelta(days=1)
+
+
 def sitrep_scope(*, user, day: dt.date | None, site_code: str | None = None) -> Scope:
     """The scope of a report for ``user``. A site the user may not see answers exactly like a
     missing one (NotFound)."""
@@ -105,6 +111,9 @@ def sitrep_scope(*, user, day: dt.date | None, site_code: str | None = None) -> 
         access.require(user, Perm.REPORT_VIEW)
     if day is None:
         raise ValidationFailed(_("Choose a date."), fields={"date": [_("Choose a date.")]})
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(_("Choose a valid date."),
+                               fields={"date": [_("Choose a valid date.")]})
     site = None
     if site_code and site_code.upper() != "ALL":
         site = Site.objects.filter(code=site_code.strip().upper()).first()

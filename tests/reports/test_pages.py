@@ -55,6 +55,19 @@ def test_a_bad_date_is_a_clear_message(register, users, client_for):
     assert page.status_code == 200 and b"invalid-feedback" in page.content
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "0001-01-30", "9999-12-31"])
+def test_a_day_at_the_end_of_the_calendar_is_a_clear_message(register, users, client_for,
+                                                             settings, day):
+    """Was a server error (the report reads the 30 days before its day); the page, its PDF
+    and the API share the one check in ``selectors.sitrep_scope``."""
+    client = client_for(users[Role.CAMP_MANAGER])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/reports/", {"date": day})
+    assert page.status_code in (200, 400), page.status_code
+    assert b"Choose a valid date." in page.content
+    assert client.get("/reports/", {"date": day, "format": "pdf"}).status_code < 500
+
+
 def test_arabic_indic_digits_in_the_date(register, users, client_for):
     page = client_for(users[Role.ADMINISTRATOR]).get("/reports/", {"date": "٢٠٢٥-٠٣-٠٣"})
     assert page.status_code == 200 and b'data-figure="population_total"' in page.content

@@ -468,7 +468,7 @@ def api_as(users):
 
 def test_a_report_day_at_the_end_of_the_calendar_is_refused(api_as):
     """Was a server error (OverflowError): the report reads the 30 days before its day."""
-    from mawa.reports.api import FIRST_DAY, LAST_DAY
+    from mawa.reports.selectors import FIRST_DAY, LAST_DAY
 
     call = api_as(Role.ADMINISTRATOR)
     for day in ("0001-01-01", "0001-01-30", "9999-12-31"):
