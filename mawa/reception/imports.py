@@ -10,8 +10,9 @@ Steps, shared by the page and ``mawa import persons FILE``:
    names), overridable;
 3. ``import_check``: check EVERY row with the registration's own rules
    (``services.person_input_clean``), refuse markup in any cell, and flag duplicates inside
-   the file and against the register before anything is written; the result lists every bad
-   row, column and reason;
+   the file and against the register before anything is written (numbers in bulk; names,
+   for files of up to ``NAME_MATCH_MAX_ROWS`` rows, in batches: ``registry_candidates_many``);
+   the result lists every bad row, column and reason;
 4. ``import_commit``: all-or-nothing by default — one transaction, through ``bulk.persons_write``
    (the same rows, history and ledger entries as ``person_register``). Client keys derive from
    the file's hash and row number, so importing the same file twice is refused as "already
@@ -230,12 +231,15 @@ def mapping_guess(headers: list[str]) -> dict[str, str]:
 
 # --- checking ----------------------------------------------------------------------------
 
+_AS_TYPED = frozenset((*services.NAME_FIELDS, *services.TEXT_FIELDS, "nationality",
+                       "service_number", "branch", "category"))
+
+
 def _row_input(cells: dict[str, str]) -> tuple[PersonInput, list[Problem], dict]:
     values, problems = {}, []
-    for f in (*services.NAME_FIELDS, *services.TEXT_FIELDS, "nationality", "service_number",
-              "branch", "category"):
-        if cells.get(f):
-            values[f] = cells[f]
+    for f, value in cells.items():  # the mapped columns, not every field a file may have
+        if value and f in _AS_TYPED:
+            values[f] = value
     if cells.get("sex"):
         values["sex"] = _SEX.get(cells["sex"].strip().lower(), cells["sex"].strip().lower())
     for f in ("languages", "vulnerabilities"):
