@@ -17,6 +17,10 @@ import threading
 import time
 import uuid
 
+from django.utils.translation import gettext_lazy as _
+
+from mawa.core.errors import ValidationFailed
+
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
@@ -85,3 +89,18 @@ def short_code_normalise(text: str) -> str | None:
     if check_character(site + digits) != check:
         return None
     return f"{site}-{digits}-{check}"
+
+
+def client_key_parse(value, field_name: str = "client_key") -> uuid.UUID:
+    """The client key (idempotency key) a form, device or import sent, as a UUID.
+
+    Every create takes one: a retried or double-clicked save with the same key returns the
+    first record. Anything that is not a UUID is refused as a field error on ``field_name``,
+    in the user's language."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(_("Check the highlighted fields."),
+                               fields={field_name: [_("This is not a valid identifier.")]})
