@@ -53,8 +53,11 @@ system-deps: system-deps-run
 	  else echo "missing Debian packages:$$missing (install them as root, then run make test again)"; exit 1; fi; \
 	fi
 
+# ruff, then the architecture: the import-linter contracts of pyproject.toml (layers, the pure
+# names library, the sealed compartment, no loop between apps).
 lint: $(STAMP)
 	$(BIN)/ruff check mawa tests bench
+	$(BIN)/lint-imports --no-cache --no-logo
 
 test-sqlite: $(STAMP) system-deps
 	$(BIN)/mawa compiletranslations

@@ -1,17 +1,26 @@
 """The REST API (django-ninja): one router per app, an OpenAPI schema at /api/docs.
 
 Authentication is the session (same cookie as the pages; ninja enforces CSRF for it).
-Domain errors map to
-JSON once, here.
+Domain errors map to JSON once, here. Each app's router is imported by name below and mounted
+under the app's name.
 """
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.urls import get_resolver
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import django_auth
 
+from mawa.accountability.api import router as accountability_router
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.camp.api import router as camp_router
 from mawa.core.errors import MawaError
+from mawa.custody.api import router as custody_router
+from mawa.matching.api import router as matching_router
+from mawa.reception.api import router as reception_router
+from mawa.reports.api import router as reports_router
 
 
 class ErrorOut(Schema):
@@ -102,14 +111,8 @@ def _outside_the_compartment(request: HttpRequest):
     guard has not yet spoken: to anyone without the compartment, its endpoints must not answer
     "invalid input" (and list their fields) or "cannot parse the body", but exactly like an
     unknown URL (protection.md R1, attack 2). Returns that answer, or None."""
-    from mawa.accounts import access
-    from mawa.accounts.roles import Perm
-
     if request.path.startswith("/api/accountability/") and not access.can(
             getattr(request, "user", None), Perm.COMPARTMENT_VIEW):
-        from django.http import Http404
-        from django.urls import get_resolver
-
         return get_resolver().resolve_error_handler(404)(request, Http404())
     return None
 
@@ -129,8 +132,6 @@ def _http_error(request: HttpRequest, exc: HttpError):
 @api.get("/me", tags=["accounts"])
 def me(request):
     """The signed-in user, their role, permissions and sites."""
-    from mawa.accounts import access
-
     user = request.auth
     return {
         "id": str(user.pk),
@@ -141,12 +142,9 @@ def me(request):
     }
 
 
-for _module in ("mawa.reception.api", "mawa.custody.api", "mawa.camp.api", "mawa.matching.api",
-                "mawa.accountability.api", "mawa.reports.api"):
-    try:
-        _mod = __import__(_module, fromlist=["router"])
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
-        continue
-    api.add_router("/" + _module.split(".")[1], _mod.router)
+api.add_router("/reception", reception_router)
+api.add_router("/custody", custody_router)
+api.add_router("/camp", camp_router)
+api.add_router("/matching", matching_router)
+api.add_router("/accountability", accountability_router)
+api.add_router("/reports", reports_router)

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "mawa.matching",
     "mawa.accountability",
     "mawa.reports",
+    "mawa.protection",
+    "mawa.demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -22,6 +22,7 @@ from mawa.accountability.models import DatePrecision, Event
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.errors import MawaError, NotFound
+from mawa.core.models import SiteKind
 
 router = Router(tags=["accountability"], auth=None)
 
@@ -105,8 +106,6 @@ def events_list(request, q: str = ""):
 @router.post("/events", response={201: EventOut}, include_in_schema=False)
 @_guard(Perm.COMPARTMENT_EDIT)
 def event_create(request, payload: EventIn):
-    from mawa.core.models import SiteKind
-
     sites = list(access.sites_for(request.user))
     site = next((s for s in sites if s.kind == SiteKind.HQ), None) or sites[0]
     event = services.event_create(actor=request.user, site=site, **payload.dict())

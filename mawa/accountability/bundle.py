@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mawa.core.ledger import GENESIS, entry_hash
+from mawa.core import keys
+from mawa.core.ledger import GENESIS, checkpoint_sign, entry_hash
+from mawa.core.models import Checkpoint, LedgerEntry, SiteKey
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 BAG = "bag/"
@@ -67,9 +69,6 @@ def bundle_build(*, referral, items) -> bytes:
     """The bytes of the bundle of ``referral`` with ``items`` (evidence already checked for
     consent and approval by ``services.referral_export``)."""
     from mawa.accountability import selectors, services
-    from mawa.core import keys
-    from mawa.core.ledger import checkpoint_sign
-    from mawa.core.models import Checkpoint, LedgerEntry, SiteKey
 
     payload: list[tuple[str, bytes]] = []
     record = selectors.referral_record(referral=referral, items=items)

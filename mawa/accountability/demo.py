@@ -10,7 +10,11 @@ import struct
 import uuid
 import zlib
 
+from mawa.accountability import services
+from mawa.accounts.models import User
 from mawa.accounts.roles import Role
+from mawa.custody.models import Item, Kind
+from mawa.reception.models import Person
 
 STATEMENT = ("Statement of witness W-1 (fictitious demo): on 3 November the detainees were "
              "moved from the school by a unit in armoured vehicles.\n")
@@ -29,10 +33,6 @@ def _png(width: int = 8, height: int = 8) -> bytes:
 
 
 def demo_load(*, sites, users) -> None:
-    from mawa.accountability import services
-    from mawa.accounts.models import User
-    from mawa.reception.models import Person
-
     investigator = users[Role.INVESTIGATOR]
     hq = sites.get("HQ") or next(iter(sites.values()))
     persons = list(Person.objects.order_by("id")[:2])
@@ -77,10 +77,6 @@ def demo_load(*, sites, users) -> None:
 
 
 def _custody_links(services, investigator, event, act) -> None:
-    try:
-        from mawa.custody.models import Item, Kind
-    except ImportError:
-        return
     weapon = Item.objects.filter(kind=Kind.WEAPON, on_hold=False).order_by("id").first()
     if weapon is not None:
         services.act_item_link(actor=investigator, act=act, item=weapon)

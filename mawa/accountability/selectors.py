@@ -25,6 +25,7 @@ from mawa.accountability.models import (
 from mawa.accounts import access
 from mawa.accounts.roles import Perm, Role
 from mawa.core.audit import audit
+from mawa.core.models import LedgerEntry
 
 
 def break_glass_active(*, user) -> BreakGlassGrant | None:
@@ -35,6 +36,12 @@ def break_glass_active(*, user) -> BreakGlassGrant | None:
     return (BreakGlassGrant.objects.filter(user_id=user.pk, closed_at__isnull=True,
                                            expires_at__gt=timezone.now())
             .order_by("-expires_at").first())
+
+
+def break_glass_open(user) -> bool:
+    """The compartment's break-glass rule, registered with ``accounts.access`` (which asks it
+    on every permission check of an administrator)."""
+    return break_glass_active(user=user) is not None
 
 
 def break_glass_list(*, user, limit: int = 50) -> list[BreakGlassGrant]:
@@ -97,8 +104,6 @@ def evidence_get(*, user, evidence_id) -> EvidenceItem:
 
 
 def evidence_custody(*, item: EvidenceItem) -> list:
-    from mawa.core.models import LedgerEntry
-
     return list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
 
 

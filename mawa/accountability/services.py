@@ -55,6 +55,9 @@ from mawa.core.ids import uuid7
 from mawa.core.ledger import ledger_append
 from mawa.core.models import Site
 from mawa.core.services import short_code_next
+from mawa.custody.models import Item
+from mawa.custody.services import legal_hold_lift, legal_hold_set
+from mawa.reception.selectors import persons_visible
 
 BREAK_GLASS_MAX = dt.timedelta(hours=3)  # DHIS2's override lasts 3 hours
 BREAK_GLASS_REASON_MIN = 20
@@ -153,11 +156,8 @@ def involvement_add(*, actor, act: Act, role: str, person=None, unit: str = "",
     if person is None and not unit and not unknown:
         raise _invalid("person", _("Name a registered person, a unit, or mark the person "
                                    "unknown."))
-    if person is not None:
-        from mawa.reception.selectors import persons_visible
-
-        if not persons_visible(user=actor).filter(pk=person.pk).exists():
-            raise NotFound()
+    if person is not None and not persons_visible(user=actor).filter(pk=person.pk).exists():
+        raise NotFound()
     with transaction.atomic():
         inv = Involvement.objects.create(act=act, person=person, unit=unit[:300],
                                          unknown=unknown, role=role, degree=degree,
@@ -184,8 +184,6 @@ def act_item_link(*, actor, act: Act, item, note: str = "") -> ActItem:
 
 def _custody_item(actor, item):
     """An item of the custody register the investigator may see, by record or short code."""
-    from mawa.custody.models import Item
-
     if isinstance(item, Item):
         return item
     text = str(item or "").strip()
@@ -202,8 +200,6 @@ def item_hold_set(*, actor, event: Event, item, reason: str) -> HoldRecord:
     """Put a surrendered item on legal hold for an allegation (IDDRS 6.40: what may be
     evidence is not destroyed). Custody's ``legal_hold_set`` blocks every disposition; it is
     given only the event's code, while the reason is kept here, encrypted."""
-    from mawa.custody.services import legal_hold_set
-
     _edit(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -221,8 +217,6 @@ def item_hold_set(*, actor, event: Event, item, reason: str) -> HoldRecord:
 
 def item_hold_lift(*, actor, record: HoldRecord) -> None:
     """Lift a hold this compartment set (custody's ``legal_hold_lift``)."""
-    from mawa.custody.services import legal_hold_lift
-
     _edit(actor)
     with transaction.atomic():
         legal_hold_lift(actor=actor, hold=record.hold)

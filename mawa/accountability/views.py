@@ -22,7 +22,9 @@ from mawa.accountability.models import Event, EvidenceItem, HoldRecord, Source
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.ids import short_code_normalise
 from mawa.core.models import SiteKind
+from mawa.reception.selectors import persons_visible
 
 
 def compartment(perm: str = Perm.COMPARTMENT_VIEW):
@@ -159,9 +161,6 @@ def involvement_add(request, event_id):
             raise NotFound()
         person = None
         if data["person_code"]:
-            from mawa.core.ids import short_code_normalise
-            from mawa.reception.selectors import persons_visible
-
             person = persons_visible(user=request.user).filter(
                 short_code=short_code_normalise(data["person_code"])).first()
             if person is None:

@@ -40,6 +40,21 @@ COMPARTMENT_STREAMS = ("event/", "evidence/", "source/", "referral/", "watchlist
 # What an administrator's break-glass grant adds, while it lasts: reading, never editing.
 BREAK_GLASS_PERMS = frozenset({Perm.COMPARTMENT_VIEW})
 
+# The rules that say whether an administrator holds an open break-glass grant (protection.md
+# R4). The grants are the compartment's records and the compartment sits above accounts, so
+# it registers its rule here (``AccountabilityConfig.ready``) instead of being imported. No
+# rule registered: no grant is open.
+BreakGlassRule = Callable[[object], bool]
+_BREAK_GLASS_RULES: list[BreakGlassRule] = []
+
+
+def break_glass_rule_register(rule: BreakGlassRule) -> None:
+    """Register ``rule(user) -> bool``: does this administrator hold an open, unexpired
+    break-glass grant? Asked afresh on every permission check, so that expiry and closing
+    take effect at once. Registering the same rule twice keeps one."""
+    if rule not in _BREAK_GLASS_RULES:
+        _BREAK_GLASS_RULES.append(rule)
+
 
 def permissions_of(user) -> frozenset[str]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -51,12 +66,9 @@ def permissions_of(user) -> frozenset[str]:
 
 
 def _break_glass_open(user) -> bool:
-    """Does the administrator hold an open, unexpired break-glass grant (protection.md R4)?
-    The grants belong to the compartment; it is asked afresh on every call so that expiry and
-    closing take effect at once."""
-    from mawa.accountability.selectors import break_glass_active
-
-    return break_glass_active(user=user) is not None
+    """Does the administrator hold an open, unexpired break-glass grant? (the registered
+    rules decide; see ``break_glass_rule_register``)"""
+    return any(rule(user) for rule in _BREAK_GLASS_RULES)
 
 
 def assigned_sites(user, *, fresh: bool = False) -> list[Site]:

@@ -7,4 +7,27 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from mawa.accounts import audit_hooks  # noqa: F401  (connects the login audit)
+        # Imported here, not at the top: they load models, and this module is read while
+        # Django is still building its app registry.
+        from django.contrib import admin
+
+        from mawa.accounts import access, audit_hooks  # noqa: F401  (audit_hooks: login audit)
+        from mawa.accounts.roles import Perm
+        from mawa.core import exports
+        from mawa.core.nav import NavEntry, nav_register
+
+        def has_permission(request):
+            # The Django admin is for administrators only; the role decides, not is_staff.
+            return access.can(request.user, Perm.ADMIN_SITE)
+
+        admin.site.has_permission = has_permission
+        admin.site.site_header = _("Mawa administration")
+        admin.site.site_title = _("Mawa")
+
+        # The kernel's exports ask the access policy, which sits above the kernel.
+        exports.export_access_install(access.require)
+
+        nav_register(NavEntry("core:home", _("Home"), Perm.SITE_VIEW, order=0))
+        nav_register(NavEntry("sites", _("Sites"), Perm.SITE_VIEW, order=90))
+        nav_register(NavEntry("ledger", _("Ledger"), Perm.LEDGER_VIEW, order=95))
+        nav_register(NavEntry("admin:index", _("Administration"), Perm.ADMIN_SITE, order=99))

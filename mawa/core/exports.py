@@ -5,7 +5,9 @@ An export is:
 
 1. asked for by a user who holds the permission of that *kind* of export (``KINDS``, the
    permissions are in ``accounts.roles``) and passed step-up re-authentication (the views use
-   ``accounts.views.step_up_required``);
+   ``accounts.views.step_up_required``). The access policy sits above the kernel: accounts
+   installs its check here when Django starts (``export_access_install``); until it has,
+   every export is refused;
 2. given a purpose and a recipient, recorded on the audit stream of the ledger together with the
    kind, the size and the SHA-256 of the encrypted file — never a value from the file;
 3. written straight into an AES-256 encrypted zip (WinZip AES, opens in 7-Zip, the Windows
@@ -28,17 +30,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from mawa.accounts import access
-from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
-from mawa.core.errors import NotFound, ValidationFailed
+from mawa.core.errors import Forbidden, NotFound, ValidationFailed
 from mawa.core.ids import uuid7
 
 LINK_SECONDS = 15 * 60
@@ -51,7 +51,7 @@ _PASSPHRASE_GROUPS = 5  # 5 × 5 characters of a 31-letter alphabet ≈ 124 bits
 @dataclass(frozen=True)
 class ExportKind:
     name: str
-    permission: str
+    permission: str  # a ``Perm`` value of ``accounts.roles`` (a test holds them equal)
     label: object
     member: str  # the file's name inside the archive, without the date
     # False only for what is made to leave readable (see ``export_record``): aggregates made
@@ -60,25 +60,25 @@ class ExportKind:
 
 
 KINDS: dict[str, ExportKind] = {k.name: k for k in (
-    ExportKind("persons_csv", Perm.PERSON_EXPORT, _("Person register (CSV)"), "persons.csv"),
-    ExportKind("icrc_csv", Perm.ICRC_EXPORT, _("ICRC internment notification (CSV)"),
+    ExportKind("persons_csv", "person.export", _("Person register (CSV)"), "persons.csv"),
+    ExportKind("icrc_csv", "export.icrc", _("ICRC internment notification (CSV)"),
                "icrc-notification.csv"),
-    ExportKind("icrc_pdf", Perm.ICRC_EXPORT, _("ICRC internment notification (PDF)"),
+    ExportKind("icrc_pdf", "export.icrc", _("ICRC internment notification (PDF)"),
                "icrc-notification.pdf"),
-    ExportKind("subject_access_pdf", Perm.PROTECTION_ACT, _("Subject access report (PDF)"),
+    ExportKind("subject_access_pdf", "protection.act", _("Subject access report (PDF)"),
                "subject-access.pdf"),
-    ExportKind("custody_reconciliation_csv", Perm.CUSTODY_VIEW,
+    ExportKind("custody_reconciliation_csv", "custody.view",
                _("Custody reconciliation (CSV)"), "custody-reconciliation.csv"),
-    ExportKind("sitrep_pdf", Perm.REPORT_VIEW, _("Situation report (PDF)"), "sitrep.pdf"),
-    ExportKind("stats_hxl", Perm.STATS_PUBLISH, _("Published statistics (HXL CSV)"),
+    ExportKind("sitrep_pdf", "report.view", _("Situation report (PDF)"), "sitrep.pdf"),
+    ExportKind("stats_hxl", "report.stats.publish", _("Published statistics (HXL CSV)"),
                "stats.hxl.csv", encrypted=False),
     # Printed at the gate or the depot and handed over on paper (custody.exports): who
     # issues the document prints it; every copy is on the ledger.
-    ExportKind("custody_receipt_pdf", Perm.CUSTODY_RECORD, _("Custody receipt (printed PDF)"),
+    ExportKind("custody_receipt_pdf", "custody.record", _("Custody receipt (printed PDF)"),
                "receipt.pdf", encrypted=False),
-    ExportKind("custody_labels_pdf", Perm.CUSTODY_RECORD, _("Tag labels (printed PDF)"),
+    ExportKind("custody_labels_pdf", "custody.record", _("Tag labels (printed PDF)"),
                "labels.pdf", encrypted=False),
-    ExportKind("custody_handover_pdf", Perm.CUSTODY_DISPOSE,
+    ExportKind("custody_handover_pdf", "custody.dispose",
                _("Handover to the country of origin (printed PDF)"), "handover.pdf",
                encrypted=False),
 )}
@@ -93,6 +93,19 @@ class ExportReady:
     filename: str
     size: int
     sha256: str
+
+
+# The access policy's check: ``require(user, permission, site)`` returns when the user may,
+# and otherwise raises (and audits the refusal). Installed by ``AccountsConfig.ready``.
+AccessRequire = Callable[[Any, str, Any], None]
+_access_require: AccessRequire | None = None
+
+
+def export_access_install(require: AccessRequire) -> None:
+    """Install the access policy's check (``accounts.access.require``). The kernel cannot
+    import the policy, which sits above it; the policy hands its check down instead."""
+    global _access_require
+    _access_require = require
 
 
 def export_dir() -> Path:
@@ -114,7 +127,9 @@ def export_check(*, user, kind: str, purpose: str, recipient: str, site=None) ->
     spec = KINDS.get(kind)
     if spec is None:
         raise NotFound()
-    access.require(user, spec.permission, site)
+    if _access_require is None:
+        raise Forbidden()  # no policy installed: nothing leaves
+    _access_require(user, spec.permission, site)
     errors = {}
     if not (purpose or "").strip():
         errors["purpose"] = [_("State the purpose of the export.")]

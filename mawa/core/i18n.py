@@ -7,11 +7,13 @@ from pathlib import Path
 
 import polib
 
-from mawa.settings import BASE_DIR
+# the ``mawa`` package: every app's catalogues are below it (the kernel does not import the
+# settings, which sit above it, to learn this)
+MAWA_DIR = Path(__file__).resolve().parents[1]
 
 
 def catalogues() -> list[Path]:
-    return sorted(BASE_DIR.glob("**/locale/*/LC_MESSAGES/*.po"))
+    return sorted(MAWA_DIR.glob("**/locale/*/LC_MESSAGES/*.po"))
 
 
 def compile_catalogues() -> list[Path]:

@@ -20,7 +20,7 @@ class Site(models.Model):
     """A place where Mawa is used: a crossing, a camp, a depot or headquarters.
 
     The exact location of a camp is not disclosed (UNHCR/ICRC data-protection guidance): it is
-    read only through ``core.selectors.site_location_get``, which checks the role and audits.
+    read only through ``accounts.selectors.site_location_get``, which checks the role and audits.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)

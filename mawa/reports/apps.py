@@ -1,15 +1,17 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from mawa.accounts.roles import Perm
+from mawa.core.dashboard import panel_register
+from mawa.core.nav import NavEntry, nav_register
+
 
 class ReportsConfig(AppConfig):
     name = "mawa.reports"
     verbose_name = _("Reports")
 
     def ready(self):
-        from mawa.accounts.roles import Perm
-        from mawa.core.dashboard import panel_register
-        from mawa.core.nav import NavEntry, nav_register
+        # here, not at the top: the panel reads models, not loaded yet when this module is
         from mawa.reports.dashboard import reports_panel
 
         nav_register(NavEntry("reports:sitrep", _("Reports"), Perm.REPORT_VIEW, 80))

@@ -28,7 +28,6 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import connection
 from django.db.models import (
     Case,
@@ -53,8 +52,19 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.camp import models as camp_models
+from mawa.camp.models import (
+    TEMPORARY_KINDS,
+    IncidentFollowUp,
+    IncidentKind,
+    MovementKind,
+    RollCallStatus,
+    Severity,
+)
 from mawa.core.errors import NotFound, ValidationFailed
 from mawa.core.models import LedgerEntry, Site, SiteKind
+from mawa.custody import models as custody_models
+from mawa.custody.models import Kind, LegalHold, State
 from mawa.reception.models import Category, LifecycleEvent, Person, Sex, Status
 
 #: statuses of people held by the camp (in it, or out and expected back)
@@ -154,12 +164,8 @@ def _by_site(qs, scope: Scope, field: str = "site"):
     return qs.filter(**{f"{field}_id__in": scope.site_ids})
 
 
-def _model(label: str):
-    """A model of another app, or None while its tables are not migrated yet."""
-    try:
-        model = apps.get_model(label)
-    except LookupError:
-        return None
+def _migrated(model):
+    """``model``, or None while its table is not migrated yet (a section is then left out)."""
     table = model._meta.db_table
     if table not in _TABLES_SEEN:
         # one introspection query; a table once seen stays (tables are not dropped at run time)
@@ -310,8 +316,8 @@ def _capacity_then(scope: Scope, Shelter) -> dict:
 
 def sitrep_camp(scope: Scope) -> dict:
     """Occupancy by block at the end of the day: open stays against the capacity then."""
-    Block, Shelter, Assignment = (_model("camp.Block"), _model("camp.Shelter"),
-                                  _model("camp.Assignment"))
+    Block, Shelter, Assignment = (_migrated(camp_models.Block), _migrated(camp_models.Shelter),
+                                  _migrated(camp_models.Assignment))
     if not (Block and Shelter and Assignment):
         return {"available": False}
     blocks = list(_by_site(Block.objects.filter(created_at__lt=scope.end), scope).values(
@@ -331,13 +337,11 @@ def sitrep_camp(scope: Scope) -> dict:
 
 def sitrep_out_of_camp(scope: Scope) -> dict:
     """People out of the camp at the end of the day (hospital, court, visit …), and overdue."""
-    Movement = _model("camp.Movement")
+    Movement = _migrated(camp_models.Movement)
     if Movement is None:
         return {"available": False}
     out = (_by_site(Movement.objects.filter(out_at__lt=scope.end), scope)
            .filter(Q(returned_at__isnull=True) | Q(returned_at__gte=scope.end)))
-    from mawa.camp.models import TEMPORARY_KINDS, MovementKind
-
     temporary = out.filter(kind__in=TEMPORARY_KINDS)
     rows = [{"kind": r["kind"], "label": _label(MovementKind, r["kind"]), "n": r["n"]}
             for r in temporary.values("kind").annotate(n=Count("id")).order_by("kind")]
@@ -348,11 +352,9 @@ def sitrep_out_of_camp(scope: Scope) -> dict:
 
 def sitrep_rollcalls(scope: Scope) -> dict:
     """Roll calls of the day: how many, how they ended, and the people counted."""
-    RollCall = _model("camp.RollCall")
+    RollCall = _migrated(camp_models.RollCall)
     if RollCall is None:
         return {"available": False}
-    from mawa.camp.models import RollCallStatus
-
     # as each stood at the end of the day: still in progress if closed later (its figures come
     # with the close), a discrepancy if resolved later
     closed = Q(closed_at__lt=scope.end)
@@ -495,11 +497,9 @@ def sitrep_custody(scope: Scope) -> dict:
     are split and merged; weapons and vehicles one by one). The difference, ``balance``, is 0
     when the records agree; anything else is materiel unaccounted for (positive) or accounted
     for without a surrender record (negative)."""
-    Item, CustodyEvent = _model("custody.Item"), _model("custody.CustodyEvent")
+    Item, CustodyEvent = _migrated(custody_models.Item), _migrated(custody_models.CustodyEvent)
     if Item is None or CustodyEvent is None:
         return {"available": False}
-    from mawa.custody.models import Kind, LegalHold, State
-
     states = list(State.values)
     states.remove(State.REFUSED)
     by = _materiel_then(scope, Item, CustodyEvent)
@@ -527,7 +527,7 @@ def sitrep_custody(scope: Scope) -> dict:
         if held is not None:
             row["on_hold"] = held.get(kind, [0, 0])[m]
         rows.append(row)
-    Discrepancy = _model("custody.Discrepancy")
+    Discrepancy = _migrated(custody_models.Discrepancy)
     open_discrepancies = 0
     if Discrepancy is not None:
         # found before the end of the day and not resolved by then
@@ -552,7 +552,7 @@ def sitrep_custody(scope: Scope) -> dict:
 def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
     """Meals and items handed out on the day, stock left and days of supply
     (stock ÷ (units per person per day × people in care))."""
-    Distribution, ItemType = _model("camp.Distribution"), _model("camp.ItemType")
+    Distribution, ItemType = _migrated(camp_models.Distribution), _migrated(camp_models.ItemType)
     if Distribution is None or ItemType is None:
         return {"available": False}
     given = dict(_by_site(Distribution.objects.filter(day=scope.day), scope)
@@ -561,7 +561,8 @@ def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
                      scope).order_by("name_en")
     # Stock at the end of the day: the stock now, less what came in (or was written off)
     # since — stock entries — plus what was handed out since (the daily totals).
-    StockEntry, DailyDistribution = _model("camp.StockEntry"), _model("camp.DailyDistribution")
+    StockEntry = _migrated(camp_models.StockEntry)
+    DailyDistribution = _migrated(camp_models.DailyDistribution)
     moved_since = dict(_by_site(StockEntry.objects.filter(at__gte=scope.end), scope,
                                 "item__site").values_list("item_id").annotate(
                                     q=Sum("quantity")).order_by()) if StockEntry else {}
@@ -581,7 +582,7 @@ def sitrep_distributions(scope: Scope, *, in_care: int) -> dict:
 def sitrep_cost(scope: Scope) -> dict:
     """Cost of hosting to date: what was handed out, at the unit cost recorded with each
     distribution (Hague Convention V art. 12: upkeep is repaid at the peace)."""
-    Distribution = _model("camp.Distribution")
+    Distribution = _migrated(camp_models.Distribution)
     if Distribution is None:
         return {"available": False}
     qs = _by_site(Distribution.objects.filter(day__lte=scope.day), scope)
@@ -595,11 +596,9 @@ def sitrep_cost(scope: Scope) -> dict:
 def sitrep_incidents(scope: Scope) -> dict:
     """Open incidents at the end of the day by kind and severity; open roll-call
     discrepancies. Sensitive kinds only for those allowed to know of them."""
-    Incident = _model("camp.Incident")
+    Incident = _migrated(camp_models.Incident)
     if Incident is None:
         return {"available": False}
-    from mawa.camp.models import IncidentFollowUp, IncidentKind, RollCallStatus, Severity
-
     # open at the end of the day: not closed, or closed by a follow-up after it (a closed
     # incident cannot be reopened)
     closed_later = IncidentFollowUp.objects.filter(incident_id=OuterRef("pk"), closes=True,
@@ -613,7 +612,7 @@ def sitrep_incidents(scope: Scope) -> dict:
              "n": r["n"]}
             for r in qs.values("kind", "severity").annotate(n=Count("id"))
             .order_by("kind", "severity")]
-    RollCall = _model("camp.RollCall")
+    RollCall = _migrated(camp_models.RollCall)
     discrepancies = 0
     if RollCall is not None:
         # found by a close before the end of the day and not resolved by then

@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import exports
 from mawa.core.audit import audit
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import Site
+from mawa.core.pdf import render_pdf
 from mawa.reports import charts, disclosure
 from mawa.reports.models import StatsRelease, StoredReport
 from mawa.reports.selectors import STATS_COLUMNS, Scope, sitrep_build, sitrep_scope, stats_counts
@@ -72,8 +74,6 @@ def sitrep_pdf(*, user, day: dt.date | None, site_code: str | None = None,
                language: str | None = None) -> tuple[bytes, dict]:
     """The report as PDF bytes (WeasyPrint, vendored Noto Naskh Arabic, charts embedded).
     Rendered after the audit entry is committed: PDF rendering is slow work."""
-    from mawa.core.pdf import render_pdf
-
     with translation.override(language or translation.get_language() or "ar"):
         report = sitrep_get(user=user, day=day, site_code=site_code, fmt="pdf")
         pdf = render_pdf("reports/sitrep_pdf.html", {
@@ -86,9 +86,6 @@ def sitrep_pdf_export(*, user, day: dt.date | None, site_code: str | None, langu
                       purpose: str, recipient: str):
     """The report's PDF as an encrypted, recorded, short-lived export (``core.exports`` kind
     ``sitrep_pdf``): its ledger entry is the one record of this export (no second entry)."""
-    from mawa.core import exports
-    from mawa.core.pdf import render_pdf
-
     scope = sitrep_scope(user=user, day=day, site_code=site_code)
     exports.export_check(user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient)
     with translation.override(language or translation.get_language() or "ar"):
@@ -171,8 +168,6 @@ def stored_report_export(*, user, report: StoredReport, purpose: str, recipient:
     passphrase, 15-minute single-use link); its ledger entry is the one record of the
     download. The file must still be the one the timer stored: a copy whose SHA-256 differs
     from the record is refused, not sent."""
-    from mawa.core import exports
-
     exports.export_check(user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient)
     try:
         data = (reports_dir() / report.file_name).read_bytes()
@@ -248,8 +243,6 @@ def stats_hxl(*, user, release: StatsRelease, purpose: str, recipient: str) -> s
     cells are empty; nothing here is read from the register again (only the released,
     protected table is exported). ``Perm.STATS_PUBLISH``, purpose and recipient on the ledger
     (``core.exports`` kind ``stats_hxl``); not encrypted: it is made to be published."""
-    from mawa.core import exports
-
     exports.export_check(user=user, kind="stats_hxl", purpose=purpose, recipient=recipient)
     table = disclosure.ReleasedTable.from_json(release.table)
     adm1 = getattr(settings, "MAWA_SITE_ADM1", {}) or {}

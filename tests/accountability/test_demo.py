@@ -21,7 +21,7 @@ def test_the_demo_records_an_allegation_with_evidence_and_a_referral(sites, user
 def test_the_whole_demo_loads_with_the_compartment():
     """Slow: the demo of every app, then a hold on a surrendered vehicle from here."""
     from mawa.accountability.models import HoldRecord
-    from mawa.core.demo import demo_load
+    from mawa.demo.loader import demo_load
 
     demo_load()
     assert HoldRecord.objects.filter(hold__item__kind="vehicle").exists()

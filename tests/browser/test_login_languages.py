@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_accounts():
-    from mawa.core.demo import demo_load
+    from mawa.demo.loader import demo_load
 
     return demo_load(scenario=False)  # accounts only: the full scenario is tested elsewhere
 

@@ -15,7 +15,7 @@ from mawa.reports import selectors, services
 
 @pytest.fixture
 def demo(db, settings, tmp_path):
-    from mawa.core.demo import demo_load
+    from mawa.demo.loader import demo_load
 
     settings.MAWA_DEMO_ACCOUNTS_FILE = str(tmp_path / "accounts.json")
     demo_load()

@@ -687,8 +687,8 @@ def _exports(t: Twins, batch) -> dict:
     """Every kind of ``core.exports`` (and the printed custody documents, through their
     pages), made by a user: the content's bytes. Person-bound kinds are made for the flagged
     person."""
-    from mawa.core.subject_access import subject_access_pdf_export
     from mawa.custody.exports import reconciliation_export
+    from mawa.protection.subject_access import subject_access_pdf_export
     from mawa.reception.exports import persons_export_file
     from mawa.reception.icrc import icrc_notification_export
     from mawa.reports import services as reports

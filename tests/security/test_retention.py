@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mawa.core import exports
 from mawa.core.models import LedgerEntry
-from mawa.core.retention import purge_run
+from mawa.protection.retention import purge_run
 from mawa.reception.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_purged_values_are_gone_from_the_database(users, sites):
 
 def test_a_legal_hold_spares_the_person(users, sites, monkeypatch):
     person = released(users, sites, "محجوز", years_ago=3)
-    from mawa.core import retention
+    from mawa.protection import retention
 
     class Held:
         @staticmethod

@@ -13,9 +13,9 @@ import pyzipper
 from django.utils import timezone
 
 from mawa.accounts.roles import Role
-from mawa.core import subject_access
 from mawa.core.errors import NotFound
 from mawa.core.models import LedgerEntry
+from mawa.protection import subject_access
 
 pytestmark = pytest.mark.django_db
 

@@ -28,9 +28,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
+from mawa.accounts.models import User
 from mawa.accounts.roles import Perm
+from mawa.camp.models import Assignment, Distribution, Incident, Movement, RollCallLine
+from mawa.core import exports
 from mawa.core.audit import audit
 from mawa.core.models import LedgerEntry
+from mawa.core.pdf import render_pdf
+from mawa.custody.models import Item, Receipt
+from mawa.matching.models import MatchPair, PairKind, PersonMerge
+from mawa.reception.icrc import NOTIFIED_STATUSES
+from mawa.reception.models import Person, Vulnerability
+from mawa.reception.selectors import PERSON_SITES, person_documents, person_visible_fields
 
 __all__ = ["Section", "SubjectAccessReport", "subject_access_person", "subject_access_report",
            "subject_access_pdf_export"]
@@ -105,8 +114,6 @@ def _text(value) -> str:
 
 
 def _field_value(person, f) -> str:
-    from mawa.reception.models import Vulnerability
-
     if f.name == "photo":
         return _text(bool(person.photo))
     if f.name == "vulnerabilities":
@@ -125,8 +132,6 @@ def _field_value(person, f) -> str:
 
 
 def _user_names(ids) -> dict[str, str]:
-    from mawa.accounts.models import User
-
     ids = {i for i in ids if i and len(i) == 36}
     return {str(u.pk): _who(u) for u in User.objects.filter(pk__in=ids)}
 
@@ -134,9 +139,6 @@ def _user_names(ids) -> dict[str, str]:
 # --- the parts -----------------------------------------------------------------------------
 
 def _record(user, person) -> tuple[list, list[Section]]:
-    from mawa.reception.models import Person
-    from mawa.reception.selectors import person_documents, person_visible_fields
-
     visible = person_visible_fields(user=user, person=person)
     labels = {f.name: f.verbose_name for f in Person._meta.concrete_fields}
     fields = [(_("Mawa code"), person.short_code), (_("Record identifier"), str(person.pk))]
@@ -177,8 +179,6 @@ def _record(user, person) -> tuple[list, list[Section]]:
 
 
 def _documents_issued(person) -> list[Section]:
-    from mawa.reception.icrc import NOTIFIED_STATUSES
-
     # ID cards are recorded only on the audit stream (one entry per person and print); the
     # canonical JSON of the payload has no spaces, so the id is matched exactly.
     prints = list(LedgerEntry.objects.filter(
@@ -200,8 +200,6 @@ def _documents_issued(person) -> list[Section]:
 
 
 def _custody(person) -> list[Section]:
-    from mawa.custody.models import Item, Receipt
-
     bearer = Q(person=person)
     if person.group_id:
         bearer |= Q(group_id=person.group_id, person__isnull=True)
@@ -229,8 +227,6 @@ def _custody(person) -> list[Section]:
 
 
 def _camp(user, person) -> list[Section]:
-    from mawa.camp.models import Assignment, Distribution, Incident, Movement, RollCallLine
-
     assignments = Assignment.objects.filter(person=person).select_related(
         "site", "shelter", "block", "checked_in_by").order_by("start_at")
     movements = Movement.objects.filter(person=person).select_related("site").order_by("out_at")
@@ -275,8 +271,6 @@ def _camp(user, person) -> list[Section]:
 
 
 def _matching(person) -> list[Section]:
-    from mawa.matching.models import MatchPair, PairKind, PersonMerge
-
     # duplicates only: a watch-list hit is the compartment's (protection.md R1)
     pairs = (MatchPair.objects.filter(kind=PairKind.DUPLICATE)
              .filter(Q(person_a=person) | Q(person_b=person))
@@ -303,9 +297,6 @@ def _matching(person) -> list[Section]:
 def subject_access_person(*, user, person_id):
     """Load the person for a subject access report: ``Perm.PROTECTION_ACT`` at one of the
     person's sites. Missing, another site's and not allowed answer the same ``NotFound``."""
-    from mawa.reception.models import Person
-    from mawa.reception.selectors import PERSON_SITES
-
     return access.get_for_user(
         Person.objects.select_related("site", "current_site", "group", "registered_by"),
         user, Perm.PROTECTION_ACT, site_field=PERSON_SITES, id=person_id)
@@ -333,9 +324,6 @@ def subject_access_report(*, user, person_id, audited: bool = True) -> SubjectAc
 def subject_access_pdf_export(*, user, person_id, purpose: str, recipient: str):
     """The report as a PDF inside an encrypted, recorded, short-lived export
     (``core.exports`` kind ``subject_access_pdf``)."""
-    from mawa.core import exports
-    from mawa.core.pdf import render_pdf
-
     person = subject_access_person(user=user, person_id=person_id)
     # the person is in scope through one of their two sites; check the export there
     site = person.current_site if access.in_scope(user, person.current_site) else person.site
@@ -343,7 +331,7 @@ def subject_access_pdf_export(*, user, person_id, purpose: str, recipient: str):
                          recipient=recipient, site=site)
     report = subject_access_report(user=user, person_id=person.pk, audited=False)
     # slow: rendered outside any transaction
-    data = render_pdf("core/subject_access_pdf.html", {"report": report})
+    data = render_pdf("protection/subject_access_pdf.html", {"report": report})
     return exports.export_create(
         user=user, kind="subject_access_pdf", purpose=purpose, recipient=recipient,
         site=site, write=lambda fh: fh.write(data),

@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
-from mawa.core.demo import demo_accounts, demo_is_loaded, demo_load
 from mawa.core.management.base import MawaCommand
+from mawa.demo.loader import demo_accounts, demo_is_loaded, demo_load
 
 
 def print_accounts(out, accounts):

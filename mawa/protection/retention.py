@@ -27,7 +27,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mawa.core.exports import exports_purge
 from mawa.core.ledger import ledger_append
+from mawa.custody.models import LegalHold
+from mawa.reception.fieldinfo import PERSON_FIELDS
+from mawa.reception.models import Person
 
 RETENTION_DAYS = {"internment+1y": 365, "until_notified": 365, "internment+10y": 3652}
 TEMP_SECONDS = 24 * 3600
@@ -40,10 +44,6 @@ def _blank(field):
 
 def persons_fields_purge(*, now: dt.datetime) -> dict[str, int]:
     """Blank the one-year fields of persons whose internment ended over a year ago."""
-    from mawa.custody.models import LegalHold
-    from mawa.reception.fieldinfo import PERSON_FIELDS
-    from mawa.reception.models import Person
-
     counts = {}
     held = LegalHold.objects.filter(lifted_at__isnull=True, item__receipt__person__isnull=False
                                     ).values("item__receipt__person_id")
@@ -67,8 +67,6 @@ def persons_fields_purge(*, now: dt.datetime) -> dict[str, int]:
 
 
 def files_purge(*, now: float) -> dict[str, int]:
-    from mawa.core.exports import exports_purge
-
     removed_tmp = 0
     tmp = Path(settings.VAR_DIR) / "tmp"
     if tmp.is_dir():

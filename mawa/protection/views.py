@@ -1,5 +1,5 @@
 """The subject access report (protection.md R8): the page, and the PDF as an encrypted export.
-Parse → access (inside ``core.subject_access``) → one call → shape the answer."""
+Parse → access (inside ``protection.subject_access``) → one call → shape the answer."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mawa.accounts.views import step_up_required
-from mawa.core import subject_access
 from mawa.core.errors import ValidationFailed
 from mawa.core.views_exports import export_form_page, export_ready_page
+from mawa.protection import subject_access
 
 
 @never_cache
@@ -22,7 +22,7 @@ from mawa.core.views_exports import export_form_page, export_ready_page
 def subject_access_page(request, person_id):
     # no permission decorator: a refusal must answer 404 like a missing person
     report = subject_access.subject_access_report(user=request.user, person_id=person_id)
-    return render(request, "core/subject_access.html", {"report": report})
+    return render(request, "protection/subject_access.html", {"report": report})
 
 
 @never_cache
@@ -38,8 +38,8 @@ def subject_access_pdf(request, person_id):
 @step_up_required
 def _subject_access_pdf(request, person):
     title = _("Subject access report (PDF)")
-    action = reverse("core:subject_access_pdf", args=[person.pk])
-    back = reverse("core:subject_access", args=[person.pk])
+    action = reverse("protection:subject_access_pdf", args=[person.pk])
+    back = reverse("protection:subject_access", args=[person.pk])
     if request.method != "POST":
         return export_form_page(request, title=title, action=action)
     try:

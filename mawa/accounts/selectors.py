@@ -1,4 +1,5 @@
-"""Reads of core records, already scoped."""
+"""Reads of the kernel's sites, already checked and scoped (the records are core's, the
+decision who may read them is the access policy's, so the reads live here)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 from django.core.management import call_command
 
 from mawa.core import keys
-from mawa.core.demo import demo_accounts, demo_is_loaded, demo_load
 from mawa.core.i18n import compile_catalogues
 from mawa.core.ledger import checkpoint_all
 from mawa.core.management.base import MawaCommand
-from mawa.core.management.commands.demo import print_accounts
 from mawa.core.models import Site
+from mawa.demo.loader import demo_accounts, demo_is_loaded, demo_load
+from mawa.demo.management.commands.demo import print_accounts
 
 
 class Command(MawaCommand):

@@ -1,13 +1,13 @@
 """The demo scenario: sites, one account per role, then each app's own demo data.
 
 Passwords are random, generated on first load and kept in ``var/demo-accounts.json`` (0600) so
-that ``mawa demo --accounts`` can show them again. Each app may provide ``mawa.<app>.demo`` with
-``demo_load(*, sites, users)``; they run in the order below, inside one transaction.
+that ``mawa demo --accounts`` can show them again. Each app with demo data provides
+``mawa.<app>.demo`` with ``demo_load(*, sites, users)``; they run in the order of
+``APP_DEMOS``, inside one transaction.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
@@ -16,10 +16,15 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from mawa.accountability import demo as accountability_demo
 from mawa.accounts.models import User
 from mawa.accounts.roles import Role
+from mawa.camp import demo as camp_demo
 from mawa.core.audit import audit
 from mawa.core.models import Site, SiteKind
+from mawa.custody import demo as custody_demo
+from mawa.matching import demo as matching_demo
+from mawa.reception import demo as reception_demo
 
 DEMO_SITES = [
     # code, kind, Arabic name, English name, location (restricted), note
@@ -45,7 +50,9 @@ DEMO_USERS = [
     ("admin", Role.ADMINISTRATOR, "Omar", "Darwish", None),
 ]
 
-APP_DEMOS = ["reception", "custody", "camp", "matching", "accountability", "reports"]
+# Reception first (the persons), then what hangs off it; the compartment last (it refers to
+# persons and items of the others).
+APP_DEMOS = [reception_demo, custody_demo, camp_demo, matching_demo, accountability_demo]
 
 
 def accounts_file() -> Path:
@@ -88,13 +95,7 @@ def demo_load(*, scenario: bool = True) -> list[dict]:
             audit(actor="system:demo", action="create", obj=user, detail={"role": str(role)})
             accounts.append({"username": username, "password": password, "role": str(role),
                              "sites": codes or ["*"]})
-        for app in APP_DEMOS if scenario else []:
-            try:
-                module = importlib.import_module(f"mawa.{app}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"mawa.{app}.demo":
-                    raise
-                continue
+        for module in APP_DEMOS if scenario else []:
             module.demo_load(sites=sites, users=users)
     path = accounts_file()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
-"""``mawa purge`` — apply the retention schedule (core.retention); run it daily from cron."""
+"""``mawa purge`` — apply the retention schedule (protection.retention); run it daily from cron."""
 
 from __future__ import annotations
 
 from mawa.core.management.base import MawaCommand
-from mawa.core.retention import purge_run
+from mawa.protection.retention import purge_run
 
 
 class Command(MawaCommand):
