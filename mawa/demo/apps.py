@@ -1,7 +1,5 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class DemoConfig(AppConfig):
     name = "mawa.demo"
-    verbose_name = _("Demo scenario")
