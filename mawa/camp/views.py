@@ -14,7 +14,9 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.camp import forms, plan, selectors, services
 from mawa.camp.models import Block, ItemType, RollCallStatus, Zone
+from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.ids import short_code_normalise
 from mawa.reception.models import Person
 
 
@@ -54,8 +56,6 @@ def _person(request, site, code):
         return selectors.camp_person_get(user=request.user, site=site, code_or_id=code)
     except NotFound:
         # persons handed over but not interned yet are found where the user also works
-        from mawa.core.ids import short_code_normalise
-
         normal = short_code_normalise(code or "")
         person = access.scope(Person.objects.all(), request.user,
                               site_field=("site", "current_site")).filter(
@@ -281,8 +281,6 @@ def roll_call(request, roll_call_id):
                                                      and not last.repeated]
                 return redirect("camp:rollcall", roll_call_id=rc.id)
             if what == "count":
-                from mawa.core.digits import to_ascii_digits
-
                 counts, errors = {}, []
                 for key, value in request.POST.items():
                     if key.startswith("count_") and value.strip():

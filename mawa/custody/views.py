@@ -12,12 +12,18 @@ from django.views.decorators.http import require_POST
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
+from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, MawaError, NotFound, ValidationFailed
 from mawa.core.ids import short_code_normalise
+from mawa.core.models import Site, SiteKind
+from mawa.core.views_exports import export_page
 from mawa.custody import exports as custody_exports
 from mawa.custody import forms, selectors, services
+from mawa.custody.exports import reconciliation_export
 from mawa.custody.models import Condition, Item, Kind, LegalHold, State, Store
 from mawa.custody.receipts import payload_verify
+from mawa.reception.models import ArrivalGroup
+from mawa.reception.selectors import persons_visible
 
 
 def _apply_errors(form, exc: ValidationFailed) -> None:
@@ -85,7 +91,6 @@ def item_list(request):
 def _site_param(request, code):
     if not code:
         return None
-    from mawa.core.models import Site
 
     return access.sites_for(request.user).filter(code=code).first() or Site(code="--")
 
@@ -221,15 +226,10 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 @access.requires(Perm.CUSTODY_RECORD)
 def surrender_start(request):
-    from mawa.reception.models import ArrivalGroup
-    from mawa.reception.selectors import persons_visible
-
     form = forms.SurrenderStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Surrenders happen at a crossing: prefer the working site if it is one, else the
         # user's first crossing (the site switcher may be left on a depot or camp).
-        from mawa.core.models import SiteKind
-
         site = request.site
         if site is None or site.kind != SiteKind.CROSSING:
             site = next((s for s in request.user_sites if s.kind == SiteKind.CROSSING), site)
@@ -275,7 +275,7 @@ def receipt_detail(request, code):
         if form.is_valid():
             try:
                 photo = form.cleaned_data.get("photo")
-                if photo is not None and not services._image_ok(photo.read()):
+                if photo is not None and not services.image_ok(photo.read()):
                     raise ValidationFailed(_("Check the highlighted fields."), fields={
                         "photo": [_("This file is not a photo (JPEG, PNG or WebP, at most "
                                     "8 MB).")]})
@@ -508,8 +508,6 @@ def check_close(request, code):
     check = selectors.check_get(user=request.user, code=code)
     counted = {k[6:]: v for k, v in request.POST.items() if k.startswith("count_")}
     for key, value in counted.items():
-        from mawa.core.digits import to_ascii_digits
-
         value = to_ascii_digits(value).strip()
         if value and not value.isdigit():
             raise ValidationFailed(_("Counts are whole numbers."), fields={key: [
@@ -549,9 +547,6 @@ def reconciliation(request):
 @step_up_required
 def _reconciliation_export(request):
     """GET: the form (purpose, recipient). POST: the table as an encrypted export."""
-    from mawa.core.views_exports import export_page
-    from mawa.custody.exports import reconciliation_export
-
     return export_page(request, title=_("Custody reconciliation (CSV)"),
                        back=reverse("custody:reconciliation"),
                        make=lambda **asked: reconciliation_export(user=request.user, **asked))
