@@ -42,6 +42,7 @@ from mawa.accountability import crypto
 from mawa.accountability.fields import EncryptedTextField
 from mawa.core.audit import audit
 from mawa.core.errors import MawaError
+from mawa.core.files import dir_fsync
 
 RETIRED_PREFIX = "accountability.kek.retired-"
 
@@ -190,7 +191,7 @@ def kek_rotate(*, destroy_old: bool = False, actor="system:keys") -> KekRotation
     retired = current.with_name(RETIRED_PREFIX + stamp)
     os.replace(current, retired)
     os.replace(pending, current)
-    _fsync_dir(current.parent)
+    dir_fsync(current.parent)
     crypto.cache_clear()
     with transaction.atomic():  # what a running process wrote with the old key meanwhile
         _lock_tables()
@@ -199,7 +200,7 @@ def kek_rotate(*, destroy_old: bool = False, actor="system:keys") -> KekRotation
     kept: Path | None = retired
     if destroy_old:
         _destroy(retired)
-        _fsync_dir(current.parent)
+        dir_fsync(current.parent)
         kept = None
         audit(actor=actor, action="compartment_kek_destroyed",
               model="accountability.CompartmentKey", detail={"key_id": old_id})
@@ -213,7 +214,7 @@ def _finish_swap(pending: Path, current: Path, *, destroy_old: bool, actor) -> K
     new = crypto.read_key_file(pending)
     olds = retired_keys()
     os.replace(pending, current)
-    _fsync_dir(current.parent)
+    dir_fsync(current.parent)
     crypto.cache_clear()
     with transaction.atomic():
         _lock_tables()
@@ -223,17 +224,9 @@ def _finish_swap(pending: Path, current: Path, *, destroy_old: bool, actor) -> K
     old_id = crypto.key_id_of(olds[0]) if olds else ""
     if destroy_old and kept is not None:
         _destroy(kept)
-        _fsync_dir(current.parent)
+        dir_fsync(current.parent)
         kept = None
         audit(actor=actor, action="compartment_kek_destroyed",
               model="accountability.CompartmentKey", detail={"key_id": old_id})
     return KekRotation(old_key_id=old_id, new_key_id=crypto.key_id_of(new), wrapped=0,
                        fields=0, late=wrapped + fields, retired=kept)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -51,7 +51,7 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm, Role
 from mawa.core.audit import audit
 from mawa.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from mawa.core.ids import uuid7
+from mawa.core.ids import client_key_parse, uuid7
 from mawa.core.ledger import ledger_append
 from mawa.core.models import Site
 from mawa.core.services import short_code_next
@@ -78,13 +78,6 @@ def _invalid(field: str, message) -> ValidationFailed:
     return ValidationFailed(_("Check the highlighted fields."), fields={field: [message]})
 
 
-def _uuid(value, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise _invalid(field, _("This is not a valid identifier."))
-
-
 def _refusal_record(*, actor, action: str, code: str, object_id="") -> None:
     """Write a refused attempt to the audit stream in its own transaction, so that it survives
     the refusal (nothing of the refused content is recorded, only the reason's code)."""
@@ -105,7 +98,7 @@ def event_create(*, actor, site: Site, client_key, title: str, description: str 
                  date_precision: str = DatePrecision.UNKNOWN) -> Event:
     """Record an event (what, when, where). Idempotent on ``client_key``."""
     _edit(actor)
-    key = _uuid(client_key, "client_key")
+    key = client_key_parse(client_key)
     title = (title or "").strip()
     if not title:
         raise _invalid("title", _("Give the event a title."))
@@ -313,7 +306,7 @@ def evidence_add(*, actor, event: Event, client_key, name: str, data: bytes, sou
     ledger with the reason's code and nothing is stored.
     """
     _edit(actor)
-    key = _uuid(client_key, "client_key")
+    key = client_key_parse(client_key)
     existing = EvidenceItem.objects.filter(client_key=key).first()
     if existing:
         return existing
@@ -467,7 +460,7 @@ def referral_create(*, actor, event: Event, client_key, recipient_kind: str,
                     recipient_name: str, purpose: str, evidence: list[EvidenceItem]) -> Referral:
     """Propose a referral; it waits for a second investigator's approval."""
     _edit(actor)
-    key = _uuid(client_key, "client_key")
+    key = client_key_parse(client_key)
     existing = Referral.objects.filter(client_key=key).first()
     if existing:
         return existing

@@ -22,6 +22,7 @@ from mawa.accountability.models import Event, EvidenceItem, HoldRecord, Source
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.forms import service_errors
 from mawa.core.ids import short_code_normalise
 from mawa.core.models import SiteKind
 from mawa.reception.selectors import persons_visible
@@ -52,14 +53,6 @@ def _home_site(request):
     return next((s for s in sites if s.kind == SiteKind.HQ), None) or request.site or sites[0]
 
 
-def _form_errors(form, exc: MawaError) -> None:
-    for name, msgs in exc.fields.items():
-        for m in msgs:
-            form.add_error(name if name in form.fields else None, m)
-    if not exc.fields:
-        form.add_error(None, exc.message)
-
-
 @require_http_methods(["GET", "POST"])
 @compartment()
 def home(request):
@@ -80,12 +73,9 @@ def home(request):
 def event_create(request):
     form = forms.EventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form):
             event = services.event_create(actor=request.user, site=_home_site(request),
                                           **form.cleaned_data)
-        except ValidationFailed as exc:
-            _form_errors(form, exc)
-        else:
             messages.success(request, _("Event %(code)s recorded.") % {"code": event.short_code})
             return redirect("accountability:event_detail", event_id=event.id)
     return render(request, "accountability/event_form.html", {"form": form},
@@ -129,13 +119,8 @@ def _post(request, event_id, form_class, key, action):
     event = _event_for_edit(request, event_id)
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
-        try:
+        with service_errors(form, passthrough=(NotFound,)):
             message = action(event, form.cleaned_data)
-        except MawaError as exc:
-            if exc.status == 404:
-                raise
-            _form_errors(form, exc)
-        else:
             messages.success(request, message)
             return redirect("accountability:event_detail", event_id=event.id)
     return render(request, "accountability/event_detail.html",
@@ -305,12 +290,9 @@ def break_glass(request):
         raise Http404()
     form = forms.BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form):
             services.break_glass_open(actor=request.user, site=request.site,
                                       **form.cleaned_data)
-        except MawaError as exc:
-            _form_errors(form, exc)
-        else:
             messages.warning(request, _("Break-glass access is open; every investigator sees "
                                         "it and your reason."))
             return redirect("accountability:home")

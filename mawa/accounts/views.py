@@ -21,6 +21,7 @@ from mawa.accounts import access, services
 from mawa.accounts.forms import CodeForm, LoginForm, ReauthForm, SiteChoiceForm
 from mawa.accounts.models import UserSession
 from mawa.core.errors import NotFound
+from mawa.core.forms import service_errors
 
 PENDING_SECONDS = 300
 STEP_UP_SECONDS = 300
@@ -105,11 +106,10 @@ def two_factor(request):
         return HttpResponseRedirect(resolve_url("accounts:login"))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form) as run:
             services.throttle_check(username=user.get_username(), address=_address(request))
-        except services.Throttled as exc:
-            form.add_error(None, exc.message)
-            return render(request, "accounts/two_factor.html", {"form": form}, status=429)
+        if run.error is not None:  # throttled: 429
+            return render(request, "accounts/two_factor.html", {"form": form}, status=run.status)
         code = form.cleaned_data["code"]
         ok = (services.totp_verify(user=user, code=code) if len(code.replace(" ", "")) <= 6
               else services.recovery_code_use(user=user, code=code))
@@ -135,12 +135,9 @@ def enrol(request):
     secret = bytes.fromhex(secret_hex)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form, message_field="code"):
             codes = services.totp_enrol_confirm(user=user, secret=secret,
                                                 code=form.cleaned_data["code"])
-        except services.MawaError as exc:
-            form.add_error("code", exc.message)
-        else:
             response = _complete_login(request, user)
             request.session["recovery_codes_once"] = codes
             return HttpResponseRedirect(resolve_url("accounts:recovery_codes")

@@ -17,6 +17,7 @@ from mawa.camp.models import (
     ShelterKind,
 )
 from mawa.camp.services import GroupPolicy
+from mawa.core.digits import to_ascii_digits
 from mawa.core.forms import (
     AsciiDigitsCharField,
     BootstrapMixin,
@@ -30,8 +31,6 @@ class DigitsDateTimeField(forms.DateTimeField):
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
     def to_python(self, value):
-        from mawa.core.digits import to_ascii_digits
-
         if isinstance(value, str):
             value = to_ascii_digits(value).strip()
         return super().to_python(value)

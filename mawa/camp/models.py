@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mawa.core.ids import uuid7
@@ -335,8 +336,6 @@ class ItemType(DomainModel):
         ]
 
     def __str__(self) -> str:
-        from django.utils.translation import get_language
-
         return self.name_ar if (get_language() or "ar").startswith("ar") else self.name_en
 
     @property

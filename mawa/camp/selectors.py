@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from mawa.camp.models import (
     Assignment,
     Block,
     DailyDistribution,
+    Distribution,
     Incident,
     ItemType,
     Movement,
@@ -29,6 +31,7 @@ from mawa.camp.models import (
     Zone,
 )
 from mawa.core.errors import NotFound
+from mawa.core.ids import short_code_normalise
 from mawa.core.models import Site, SiteKind
 from mawa.reception.models import Person, Status
 
@@ -90,8 +93,6 @@ def item_get(*, user, item_id) -> ItemType:
 
 def camp_person_get(*, user, site: Site, code_or_id) -> Person:
     """A person held at ``site``, by short code (typed or scanned) or id."""
-    from mawa.core.ids import short_code_normalise
-
     access.require(user, Perm.CAMP_VIEW, site)
     qs = Person.objects.select_related("current_site")
     normal = short_code_normalise(str(code_or_id))
@@ -100,8 +101,6 @@ def camp_person_get(*, user, site: Site, code_or_id) -> Person:
     except (Person.DoesNotExist, ValueError, TypeError):
         raise NotFound()
     except Exception as exc:
-        from django.core.exceptions import ValidationError
-
         if isinstance(exc, ValidationError):
             raise NotFound()
         raise
@@ -449,8 +448,6 @@ def hosting_cost(*, site: Site, days: int = 30, population: int | None = None) -
 
 
 def distributions_recent(*, user, site: Site, limit: int = 30):
-    from mawa.camp.models import Distribution
-
     access.require(user, Perm.CAMP_VIEW, site)
     return list(Distribution.objects.filter(site=site).select_related("item", "person", "actor")
                 .order_by("-at")[:limit])

@@ -14,25 +14,16 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.camp import forms, plan, selectors, services
 from mawa.camp.models import Block, ItemType, RollCallStatus, Zone
+from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.forms import service_errors
+from mawa.core.ids import short_code_normalise
 from mawa.reception.models import Person
 
 
 def _camp(request):
     return selectors.camp_get(user=request.user, code=request.GET.get("site"),
                               preferred=getattr(request, "site", None))
-
-
-def _fail(form, exc: MawaError) -> None:
-    """Show a refusal on the form: field errors by field, the message on top."""
-    placed = False
-    for name, msgs in exc.fields.items():
-        for m in msgs:
-            if name in form.fields:
-                form.add_error(name, m)
-                placed = True
-    if not placed or not isinstance(exc, ValidationFailed):
-        form.add_error(None, exc.message)
 
 
 def _choices(form, name: str, choices) -> None:
@@ -54,8 +45,6 @@ def _person(request, site, code):
         return selectors.camp_person_get(user=request.user, site=site, code_or_id=code)
     except NotFound:
         # persons handed over but not interned yet are found where the user also works
-        from mawa.core.ids import short_code_normalise
-
         normal = short_code_normalise(code or "")
         person = access.scope(Person.objects.all(), request.user,
                               site_field=("site", "current_site")).filter(
@@ -100,7 +89,7 @@ def layout_edit(request):
     form = {"zone": zone_form, "block": block_form, "shelter": shelter_form}.get(which)
     if form is not None and form.is_valid():
         c = form.cleaned_data
-        try:
+        with service_errors(form):
             if which == "zone":
                 services.zone_create(actor=request.user, site=site, name=c["name"])
             elif which == "block":
@@ -111,9 +100,6 @@ def layout_edit(request):
                 services.shelter_create(actor=request.user, block=Block.objects.get(
                     site=site, id=c["block"]), name=c["name"], kind=c["kind"],
                     capacity=c["capacity"])
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             messages.success(request, _("Saved."))
             return redirect(request.get_full_path())
     return render(request, "camp/layout.html", {
@@ -134,15 +120,12 @@ def block_detail(request, block_id):
                                       for s in view.shelters])
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        try:
+        with service_errors(form):
             person = _person(request, site, c["code"])
             shelter = selectors.shelter_get(user=request.user, shelter_id=c["shelter"])
             fn = services.assignment_move if c["move"] else services.assignment_check_in
             fn(actor=request.user, person=person, shelter=shelter, client_key=c["client_key"],
                override_reason=c["override_reason"])
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             messages.success(request, _("%(code)s housed in %(shelter)s.")
                              % {"code": person.short_code, "shelter": shelter.name})
             return redirect("camp:block", block_id=block.id)
@@ -181,14 +164,11 @@ def receive(request):
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         persons = groups.get(next((g for g in groups if str(g or "") == c["group"]), "-"), [])
-        try:
+        with service_errors(form):
             created = services.group_assign(
                 actor=request.user, site=site, persons=persons,
                 block=Block.objects.get(site=site, id=c["block"]), client_key=c["client_key"],
                 policies=c["policies"], override_reason=c["override_reason"])
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             messages.success(request, _("%(n)s persons housed.") % {"n": len(created)})
             return redirect("camp:receive")
     return render(request, "camp/receive.html", {"site": site, "groups": groups,
@@ -208,16 +188,13 @@ def movements(request):
                    if c[k]}
         if c["kind"] == "transfer" and c["destination"]:
             details["camp"] = c["destination"]
-        try:
+        with service_errors(form):
             person = selectors.camp_person_get(user=request.user, site=site,
                                                code_or_id=c["code"])
             services.movement_out(actor=request.user, person=person, kind=c["kind"],
                                   site=site, client_key=c["client_key"],
                                   due_back_at=c["due_back_at"], destination=c["destination"],
                                   note=c["note"], details=details)
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             messages.success(request, _("Movement of %(code)s recorded.")
                              % {"code": person.short_code})
             return redirect("camp:movements")
@@ -249,16 +226,28 @@ def roll_calls(request):
     _choices(form, "block", _blocks(site))
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        try:
+        with service_errors(form):
             rc = services.rollcall_start(actor=request.user, block=Block.objects.get(
                 site=site, id=c["block"]), mode=c["mode"], client_key=c["client_key"])
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             return redirect("camp:rollcall", roll_call_id=rc.id)
     return render(request, "camp/rollcalls.html", {
         "site": site, "form": form,
         "roll_calls": selectors.roll_calls_list(user=request.user, site=site, limit=50)})
+
+
+def _head_counts(post) -> dict[str, int]:
+    """The head counts typed per shelter (``count_<shelter id>``), digits of any script."""
+    counts, errors = {}, []
+    for key, value in post.items():
+        if key.startswith("count_") and value.strip():
+            v = to_ascii_digits(value).strip()
+            if not v.isdigit():
+                errors.append(key)
+                continue
+            counts[key[6:]] = int(v)
+    if errors:
+        raise ValidationFailed(_("A head count is a whole number, 0 or more."))
+    return counts
 
 
 @never_cache
@@ -273,44 +262,31 @@ def roll_call(request, roll_call_id):
     last = None
     if request.method == "POST":
         what = request.POST.get("what")
-        try:
-            if what == "scan" and scan_form.is_valid():
+        if what == "scan" and scan_form.is_valid():
+            with service_errors(scan_form):
                 last = services.rollcall_scan(actor=request.user, roll_call=rc,
                                               code=scan_form.cleaned_data["code"])
                 request.session["camp_last_scan"] = [last.message, last.expected
                                                      and not last.repeated]
                 return redirect("camp:rollcall", roll_call_id=rc.id)
-            if what == "count":
-                from mawa.core.digits import to_ascii_digits
-
-                counts, errors = {}, []
-                for key, value in request.POST.items():
-                    if key.startswith("count_") and value.strip():
-                        v = to_ascii_digits(value).strip()
-                        if not v.isdigit():
-                            errors.append(key)
-                            continue
-                        counts[key[6:]] = int(v)
-                if errors:
-                    raise ValidationFailed(_("A head count is a whole number, 0 or more."))
-                services.rollcall_count(actor=request.user, roll_call=rc, counts=counts)
-                messages.success(request, _("Counts saved."))
-                return redirect("camp:rollcall", roll_call_id=rc.id)
-            if what == "close":
-                services.rollcall_close(actor=request.user, roll_call=rc)
-                return redirect("camp:rollcall", roll_call_id=rc.id)
-            if what == "resolve" and resolve_form.is_valid():
+        elif what == "resolve" and resolve_form.is_valid():
+            with service_errors(resolve_form):
                 services.rollcall_resolve(actor=request.user, roll_call=rc,
                                           reason=resolve_form.cleaned_data["reason"])
                 messages.success(request, _("Discrepancy resolved."))
                 return redirect("camp:rollcall", roll_call_id=rc.id)
-        except MawaError as exc:
-            target = resolve_form if what == "resolve" else scan_form
-            if what in ("scan", "resolve"):
-                _fail(target, exc)
-            else:
+        elif what in ("count", "close"):
+            # no form to show again: the refusal is a message above the roll call
+            try:
+                if what == "count":
+                    services.rollcall_count(actor=request.user, roll_call=rc,
+                                            counts=_head_counts(request.POST))
+                    messages.success(request, _("Counts saved."))
+                else:
+                    services.rollcall_close(actor=request.user, roll_call=rc)
+            except MawaError as exc:
                 messages.error(request, exc.message)
-                return redirect("camp:rollcall", roll_call_id=rc.id)
+            return redirect("camp:rollcall", roll_call_id=rc.id)
     last_scan = request.session.pop("camp_last_scan", None)
     is_open = rc.status == RollCallStatus.OPEN
     return render(request, "camp/rollcall.html", {
@@ -340,22 +316,21 @@ def distributions(request):
     refusal = None
     if what == "give" and form.is_valid():
         c = form.cleaned_data
-        try:
+        with service_errors(form):
             item = selectors.item_get(user=request.user, item_id=c["item"])
-            dist = services.distribution_record_by_code(
-                actor=request.user, item=item, code=c["code"], client_key=c["client_key"],
-                quantity=c["quantity"])
-        except services.Refused as exc:
-            refusal = exc
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
-            messages.success(request, _("%(item)s given to %(code)s.")
-                             % {"item": item.name, "code": dist.person.short_code})
-            return redirect(f"{request.path}?item={item.id}")
+            try:
+                dist = services.distribution_record_by_code(
+                    actor=request.user, item=item, code=c["code"],
+                    client_key=c["client_key"], quantity=c["quantity"])
+            except services.Refused as exc:
+                refusal = exc  # shown apart, with the rule that refused
+            else:
+                messages.success(request, _("%(item)s given to %(code)s.")
+                                 % {"item": item.name, "code": dist.person.short_code})
+                return redirect(f"{request.path}?item={item.id}")
     elif what == "item" and item_form.is_valid():
         c = item_form.cleaned_data
-        try:
+        with service_errors(item_form):
             services.item_type_create(
                 actor=request.user, site=site, client_key=c["client_key"],
                 data={k: c[k] for k in ("name_ar", "name_en", "kind", "unit", "unit_cost",
@@ -363,20 +338,14 @@ def distributions(request):
                                         "max_per_day", "entitled_statuses",
                                         "requires_present")},
                 excludes=[i for i in items if str(i.id) in c["excludes"]])
-        except MawaError as exc:
-            _fail(item_form, exc)
-        else:
             messages.success(request, _("Saved."))
             return redirect(request.path)
     elif what == "stock" and stock_form.is_valid():
         c = stock_form.cleaned_data
-        try:
+        with service_errors(stock_form):
             services.stock_adjust(actor=request.user, item=selectors.item_get(
                 user=request.user, item_id=c["item"]), quantity=c["quantity"],
                 reason=c["reason"], client_key=c["client_key"])
-        except MawaError as exc:
-            _fail(stock_form, exc)
-        else:
             messages.success(request, _("Stock updated."))
             return redirect(request.path)
     population = selectors.camp_population(site=site)
@@ -401,7 +370,7 @@ def incidents(request):
     _choices(form, "block", [("", "—"), *_blocks(site)])
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        try:
+        with service_errors(form):
             persons = [selectors.camp_person_get(user=request.user, site=site, code_or_id=code)
                        for code in c["codes"].split()]
             incident = services.incident_report(
@@ -409,9 +378,6 @@ def incidents(request):
                 severity=c["severity"], occurred_at=c["occurred_at"], summary=c["summary"],
                 block=Block.objects.filter(site=site, id=c["block"]).first()
                 if c["block"] else None, persons=persons)
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             return redirect("camp:incident", incident_id=incident.id)
     rows = selectors.incidents_visible(user=request.user, site=site).select_related(
         "block").annotate(n_persons=Count("persons")).order_by("is_closed", "-occurred_at")[:100]
@@ -425,13 +391,10 @@ def incident_detail(request, incident_id):
     incident = selectors.incident_get(user=request.user, incident_id=incident_id)
     form = forms.FollowUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(form):
             services.incident_follow_up(actor=request.user, incident=incident,
                                         note=form.cleaned_data["note"],
                                         close=form.cleaned_data["close"])
-        except MawaError as exc:
-            _fail(form, exc)
-        else:
             return redirect("camp:incident", incident_id=incident.id)
     return render(request, "camp/incident.html", {
         "incident": incident, "form": form, "persons": incident.persons.all(),

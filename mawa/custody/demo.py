@@ -7,13 +7,15 @@ Everything goes through the services, so the demo's ledger verifies like real da
 
 from __future__ import annotations
 
+import importlib
 import random
 import uuid
 
 from mawa.accounts.roles import Role
 from mawa.custody import services
-from mawa.custody.models import Kind, MaterielModel
+from mawa.custody.models import Item, Kind, MaterielModel
 from mawa.custody.services import ItemInput
+from mawa.reception.models import ArrivalGroup, Person
 
 PERSONS = 150  # surrenders recorded one by one through the services; enough to fill every page
 RIFLES = ["AKM"] * 6 + ["AK-47"] * 3 + ["AK-74"] * 3 + ["Type 56", "SKS", "G3"]
@@ -29,8 +31,6 @@ def _serial(rng: random.Random) -> str:
 def catalogue_ensure() -> None:
     """Put the reference catalogue back if the table was emptied (test databases flushed
     between transactional tests lose the rows the data migration wrote)."""
-    import importlib
-
     if MaterielModel.objects.exists():
         return
     seed = importlib.import_module("mawa.custody.migrations.0002_catalogue_seed")
@@ -41,8 +41,6 @@ def catalogue_ensure() -> None:
 
 
 def demo_load(*, sites, users) -> None:
-    from mawa.reception.models import ArrivalGroup, Person
-
     rng = random.Random(1949)  # noqa: S311 — demo data, reproducible
     officer, investigator = users[Role.CUSTODY_OFFICER], users[Role.INVESTIGATOR]
     rhm, dep = sites["RHM"], sites["DEP"]
@@ -114,7 +112,6 @@ def demo_load(*, sites, users) -> None:
     # A completed weekly check of the depot armoury with one discrepancy found and resolved.
     check = services.stock_check_start(actor=officer, store=armoury, scope="weekly",
                                        client_key=uuid.uuid4())
-    from mawa.custody.models import Item
 
     by_tag = {i.short_code: i for i in Item.objects.filter(short_code__in=check.sample)}
     for tag in check.sample[1:]:

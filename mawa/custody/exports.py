@@ -20,7 +20,7 @@ import io
 
 from django.utils import timezone
 
-from mawa.core import exports
+from mawa.core import exports, keys
 from mawa.core.errors import NotFound
 from mawa.core.pdf import render_pdf
 from mawa.custody.models import HandoverBatch, Item, Receipt, State
@@ -80,8 +80,6 @@ def receipt_print(*, user, receipt: Receipt) -> bytes:
     issued receipt has one (an open one answers like a missing one)."""
 
     def render() -> bytes:
-        from mawa.core import keys
-
         if receipt.status != Receipt.Status.ISSUED:
             raise NotFound()
         items = list(receipt.items.order_by("id"))

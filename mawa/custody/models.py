@@ -293,7 +293,7 @@ class CustodyEvent(models.Model):
     and the item's state and quantity before and after the event (``derive.apply``; the
     "after" is the one recorded in the entry's line). ``from_state`` and ``from_quantity`` are
     NULL for the event that created the item (surrender, refusal, a new lot of a split or
-    merge). Append-only as well: ``services._record`` creates them in the transaction of the
+    merge). Append-only as well: ``services._common._record`` creates them in the transaction of the
     entry, nothing updates them (migration 0004 filled them once from the ledger).
     """
 

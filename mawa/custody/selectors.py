@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet, Sum
 
 from mawa.accounts import access
+from mawa.accounts.models import User
 from mawa.accounts.roles import Perm
+from mawa.core.errors import NotFound
 from mawa.core.ids import short_code_normalise
 from mawa.core.models import LedgerEntry
 from mawa.custody import derive
 from mawa.custody.models import (
     CustodyEvent,
     Discrepancy,
+    HandoverBatch,
     Item,
     Kind,
     LegalHold,
@@ -25,7 +28,7 @@ from mawa.custody.models import (
     StockCheck,
     Store,
 )
-from mawa.custody.services import stock_check_overdue
+from mawa.custody.services import serial_key, stock_check_overdue
 
 ITEM_SITES = ("site", "location_site")
 
@@ -54,12 +57,7 @@ def item_list(*, user, store=None, state: str = "", kind: str = "", site=None, q
         qs = qs.filter(Q(iti_category=category) | Q(unroca_category=category))
     if q:
         code = short_code_normalise(q)
-        if code:
-            qs = qs.filter(short_code=code)
-        else:
-            from mawa.custody.services import serial_key
-
-            qs = qs.filter(serial_key=serial_key(q))
+        qs = qs.filter(short_code=code) if code else qs.filter(serial_key=serial_key(q))
     if before:
         try:  # a cursor from the address bar: one that is no id pages from the start
             qs = qs.filter(id__lt=uuid.UUID(str(before)))
@@ -90,8 +88,6 @@ class HistoryLine:
 
 def item_history(*, item: Item) -> list[HistoryLine]:
     """The item's custody events, oldest first, from the ledger entries themselves."""
-    from mawa.accounts.models import User
-
     rows = list(CustodyEvent.objects.filter(item=item).select_related("ledger_entry")
                 .order_by("item_seq"))
     actors = {str(u.pk): u.get_full_name() or u.username
@@ -235,8 +231,6 @@ def ledger_head(*, site) -> str:
 
 def handover_get(*, user, code: str):
     """A return-to-origin batch, with its lines (condition report) in tag order."""
-    from mawa.custody.models import HandoverBatch
-
     batch = access.get_for_user(
         HandoverBatch.objects.select_related("site", "handed_over_by"), user, Perm.CUSTODY_VIEW,
         short_code=short_code_normalise(code or "") or "")
@@ -246,8 +240,6 @@ def handover_get(*, user, code: str):
 
 def handover_list(*, user, limit: int = 100) -> list:
     """Return-to-origin batches at the user's sites, newest first, with their item counts."""
-    from mawa.custody.models import HandoverBatch
-
     access.require(user, Perm.CUSTODY_VIEW)
     return list(access.scope(HandoverBatch.objects.select_related("site", "handed_over_by"),
                              user).annotate(n_items=Count("lines")).order_by("-id")[:limit])
@@ -256,8 +248,6 @@ def handover_list(*, user, limit: int = 100) -> list:
 def items_by_tag(*, user, tags: list[str]) -> list[Item]:
     """The items named by ``tags`` (as typed), in one query. Any tag that names no item the
     user may see makes the whole answer ``NotFound``, as one such tag would on its own."""
-    from mawa.core.errors import NotFound
-
     codes = {short_code_normalise(t or "") for t in tags}
     if None in codes:
         raise NotFound()

@@ -12,21 +12,19 @@ from django.views.decorators.http import require_POST
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
-from mawa.core.errors import Conflict, MawaError, NotFound, ValidationFailed
+from mawa.core.digits import to_ascii_digits
+from mawa.core.errors import MawaError, NotFound, ValidationFailed
+from mawa.core.forms import service_errors
 from mawa.core.ids import short_code_normalise
+from mawa.core.models import Site, SiteKind
+from mawa.core.views_exports import export_page
 from mawa.custody import exports as custody_exports
 from mawa.custody import forms, selectors, services
+from mawa.custody.exports import reconciliation_export
 from mawa.custody.models import Condition, Item, Kind, LegalHold, State, Store
 from mawa.custody.receipts import payload_verify
-
-
-def _apply_errors(form, exc: ValidationFailed) -> None:
-    for name, msgs in exc.fields.items():
-        for m in msgs:
-            form.add_error(name if name in form.fields else None, m)
-    if not exc.fields:
-        form.add_error(None, str(exc.message))
-
+from mawa.reception.models import ArrivalGroup
+from mawa.reception.selectors import persons_visible
 
 # --- stores and items --------------------------------------------------------------------
 
@@ -85,7 +83,6 @@ def item_list(request):
 def _site_param(request, code):
     if not code:
         return None
-    from mawa.core.models import Site
 
     return access.sites_for(request.user).filter(code=code).first() or Site(code="--")
 
@@ -119,16 +116,12 @@ def item_event(request, code):
     stores = Store.objects.filter(is_active=True, site__in=access.sites_for(request.user))
     form = forms.EventForm(request.POST, stores=stores)
     if form.is_valid():
-        try:
+        with service_errors(form):
             result = services.item_event_record(actor=request.user, item=item,
                                                 kind=form.cleaned_data["kind"],
                                                 data=form.cleaned_data)
             messages.success(request, _("Recorded."))
             return redirect("custody:item_detail", code=result.short_code)
-        except ValidationFailed as exc:
-            _apply_errors(form, exc)
-        except MawaError as exc:
-            form.add_error(None, str(exc.message))
     return render(request, "custody/item_detail.html",
                   _item_context(request, item, event_form=form), status=400)
 
@@ -139,17 +132,13 @@ def item_split(request, code):
     item = selectors.item_get(user=request.user, code=code)
     form = forms.SplitForm(request.POST)
     if form.is_valid():
-        try:
+        with service_errors(form):
             children = services.lot_split(actor=request.user, item=item,
                                           parts=form.cleaned_data["parts"].split(),
                                           client_key=form.cleaned_data["client_key"])
             messages.success(request, _("New lots: %(codes)s") % {
                 "codes": ", ".join(c.short_code for c in children)})
             return redirect("custody:item_detail", code=item.short_code)
-        except ValidationFailed as exc:
-            _apply_errors(form, exc)
-        except MawaError as exc:
-            form.add_error(None, str(exc.message))
     return render(request, "custody/item_detail.html",
                   _item_context(request, item, split_form=form), status=400)
 
@@ -159,16 +148,16 @@ def item_split(request, code):
 def item_photo(request, code):
     item = selectors.item_get(user=request.user, code=code)
     form = forms.PhotoForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
-        try:
+        with service_errors(form) as run:
             services.item_photo_add(actor=request.user, item=item,
                                     subject=form.cleaned_data["subject"],
                                     upload=form.cleaned_data["photo"])
             return redirect("custody:item_detail", code=item.short_code)
-        except ValidationFailed as exc:
-            _apply_errors(form, exc)
+        status = run.status
     return render(request, "custody/item_detail.html",
-                  _item_context(request, item, photo_form=form), status=400)
+                  _item_context(request, item, photo_form=form), status=status)
 
 
 @access.requires(Perm.CUSTODY_VIEW)
@@ -221,15 +210,10 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 @access.requires(Perm.CUSTODY_RECORD)
 def surrender_start(request):
-    from mawa.reception.models import ArrivalGroup
-    from mawa.reception.selectors import persons_visible
-
     form = forms.SurrenderStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Surrenders happen at a crossing: prefer the working site if it is one, else the
         # user's first crossing (the site switcher may be left on a depot or camp).
-        from mawa.core.models import SiteKind
-
         site = request.site
         if site is None or site.kind != SiteKind.CROSSING:
             site = next((s for s in request.user_sites if s.kind == SiteKind.CROSSING), site)
@@ -248,13 +232,11 @@ def surrender_start(request):
         else:
             form.add_error("person", _("Give the person's code or the group's code."))
         if form.is_valid():
-            try:
+            with service_errors(form):
                 receipt = services.receipt_open(actor=request.user, site=site, person=person,
                                                 group=group, witness=form.cleaned_data["witness"],
                                                 client_key=form.cleaned_data["client_key"])
                 return redirect("custody:receipt_detail", code=receipt.short_code)
-            except ValidationFailed as exc:
-                _apply_errors(form, exc)
     return render(request, "custody/surrender_start.html", {"form": form})
 
 
@@ -273,9 +255,9 @@ def receipt_detail(request, code):
         access.require(request.user, Perm.CUSTODY_RECORD, receipt.site)
         form = forms.ItemForm(request.POST, request.FILES)
         if form.is_valid():
-            try:
+            with service_errors(form):
                 photo = form.cleaned_data.get("photo")
-                if photo is not None and not services._image_ok(photo.read()):
+                if photo is not None and not services.image_ok(photo.read()):
                     raise ValidationFailed(_("Check the highlighted fields."), fields={
                         "photo": [_("This file is not a photo (JPEG, PNG or WebP, at most "
                                     "8 MB).")]})
@@ -296,10 +278,6 @@ def receipt_detail(request, code):
                     messages.success(request, _("Recorded as %(code)s.") % {
                         "code": result.item.short_code})
                 return redirect("custody:receipt_detail", code=receipt.short_code)
-            except ValidationFailed as exc:
-                _apply_errors(form, exc)
-            except MawaError as exc:
-                form.add_error(None, str(exc.message))
     status = 400 if form is not None else 200
     return render(request, "custody/receipt_detail.html",
                   _receipt_context(request, receipt, form), status=status)
@@ -385,7 +363,7 @@ def handover_new(request):
     # a refusal shows the page where it can be put right: the review for a completion
     page = "custody/handover_review.html" if step == "complete" else "custody/handover_new.html"
     status = 400
-    try:
+    with service_errors(form) as run:
         if step == "complete":
             batch = services.handover_return(actor=user,
                                              client_key=form.cleaned_data["client_key"],
@@ -395,11 +373,10 @@ def handover_new(request):
             return redirect("custody:handover_detail", code=batch.short_code)
         services.handover_check(actor=user, **request_data)
         page, status = "custody/handover_review.html", 200
-    except ValidationFailed as exc:
-        _apply_errors(form, exc)
-    except Conflict as exc:  # a legal hold, an item that cannot go: nothing was handed over
-        form.add_error(None, str(exc.message))
-        status = 409
+    if run.error is not None:
+        # 400 for a field to put right; 409 for a legal hold or an item that cannot go:
+        # nothing was handed over
+        status = run.status
     context.update(items=items, lines=[
         {"item": i, "condition": conditions.get(i.short_code, i.condition),
          "note": request.POST.get(f"note-{i.short_code}", "")} for i in items],
@@ -481,17 +458,13 @@ def check_scan(request, code):
     form = forms.ScanForm(request.POST)
     status = 200
     if form.is_valid():
-        try:
+        with service_errors(form) as run:
             services.stock_check_scan(actor=request.user, check=check,
                                       code=form.cleaned_data["code"],
                                       serial=form.cleaned_data["serial"],
                                       quantity=form.cleaned_data["quantity"])
             form = None
-        except ValidationFailed as exc:
-            _apply_errors(form, exc)
-            status = 400
-        except MawaError as exc:
-            form.add_error("code", str(exc.message))
+        if run.error is not None:
             status = 400
     else:
         status = 400
@@ -508,8 +481,6 @@ def check_close(request, code):
     check = selectors.check_get(user=request.user, code=code)
     counted = {k[6:]: v for k, v in request.POST.items() if k.startswith("count_")}
     for key, value in counted.items():
-        from mawa.core.digits import to_ascii_digits
-
         value = to_ascii_digits(value).strip()
         if value and not value.isdigit():
             raise ValidationFailed(_("Counts are whole numbers."), fields={key: [
@@ -549,9 +520,6 @@ def reconciliation(request):
 @step_up_required
 def _reconciliation_export(request):
     """GET: the form (purpose, recipient). POST: the table as an encrypted export."""
-    from mawa.core.views_exports import export_page
-    from mawa.custody.exports import reconciliation_export
-
     return export_page(request, title=_("Custody reconciliation (CSV)"),
                        back=reverse("custody:reconciliation"),
                        make=lambda **asked: reconciliation_export(user=request.user, **asked))

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
-from mawa.core.errors import Conflict, ValidationFailed
+from mawa.core.forms import service_errors
 from mawa.matching import selectors, services
 from mawa.matching.forms import DecisionForm, WatchlistImportForm
 from mawa.matching.models import PairKind
@@ -64,26 +64,20 @@ def pair_detail(request, pair_id):
     form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
+        status = 400
         if form.is_valid():
             survivor = None
             if form.cleaned_data.get("survivor") and pair.person_b is not None:
                 survivor = {pair.person_a.pk: pair.person_a,
                             pair.person_b.pk: pair.person_b}.get(form.cleaned_data["survivor"])
-            try:
+            with service_errors(form) as run:
                 services.pair_decide(actor=request.user, pair=pair,
                                      decision=form.cleaned_data["decision"],
                                      reason=form.cleaned_data["reason"], survivor=survivor)
-            except ValidationFailed as exc:
-                for name, errs in exc.fields.items():
-                    for e in errs:
-                        form.add_error(name if name in form.fields else None, e)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
-            else:
                 messages.success(request, _("Decision recorded."))
                 target = "matching:hits" if pair.kind == PairKind.WATCHLIST else "matching:queue"
                 return redirect(target)
-        status = 400
+            status = run.status
     context = {"pair": pair, "form": form, "reasons": reasons_display(pair.reasons),
                "a": _person_side(pair.person_a),
                "b": _person_side(pair.person_b) if pair.person_b is not None else None,
@@ -123,14 +117,11 @@ def watchlists(request):
         access.require(request.user, Perm.WATCHLIST_MANAGE)
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            try:
+            with service_errors(form):
                 result = services.watchlist_import(
                     actor=request.user, content=upload.read(), file_name=upload.name,
                     source=form.cleaned_data["source"], version=form.cleaned_data["version"],
                     licence=form.cleaned_data["licence"])
-            except (ValidationFailed, Conflict) as exc:
-                form.add_error(None, exc.message)
-            else:
                 messages.success(request, _("Watch list imported: %(n)s entities, %(hits)s new "
                                             "hits.") % {"n": result.watchlist.entity_count,
                                                         "hits": result.run.pairs_new

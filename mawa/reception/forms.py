@@ -149,19 +149,9 @@ class PersonForm(BootstrapMixin, forms.Form):
                            approximate_age=c.get("approximate_age"), aliases=aliases,
                            documents=documents, photo=c.get("photo"))
 
-    def add_service_errors(self, fields: dict) -> None:
-        """Put a ValidationFailed's field errors back on the form fields."""
-        mapping = {"documents.0.kind": "document_kind", "documents.0.number": "document_number",
-                   "documents.0.scan": "document_number", "aliases.0": "alias_ar"}
-        for name, messages in fields.items():
-            target = mapping.get(name, name)
-            if target in self.fields:
-                widget = self.fields[target].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
-                    widget.attrs["aria-invalid"] = "true"
-            for message in messages:
-                self.add_error(target if target in self.fields else None, message)
+    #: the service's names of nested values, as the form's fields (``core.forms.service_errors``)
+    service_fields = {"documents.0.kind": "document_kind", "documents.0.number": "document_number",
+                      "documents.0.scan": "document_number", "aliases.0": "alias_ar"}
 
 
 # Name fields, Arabic and Latin side by side, added to the class so they are cleaned like the

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
-from mawa.core.errors import Conflict, ValidationFailed
+from mawa.core.errors import ValidationFailed
+from mawa.core.forms import service_errors
 from mawa.core.models import SiteKind
 from mawa.reception import lifecycle, selectors, services
 from mawa.reception.forms import ArrivalGroupForm, PersonForm, SearchForm
@@ -45,18 +46,11 @@ def group_create(request):
     if request.method == "POST":
         form = ArrivalGroupForm(request.POST)
         if form.is_valid():
-            try:
+            with service_errors(form):
                 if site is None:
                     raise ValidationFailed(_("You do not work at a crossing."))
                 group = services.arrival_group_create(
                     actor=request.user, site=site, **form.cleaned_data)
-            except ValidationFailed as exc:
-                for name, msgs in exc.fields.items():
-                    for m in msgs:
-                        form.add_error(name if name in form.fields else None, m)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
-            else:
                 messages.success(request, _("Arrival group %(code)s logged.")
                                  % {"code": group.short_code})
                 return redirect("reception:group_detail", group_id=group.id)
@@ -94,20 +88,13 @@ def person_register(request):
         form = PersonForm(request.POST, request.FILES)
         if form.is_valid():
             site = group.site if group else _crossing(request)
-            try:
+            with service_errors(form):
                 if site is None:
                     raise ValidationFailed(_("You do not work at a crossing."))
                 person, created = services.person_register(
                     actor=request.user, site=site, client_key=form.cleaned_data["client_key"],
                     group=group, data=form.to_input(sensitive=access.can(
                         request.user, Perm.PERSON_SENSITIVE_VIEW, site)))
-            except ValidationFailed as exc:
-                form.add_service_errors(exc.fields)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
-            else:
                 if created:
                     messages.success(request, _("%(code)s registered.")
                                      % {"code": person.short_code})

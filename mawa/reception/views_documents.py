@@ -3,10 +3,11 @@ Parse → access (inside the functions called) → one call → shape the answer
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +16,7 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
 from mawa.core.errors import NotFound, ValidationFailed
-from mawa.core.views_exports import export_form_page, export_ready_page
+from mawa.core.views_exports import export_page
 from mawa.reception import exports, icrc, idcards, selectors
 
 
@@ -59,18 +60,9 @@ def icrc_notification(request, fmt):
     """GET: the form (purpose, recipient). POST: the notification as an encrypted export."""
     if fmt not in ("csv", "pdf"):
         raise NotFound()
-    title = _("ICRC internment notification (%(fmt)s)") % {"fmt": fmt.upper()}
-    action = reverse("reception:icrc_notification", args=[fmt])
-    if request.method != "POST":
-        return export_form_page(request, title=title, action=action)
-    try:
-        ready = icrc.icrc_notification_export(
-            user=request.user, fmt=fmt, purpose=request.POST.get("purpose", ""),
-            recipient=request.POST.get("recipient", ""))
-    except ValidationFailed as exc:
-        return export_form_page(request, title=title, action=action, error=exc.message,
-                                fields=exc.fields, status=400)
-    return export_ready_page(request, ready)
+    return export_page(request, title=_("ICRC internment notification (%(fmt)s)") % {
+        "fmt": fmt.upper()}, make=partial(icrc.icrc_notification_export, user=request.user,
+                                          fmt=fmt))
 
 
 @require_POST
@@ -97,15 +89,5 @@ def person_icrc_withhold(request, person_id):
 def persons_export(request):
     """GET: the form (purpose, recipient). POST: the register, streamed into an encrypted
     file; the page then shows the passphrase once and a 15-minute, single-use link."""
-    title = _("Export the register (CSV)")
-    action = reverse("reception:persons_export")
-    if request.method != "POST":
-        return export_form_page(request, title=title, action=action)
-    try:
-        ready = exports.persons_export_file(user=request.user,
-                                            purpose=request.POST.get("purpose", ""),
-                                            recipient=request.POST.get("recipient", ""))
-    except ValidationFailed as exc:
-        return export_form_page(request, title=title, action=action, error=exc.message,
-                                fields=exc.fields, status=400)
-    return export_ready_page(request, ready)
+    return export_page(request, title=_("Export the register (CSV)"),
+                       make=partial(exports.persons_export_file, user=request.user))

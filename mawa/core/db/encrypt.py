@@ -41,6 +41,7 @@ from django.db.backends.sqlite3 import base as sqlite_base
 from django.utils.translation import gettext as _
 
 from mawa.core.errors import MawaError
+from mawa.core.files import dir_fsync
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEY_FILE = "database.key"
@@ -77,14 +78,6 @@ def is_plain(path: Path) -> bool:
         return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_key(path: Path) -> str:
     key = secrets.token_hex(32)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +88,7 @@ def _write_key(path: Path) -> str:
         fh.write(key + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    _fsync_dir(path.parent)
+    dir_fsync(path.parent)
     return key
 
 
@@ -262,5 +255,5 @@ def db_encrypt() -> Path:
         if created:  # the original is still the plain database: the key must not stay
             key_file.unlink(missing_ok=True)
         raise
-    _fsync_dir(live.parent)
+    dir_fsync(live.parent)
     return key_file

@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from mawa.core.management.base import MawaCommand
+from mawa.custody.verify import custody_verify
 
 
 class Command(MawaCommand):
@@ -18,8 +19,6 @@ class Command(MawaCommand):
                                  "both in turn")
 
     def handle(self, *args, **options):
-        from mawa.custody.verify import custody_verify
-
         report = custody_verify(chains=not options["no_chains"], jobs=options["jobs"])
         self.stdout.write(f"{report.items} items, {report.entries} entries in "
                           f"{report.streams} custody streams")

@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 
 from mawa.core import keys
 from mawa.core.management.base import MawaCommand
+from mawa.custody.receipts import payload_verify
 
 
 class Command(MawaCommand):
@@ -18,8 +19,6 @@ class Command(MawaCommand):
         parser.add_argument("--public-key", help="the issuing site's Ed25519 public key, hex")
 
     def handle(self, *args, **options):
-        from mawa.custody.receipts import payload_verify
-
         text = options["code"]
         if not text or text == "-":
             text = sys.stdin.read()

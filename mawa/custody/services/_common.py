@@ -1,0 +1,121 @@
+"""What every custody write shares: the one writer of custody events (``_record``), the
+stream name, field errors, serial keys and quantities."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext_lazy as _
+
+from mawa.core.digits import to_ascii_digits
+from mawa.core.errors import Conflict, ValidationFailed
+from mawa.core.ledger import ledger_append
+from mawa.core.models import Site
+from mawa.custody import derive
+from mawa.custody.models import (
+    CustodyEvent,
+    Item,
+)
+
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+HOLD_MESSAGE = _("Cannot be disposed: legal hold.")
+# who holds an item, as its column takes it (escorts, takers, recipients of a handover)
+CUSTODIAN_NAME_MAX = Item._meta.get_field("custodian_name").max_length
+
+
+def stream_of(site) -> str:
+    return f"custody/{site.code}"
+
+
+def _check(errors: dict):
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."),
+                               fields={k: [str(m) for m in v] for k, v in errors.items()})
+
+
+def serial_key(serial: str) -> str:
+    """Serial numbers compared without case, spaces, dashes, dots or slashes; digits ASCII."""
+    text = to_ascii_digits(serial or "").upper()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+# --- the one writer of custody events ----------------------------------------------------
+
+def _state_of(item: Item) -> dict:
+    return {"state": item.state, "custodian": str(item.custodian_id or ""),
+            "custodian_name": item.custodian_name, "site": item.location_site.code,
+            "store": str(item.store_id or ""), "bay": item.bay, "rack": item.rack,
+            "quantity": item.quantity, "on_hold": item.on_hold, "seal": item.seal,
+            "deactivated": item.deactivated, "remarked": item.remarked, "n": item.item_seq}
+
+
+def _site_by_code(code: str) -> Site:
+    return Site.objects.get(code=code)
+
+
+def _project(item: Item, s: dict) -> None:
+    item.state = s["state"]
+    item.custodian_id = s["custodian"] or None
+    item.custodian_name = s["custodian_name"]
+    if item.location_site_id is None or item.location_site.code != s["site"]:
+        item.location_site = _site_by_code(s["site"])
+    item.store_id = s["store"] or None
+    item.bay, item.rack, item.quantity = s["bay"], s["rack"], s["quantity"]
+    item.on_hold, item.seal = s["on_hold"], s["seal"]
+    item.deactivated, item.remarked, item.item_seq = s["deactivated"], s["remarked"], s["n"]
+
+
+def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]]):
+    """Append one custody event for ``lines`` (item, extra such as qty/new) and project it.
+
+    Call inside the caller's transaction, with the items locked. New items are passed unsaved
+    (``new``); they are saved here with their first state.
+    """
+    actor_id = str(actor.pk) if hasattr(actor, "pk") else str(actor)
+    entry_lines, projected = [], []
+    for item, extra in lines:
+        before = None if extra.get("new") else _state_of(item)
+        after = derive.apply(before, kind, data, extra, actor=actor_id, site=site.code)
+        _project(item, after)
+        entry_lines.append({"id": str(item.pk), "n": after["n"], **extra, "after": after})
+        projected.append((item, before))
+    entry = ledger_append(stream=stream_of(site), kind=kind, actor=actor, site=site,
+                          payload={"data": data, "items": entry_lines})
+    update = ["state", "custodian", "custodian_name", "location_site", "store", "bay", "rack",
+              "quantity", "on_hold", "seal", "deactivated", "remarked", "item_seq"]
+    for item, extra in lines:
+        if extra.get("new"):
+            item.save(force_insert=True)
+        else:
+            item.save(update_fields=update)
+    # the index rows carry the entry's time and each item's state and quantity before and
+    # after (the situation report reads a past day's register from them)
+    at = dt.datetime.fromisoformat(entry.ts)
+    CustodyEvent.objects.bulk_create([
+        CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq, at=at,
+                     from_state=before["state"] if before else None, to_state=item.state,
+                     from_quantity=before["quantity"] if before else None,
+                     to_quantity=item.quantity)
+        for item, before in projected])
+    return entry
+
+
+def _locked(item: Item) -> Item:
+    return Item.objects.select_for_update().select_related("location_site").get(pk=item.pk)
+
+
+def _not_terminal(item: Item):
+    if item.state in derive.TERMINAL:
+        raise Conflict(_("This item is no longer in custody (%(state)s); nothing more can be "
+                         "recorded on it except a correction.") % {
+                             "state": item.get_state_display()}, code="not_in_custody")
+
+
+def _quantity(value, name: str) -> int:
+    try:
+        qty = int(to_ascii_digits(str(value)).strip())
+    except (TypeError, ValueError):
+        qty = 0
+    if qty < 1:
+        _check({name: [_("A whole number of at least 1.")]})
+    return qty

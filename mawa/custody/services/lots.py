@@ -1,0 +1,118 @@
+"""Ammunition lots: split and merge, quantities conserved."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from mawa.accounts import access
+from mawa.accounts.roles import Perm
+from mawa.core.errors import Conflict
+from mawa.core.ids import client_key_parse
+from mawa.core.models import Site
+from mawa.core.services import short_code_next
+from mawa.custody import derive
+from mawa.custody.models import (
+    Item,
+    Kind,
+    State,
+)
+from mawa.custody.services._common import (
+    HOLD_MESSAGE,
+    _check,
+    _locked,
+    _not_terminal,
+    _quantity,
+    _record,
+)
+
+
+def _new_lot(parent: Item, *, site: Site, client_key, quantity: int) -> Item:
+    copy = {f.name: getattr(parent, f.name) for f in Item._meta.concrete_fields
+            if f.name not in ("id", "short_code", "client_key", "created_at", "receipt",
+                              "parent", "custodian", "location_site", "store", "site",
+                              "mounted_on", "catalogue")}
+    copy["quantity"] = quantity
+    return Item(**copy, site=site, short_code=short_code_next(site=site), client_key=client_key,
+                parent=parent, catalogue_id=parent.catalogue_id, location_site=site)
+
+
+def lot_split(*, actor, item: Item, parts: list, client_key) -> list[Item]:
+    """Split an ammunition lot into new lots of ``parts`` rounds; the rest stays in the parent.
+
+    The parts must not add up to more than the lot holds (quantities are conserved: the one
+    entry records −sum on the parent and +part on each child). Idempotent on ``client_key``:
+    child ``i`` gets the key derived from it.
+    """
+    key = client_key_parse(client_key)
+    keys = [uuid.uuid5(key, str(i)) for i in range(len(parts))]
+    existing = list(Item.objects.filter(client_key__in=keys).order_by("id"))
+    if existing:
+        return existing
+    quantities = [_quantity(p, "parts") for p in parts] if parts else []
+    if not quantities:
+        _check({"parts": [_("Give the quantity of each new lot.")]})
+    with transaction.atomic():
+        item = _locked(item)
+        access.require(actor, Perm.CUSTODY_RECORD, item.location_site)
+        if item.kind != Kind.AMMUNITION:
+            _check({"parts": [_("Only ammunition lots can be split.")]})
+        _not_terminal(item)
+        if item.state not in derive.HELD_IN:
+            raise Conflict(_("Not possible while the item is %(state)s.") % {
+                "state": item.get_state_display()}, code="wrong_state")
+        if item.on_hold:
+            # a child lot would not carry the hold; evidence stays together (IDDRS 6.40)
+            raise Conflict(HOLD_MESSAGE, code="legal_hold")
+        if sum(quantities) > item.quantity:
+            _check({"parts": [_("The parts add up to %(sum)s but the lot holds %(n)s.") % {
+                "sum": sum(quantities), "n": item.quantity}]})
+        children = _split_locked(actor, item, quantities, keys)
+    return children
+
+
+def _split_locked(actor, item: Item, quantities: list[int], keys: list) -> list[Item]:
+    site = item.location_site
+    children = [_new_lot(item, site=site, client_key=k, quantity=q)
+                for k, q in zip(keys, quantities, strict=True)]
+    lines = [(item, {"qty": -sum(quantities)})] + [
+        (c, {"new": True, "qty": q}) for c, q in zip(children, quantities, strict=True)]
+    _record(actor=actor, site=site, kind="split", lines=lines,
+            data={"parent": item.short_code, "store": str(item.store_id or ""),
+                  "bay": item.bay, "rack": item.rack})
+    return children
+
+
+def lot_merge(*, actor, items: list[Item], client_key) -> Item:
+    """Merge ammunition lots of one calibre and type, at one place, into a new lot."""
+    key = client_key_parse(client_key)
+    existing = Item.objects.filter(client_key=key).first()
+    if existing:
+        return existing
+    if len(items) < 2:
+        _check({"items": [_("Choose at least two lots to merge.")]})
+    with transaction.atomic():
+        locked = list(Item.objects.select_for_update().select_related("location_site")
+                      .filter(pk__in=[i.pk for i in items]).order_by("id"))
+        first = locked[0]
+        access.require(actor, Perm.CUSTODY_RECORD, first.location_site)
+        for lot in locked:
+            if lot.kind != Kind.AMMUNITION or lot.state != State.IN_CUSTODY:
+                _check({"items": [_("Only lots in custody can be merged.")]})
+            if (lot.calibre, lot.ammunition_type, lot.location_site_id, lot.store_id) != (
+                    first.calibre, first.ammunition_type, first.location_site_id, first.store_id):
+                _check({"items": [_("Lots of different calibre, type or place cannot be "
+                                    "merged.")]})
+            if lot.on_hold:
+                raise Conflict(HOLD_MESSAGE, code="legal_hold")
+        total = sum(lot.quantity for lot in locked)
+        site = first.location_site
+        target = _new_lot(first, site=site, client_key=key, quantity=total)
+        lines = [(lot, {"qty": -lot.quantity}) for lot in locked] + [
+            (target, {"new": True, "qty": total})]
+        _record(actor=actor, site=site, kind="merged", lines=lines,
+                data={"sources": [lot.short_code for lot in locked],
+                      "store": str(first.store_id or ""), "bay": first.bay, "rack": first.rack})
+    return target
