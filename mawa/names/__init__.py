@@ -30,7 +30,7 @@ Name frequencies from counts kept elsewhere (a database table)::
 
 Keys of a name text for an indexed search table (a stored name, and what a search asks)::
 
-    search_keys("عبد الرحمن")                # ('abd|rahman', 'abd|~rhmn') — the keys to store
+    search_keys("عبد الرحمن الحلبي")          # ('abd|rahman', '~hlb') — the keys to store
     search_keys("Abd al-Rahman", query=True)  # ('abd|rahman',) — the keys a search needs
 
 Errors: :class:`InvalidDate` (a ``ValueError``) from :func:`parse_birth_date`;
@@ -148,11 +148,11 @@ def search_keys(text: str, *, query: bool = False) -> tuple[str, ...]:
     ``amr``). A lexicon name is keyed by its identity, any other name by its consonant
     skeleton after ``~``.
 
-    Without ``query``: every key a stored name part carries (each unit's key and its coarse
-    ``~skeleton``, so that unknown spellings and typos of a search still find it), once each.
-    With ``query``: the keys a search for ``text`` must all find, one per name unit in the
-    order typed; a word holding a digit or a third script's letters is its own key (it finds
-    no name), punctuation gives none. Keys are at most :data:`SEARCH_KEY_MAX` characters.
+    Without ``query``: every key a stored name part carries (one per unit; a glued Latin
+    article read both with and without), once each. With ``query``: the keys a search for
+    ``text`` must all find, one per name unit in the order typed; a word holding a digit or
+    a third script's letters is its own key (it finds no name), punctuation gives none. Keys
+    are at most :data:`SEARCH_KEY_MAX` characters.
     Empty text gives ``()``.
     """
     if not text:

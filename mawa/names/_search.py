@@ -10,13 +10,17 @@ units that scoring, blocking, dedupe and screening already use (:func:`split_uni
 * any other unit by its consonant skeleton after ``~`` (``~hlb`` for الحلبي, Halabi and
   al-Halabi), which is its frequency key (``Unit.fkey``) too.
 
-A stored name carries, besides that key of each unit, the coarse ``~skeleton`` of the unit
-(the lexicon's and its own), so that a spelling the lexicon does not know (a typo, a rare
-transliteration) still finds the persons whose name sounds the same; and the units of both
-readings of a Latin token with a glued article (``Alhalabi`` as a family name and as itself),
+A stored name carries the key of each of its units; a Latin token with a glued article
+(``Alhalabi``) is read both ways, as a family name (``~hlb``) and as itself (``~lhlb``),
 because a search does not know which name part a word was typed for. A query takes one key
-per unit, read as a family name would be: every key of a query is then one a stored spelling
-of the same name carries.
+per unit, read as a family name would be: every key of a query is then one that a stored
+spelling of the same name carries. One key per unit keeps the key table about as large as
+the register's words: a name and its spelling in the other script share their key.
+
+A spelling the lexicon does not know is keyed by its skeleton, so it meets the unknown
+spellings with that skeleton, not the lexicon name it may be a typo of (``Mohmmed`` is
+``~mhmd``, محمد is ``muhammad``): the search finds spellings, the suggestions while typing
+and the duplicate queue (which score every candidate) find typos.
 """
 
 from __future__ import annotations
@@ -25,29 +29,18 @@ import unicodedata
 from functools import lru_cache
 
 from ._text import detect_script
-from ._units import Unit, split_units
+from ._units import split_units
 
 # Keys are cut to this many characters, the width of the indexed column that holds them.
 SEARCH_KEY_MAX = 80
-
-_PREFIX = {"simple": "", "abd": "abd|", "din": "din|", "abu": "abu|"}
-
-
-def _coarse(unit: Unit, skeleton: str) -> str:
-    """``skeleton`` (with the unit's kind prefix) as a coarse key: ``abd|rhmn`` → ``abd|~rhmn``."""
-    prefix = _PREFIX[unit.kind]
-    return prefix + "~" + skeleton[len(prefix) :]
 
 
 @lru_cache(maxsize=100_000)
 def stored_search_keys(text: str) -> tuple[str, ...]:
     """Every key a stored name ``text`` carries (see the module docstring), in order, once."""
-    keys: dict[str, None] = {}
-    for family in (False, True):
-        for unit in split_units(text, family):
-            for key in (unit.fkey, _coarse(unit, unit.key), _coarse(unit, unit.skel)):
-                keys[key[:SEARCH_KEY_MAX]] = None
-    return tuple(keys)
+    keys = [u.fkey[:SEARCH_KEY_MAX] for family in (False, True)
+            for u in split_units(text, family)]
+    return tuple(dict.fromkeys(keys))
 
 
 @lru_cache(maxsize=10_000)
