@@ -160,7 +160,7 @@ def _sharing_most(usable_of: list[list[str]], sizes: dict[str, int],
     query: suggestions while typing read no more rows than they rank). Many queries: the
     members of all their blocks are read together (a few queries for the whole batch) and
     counted here, which ranks them the same way. A block larger than ``MAX_BLOCK`` is only
-    ever a query's one block; its newest ``max_candidates`` are read, one query each."""
+    ever a query's one block: only its newest ``max_candidates`` are read."""
     if len(usable_of) == 1:
         (usable,) = usable_of
         if len(usable) == 1:
@@ -179,10 +179,8 @@ def _sharing_most(usable_of: list[list[str]], sizes: dict[str, int],
         for key, pid in IndexKey.objects.filter(key__in=small[start:start + 900]).values_list(
                 "key", "person_id"):
             members[key].append(pid)
-    for key in wanted:
-        if sizes.get(key, 0) > MAX_BLOCK:
-            members[key] = list(IndexKey.objects.filter(key=key).order_by("-person_id")
-                                .values_list("person_id", flat=True)[:max_candidates])
+    members.update(_newest_members([k for k in wanted if sizes.get(k, 0) > MAX_BLOCK],
+                                   max_candidates))
     out = []
     for usable in usable_of:
         shared: dict = defaultdict(int)
@@ -191,6 +189,26 @@ def _sharing_most(usable_of: list[list[str]], sizes: dict[str, int],
                 shared[pid] += 1
         out.append(sorted(shared, key=lambda pid: (shared[pid], pid),
                           reverse=True)[:max_candidates])
+    return out
+
+
+def _newest_members(keys: list[str], n: int) -> dict[str, list]:
+    """The ``n`` newest persons of each key, read backwards off the (key, person) index: one
+    query for up to 450 keys (a UNION ALL, below SQLite's limit of 500 terms)."""
+    qn = connection.ops.quote_name
+    column = qn(IndexKey._meta.get_field("person").column)
+    part = (f"SELECT * FROM (SELECT {qn('key')}, {column} FROM "  # noqa: S608
+            f"{qn(IndexKey._meta.db_table)} WHERE {qn('key')} = %s ORDER BY {column} DESC "
+            f"LIMIT %s) AS b")
+    to_id = Person._meta.pk.to_python
+    out: dict[str, list] = defaultdict(list)
+    for start in range(0, len(keys), 450):
+        chunk = keys[start:start + 450]
+        with connection.cursor() as cur:
+            cur.execute(" UNION ALL ".join([part] * len(chunk)),
+                        [x for k in chunk for x in (k, n)])
+            for key, pid in cur.fetchall():
+                out[key].append(to_id(pid))
     return out
 
 
