@@ -9,13 +9,19 @@ class MatchingConfig(AppConfig):
     def ready(self):
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
+        from mawa.core.hooks import hook_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.matching.selectors import person_candidates_answer, person_merge_answer
 
         nav_register(NavEntry("matching:queue", _("Duplicates"), Perm.MATCH_REVIEW, 30))
         # The accountability compartment: only investigators see this entry.
         nav_register(NavEntry("matching:hits", _("Watch-list hits"), Perm.COMPARTMENT_VIEW, 31))
         nav_register(NavEntry("matching:runs", _("Matching runs"), Perm.MATCH_RUN, 32))
         panel_register(matching_panel)
+        # reception's questions (it does not import matching): who looks like these typed
+        # rows (suggestions while typing, an import's check), where was this person merged to
+        hook_register("person.candidates", person_candidates_answer)
+        hook_register("person.merged_into", person_merge_answer)
 
 
 def matching_panel(request):

@@ -7,6 +7,8 @@ Watch lists, their hits and screening runs belong to the accountability compartm
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,9 +33,20 @@ from mawa.matching.models import (
     WatchlistEntry,
     WatchlistKey,
 )
-from mawa.names import Match, NameFrequencies, NameRecord, Prepared, Scorer, name_keys, prepare
+from mawa.matching.reasons import reason_text
+from mawa.names import (
+    Match,
+    NameFrequencies,
+    NameRecord,
+    Prepared,
+    Reason,
+    Scorer,
+    name_keys,
+    prepare,
+)
 from mawa.reception.models import IdentityDocument, Person
-from mawa.reception.selectors import persons_visible
+from mawa.reception.selectors import MatchCandidate, persons_visible
+from mawa.reception.values import document_key
 
 # How many indexed persons sharing keys with a query are scored at most (the ones sharing
 # most keys first). Scoring one candidate costs ~0.3 ms of CPU, so the count decides the
@@ -64,6 +77,28 @@ def _fkeys(p: Prepared) -> set[tuple[str, str]]:
     return out
 
 
+def _name_counts(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """``NameCount`` rows of the (pool, key) pairs ``wanted`` and the pool totals: one query
+    for up to 900 names (a registration has a handful, an import batch thousands)."""
+    names = sorted((pool, key) for pool, key in wanted if key)
+    counts: dict[tuple[str, str], int] = {}
+    for start in range(0, max(len(names), 1), 900):
+        chunk = names[start:start + 900]
+        cond = Q(key="") if start == 0 else Q()
+        for pool in sorted({p for p, _k in chunk}):
+            cond |= Q(pool=pool, key__in=[k for p, k in chunk if p == pool])
+        counts.update({(p, k): n for p, k, n in NameCount.objects.filter(cond).values_list(
+            "pool", "key", "count")})
+    return counts
+
+
+def _query_scorer(p: Prepared, counts: dict[tuple[str, str], int]) -> Scorer:
+    """A scorer for ``p`` weighting its names by the counts its names alone would read."""
+    totals = {k: n for k, n in counts.items() if not k[1]}
+    return Scorer(engine.frequencies({**totals, **{k: counts[k] for k in _fkeys(p)
+                                                   if k in counts}}))
+
+
 def index_scorer(population: list[Prepared] | None = None, query: Prepared | None = None
                  ) -> Scorer:
     """A scorer weighting names by their frequency in the registry.
@@ -73,15 +108,9 @@ def index_scorer(population: list[Prepared] | None = None, query: Prepared | Non
     """
     if population is not None:
         return Scorer(NameFrequencies.from_records(population))
-    wanted = _fkeys(query) if query is not None else set()
-    cond = Q(key="")
-    for pool in {"given", "family", "place"}:
-        keys = [k for p, k in wanted if p == pool]
-        if keys:
-            cond |= Q(pool=pool, key__in=keys)
-    counts = {(p, k): n for p, k, n in NameCount.objects.filter(cond).values_list(
-        "pool", "key", "count")}
-    return Scorer(engine.frequencies(counts))
+    if query is None:
+        return Scorer(engine.frequencies(_name_counts(set())))
+    return _query_scorer(query, _name_counts(_fkeys(query)))
 
 
 @lru_cache(maxsize=PREPARED_CACHE)
@@ -91,71 +120,163 @@ def prepared_record(record: NameRecord) -> Prepared:
 
 
 def _block_sizes(keys: list[str]) -> dict[str, int]:
-    """How many index rows each key has, counted only up to ``MAX_BLOCK + 1`` (one query;
-    each count stops early, so a huge block costs no more than a small one)."""
+    """How many index rows each key has, counted only up to ``MAX_BLOCK + 1`` (one query
+    for up to 450 keys, below SQLite's limit of 500 terms in a compound SELECT; each count
+    stops early, so a huge block costs no more than a small one)."""
     qn = connection.ops.quote_name
     part = (f"SELECT CAST(%s AS VARCHAR(200)), (SELECT COUNT(*) FROM (SELECT 1 FROM "  # noqa: S608
             f"{qn(IndexKey._meta.db_table)} WHERE {qn('key')} = %s LIMIT %s) AS b)")
-    sql = " UNION ALL ".join([part] * len(keys))
-    params: list = []
-    for k in keys:
-        params += [k, k, MAX_BLOCK + 1]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return dict(cur.fetchall())
+    sizes: dict[str, int] = {}
+    for start in range(0, len(keys), 450):
+        chunk = keys[start:start + 450]
+        params: list = []
+        for k in chunk:
+            params += [k, k, MAX_BLOCK + 1]
+        with connection.cursor() as cur:
+            cur.execute(" UNION ALL ".join([part] * len(chunk)), params)
+            sizes.update(dict(cur.fetchall()))
+    return sizes
+
+
+def _usable_keys(keys: list[str], sizes: dict[str, int]) -> list[str]:
+    """The keys of a query worth reading: its blocks of at most ``MAX_BLOCK`` persons; with
+    none, its smallest block that is not empty (e.g. a given and a very common family name
+    typed so far: it still gives the officer something to look at; an empty key, e.g. a typo
+    in the father's name, is not the smallest block: it is none)."""
+    usable = [k for k in keys if 0 < sizes.get(k, 0) <= MAX_BLOCK]
+    if not usable:
+        filled = [k for k in keys if sizes.get(k, 0) > 0]
+        usable = [min(filled, key=lambda k: sizes[k])] if filled else []
+    return usable
+
+
+def _sharing_most(usable_of: list[list[str]], sizes: dict[str, int],
+                  max_candidates: int) -> list[list]:
+    """For each query's usable keys, the indexed persons sharing most of them, the newest
+    first among equals, at most ``max_candidates`` (only active persons have keys).
+
+    A query alone: its one block is read straight off the (key, person) index, newest first,
+    stopping after ``max_candidates``; several blocks are counted by the database (one short
+    query: suggestions while typing read no more rows than they rank). Many queries: the
+    members of all their blocks are read together (a few queries for the whole batch) and
+    counted here, which ranks them the same way. A block larger than ``MAX_BLOCK`` is only
+    ever a query's one block: only its newest ``max_candidates`` are read."""
+    if len(usable_of) == 1:
+        (usable,) = usable_of
+        if len(usable) == 1:
+            # every member shares exactly the one key: "most keys first, newest first" is
+            # "newest first", read off the index instead of grouping a block of 100,000
+            return [list(IndexKey.objects.filter(key=usable[0]).order_by("-person_id")
+                         .values_list("person_id", flat=True)[:max_candidates])]
+        rows = (IndexKey.objects.filter(key__in=usable)
+                .values("person_id").annotate(n=Count("*"))
+                .order_by("-n", "-person_id")[:max_candidates])
+        return [[r["person_id"] for r in rows]]
+    members: dict[str, list] = defaultdict(list)
+    wanted = sorted({k for usable in usable_of for k in usable})
+    small = [k for k in wanted if sizes.get(k, 0) <= MAX_BLOCK]
+    for start in range(0, len(small), 900):
+        for key, pid in IndexKey.objects.filter(key__in=small[start:start + 900]).values_list(
+                "key", "person_id"):
+            members[key].append(pid)
+    members.update(_newest_members([k for k in wanted if sizes.get(k, 0) > MAX_BLOCK],
+                                   max_candidates))
+    out = []
+    for usable in usable_of:
+        shared: dict = defaultdict(int)
+        for k in usable:
+            for pid in members.get(k, ()):
+                shared[pid] += 1
+        out.append(sorted(shared, key=lambda pid: (shared[pid], pid),
+                          reverse=True)[:max_candidates])
+    return out
+
+
+def _newest_members(keys: list[str], n: int) -> dict[str, list]:
+    """The ``n`` newest persons of each key, read backwards off the (key, person) index: one
+    query for up to 450 keys (a UNION ALL, below SQLite's limit of 500 terms)."""
+    qn = connection.ops.quote_name
+    column = qn(IndexKey._meta.get_field("person").column)
+    part = (f"SELECT * FROM (SELECT {qn('key')}, {column} FROM "  # noqa: S608
+            f"{qn(IndexKey._meta.db_table)} WHERE {qn('key')} = %s ORDER BY {column} DESC "
+            f"LIMIT %s) AS b")
+    to_id = Person._meta.pk.to_python
+    out: dict[str, list] = defaultdict(list)
+    for start in range(0, len(keys), 450):
+        chunk = keys[start:start + 450]
+        with connection.cursor() as cur:
+            cur.execute(" UNION ALL ".join([part] * len(chunk)),
+                        [x for k in chunk for x in (k, n)])
+            for key, pid in cur.fetchall():
+                out[key].append(to_id(pid))
+    return out
+
+
+Found = list[tuple[object, float, Match]]
+
+
+def index_candidates_many(queries: Sequence[Prepared], *, limit: int = 5,
+                          extra_ids_of: Sequence[Sequence] | None = None,
+                          exclude_of: Sequence | None = None,
+                          max_candidates: int = MAX_CANDIDATES) -> list[Found]:
+    """For each prepared query, the indexed persons most likely to be it: (person id,
+    probability, match), best first, at most ``limit``.
+
+    Blocking keys select the persons to compare (those sharing most keys first, at most
+    ``max_candidates``; keys of more than ``MAX_BLOCK`` persons are left out unless the query
+    has no other); each is scored with ``names`` against its main name and aliases, weighting
+    names by their counts in the registry. ``extra_ids_of`` (one list per query) are compared
+    as well (e.g. found by document number); ``exclude_of`` (one id or None per query) never.
+    The reads are pooled: a batch of a thousand queries costs a few queries, not thousands,
+    and each query's answer is the one it would get alone.
+    """
+    n = len(queries)
+    extra_ids_of = extra_ids_of or [()] * n
+    exclude_of = exclude_of or [None] * n
+    keys_of = [sorted(name_keys(p)) for p in queries]
+    sizes = _block_sizes(sorted({k for keys in keys_of for k in keys}))
+    usable_of = [_usable_keys(keys, sizes) for keys in keys_of]
+    ids_of = _sharing_most(usable_of, sizes, max_candidates) if any(usable_of) \
+        else [[] for _q in queries]
+    for ids, extra, exclude in zip(ids_of, extra_ids_of, exclude_of, strict=True):
+        ids += [i for i in extra or () if i not in ids]
+        if exclude is not None and exclude in ids:
+            ids.remove(exclude)
+    all_ids = sorted({pid for ids in ids_of for pid in ids})
+    if not all_ids:
+        return [[] for _q in queries]
+    records: dict = {}
+    for start in range(0, len(all_ids), 900):
+        records.update(IndexedPerson.objects.filter(
+            person_id__in=all_ids[start:start + 900], active=True).values_list(
+                "person_id", "record"))
+    counts = _name_counts({k for p, ids in zip(queries, ids_of, strict=True) if ids
+                           for k in _fkeys(p)})
+    out: list[Found] = []
+    for p, ids in zip(queries, ids_of, strict=True):
+        found = []
+        if ids:
+            scorer = _query_scorer(p, counts)
+            for pid in ids:
+                if pid in records:
+                    target = prepared_record(engine.record_from_json(records[pid]))
+                    probability, match = engine.score(scorer, p, target)
+                    found.append((pid, probability, match))
+        found.sort(key=lambda t: -t[1])
+        out.append(found[:limit])
+    return out
 
 
 def index_candidates(p: Prepared, *, exclude=None, limit: int = 5,
                      extra_ids: list | None = None,
-                     max_candidates: int = MAX_CANDIDATES) -> list[tuple[object, float, Match]]:
-    """Indexed persons most likely to be ``p``: (person id, probability, match), best first.
-
-    Blocking keys select the persons to compare (those sharing most keys first, at most
-    ``max_candidates``; keys of more than ``MAX_BLOCK`` persons are left out unless the query
-    has no other); each is scored with ``names`` against its main name and aliases.
-    ``extra_ids`` are compared as well (e.g. found by document number).
-    """
-    keys = sorted(name_keys(p))
-    ids: list = []
-    if keys:
-        sizes = _block_sizes(keys)
-        usable = [k for k in keys if 0 < sizes.get(k, 0) <= MAX_BLOCK]
-        if not usable:
-            # only huge blocks (e.g. a given and a very common family name typed so far):
-            # the smallest still gives the officer something to look at (an empty key, e.g.
-            # with a typo in the father's name, is not the smallest block: it is none)
-            filled = [k for k in keys if sizes.get(k, 0) > 0]
-            usable = [min(filled, key=lambda k: sizes[k])] if filled else []
-        if len(usable) == 1:
-            # One block: every member shares exactly one key, so "most keys first, newest
-            # first" is "newest first" — read straight off the (key, person) index, stopping
-            # after ``max_candidates``, instead of grouping a block of 100,000 persons.
-            # (Only active persons have keys: no join to ``IndexedPerson`` is needed.)
-            ids = list(IndexKey.objects.filter(key=usable[0]).order_by("-person_id")
-                       .values_list("person_id", flat=True)[:max_candidates])
-        elif usable:
-            rows = (IndexKey.objects.filter(key__in=usable)
-                    .values("person_id").annotate(n=Count("*"))
-                    .order_by("-n", "-person_id")[:max_candidates])
-            ids = [r["person_id"] for r in rows]
-    ids += [i for i in extra_ids or () if i not in ids]
-    if exclude is not None:
-        ids = [i for i in ids if i != exclude]
-    if not ids:
-        return []
-    scorer = index_scorer(query=p)
-    out = []
-    for pid, record in IndexedPerson.objects.filter(person_id__in=ids, active=True).values_list(
-            "person_id", "record"):
-        target = prepared_record(engine.record_from_json(record))
-        probability, match = engine.score(scorer, p, target)
-        out.append((pid, probability, match))
-    out.sort(key=lambda t: -t[1])
-    return out[:limit]
+                     max_candidates: int = MAX_CANDIDATES) -> Found:
+    """``index_candidates_many`` of one query (a registration, a run's person)."""
+    return index_candidates_many([p], limit=limit, extra_ids_of=[extra_ids or []],
+                                 exclude_of=[exclude], max_candidates=max_candidates)[0]
 
 
 def watchlist_candidates(p: Prepared, *, watchlist: Watchlist | None = None, limit: int = 5
-                         ) -> list[tuple[object, float, Match]]:
+                         ) -> Found:
     """Entries of the active watch lists (or of ``watchlist``) most likely to be ``p``."""
     keys = list(name_keys(p))
     if not keys:
@@ -176,7 +297,7 @@ def watchlist_candidates(p: Prepared, *, watchlist: Watchlist | None = None, lim
     return out[:limit]
 
 
-# --- suggestions while typing -----------------------------------------------------------------
+# --- candidates: suggestions while typing, an import's check ---------------------------------
 
 @dataclass
 class Suggestion:
@@ -185,56 +306,94 @@ class Suggestion:
     reasons: list[dict]  # stored-reason dicts: code, text, weight
 
 
+def candidates_many(*, user, queries: Sequence[dict], limit: int = 5,
+                    min_probability: float = 0.05) -> list[list[Suggestion]]:
+    """Registered persons that may be who each query describes, best first, one list per
+    query: the registration form's suggestions while typing, an import's rows checked
+    against the register, the API's candidate search.
+
+    A query holds registration fields (``given_ar``, ``family_lat``, ``service_number``,
+    ``document_numbers`` …), any of them. Only persons ``user`` may see are returned; merged
+    duplicates never (their survivor is). A batch costs a fixed number of queries, however
+    many rows it has, and answers each query as it would be answered alone.
+    """
+    if not queries or not access.can(user, Perm.PERSON_VIEW):
+        return [[] for _q in queries]
+    prepared = [prepare(engine.typed_record(q)) for q in queries]
+    by_doc_of = _persons_by_document([q.get("document_numbers") or [] for q in queries])
+    asked = [i for i, p in enumerate(prepared) if p.has_name or p.military_id or by_doc_of[i]]
+    found_of: list[Found] = [[] for _q in queries]
+    for i, found in zip(asked, index_candidates_many(
+            [prepared[i] for i in asked], limit=limit * 4,
+            extra_ids_of=[by_doc_of[i] for i in asked], max_candidates=TYPING_CANDIDATES),
+            strict=True):
+        by_doc = by_doc_of[i]
+        if by_doc:
+            found = [_with_document(pid, prob, m) if pid in by_doc else (pid, prob, m)
+                     for pid, prob, m in found]
+            found.sort(key=lambda t: -t[1])
+        found_of[i] = [t for t in found if t[1] >= min_probability]
+    wanted = sorted({pid for found in found_of for pid, _p, _m in found})
+    visible: dict = {}
+    for start in range(0, len(wanted), 900):
+        visible.update({p.pk: p for p in persons_visible(user=user).filter(
+            id__in=wanted[start:start + 900]).select_related("group")})
+    return [[Suggestion(visible[pid], prob, engine.reasons_json(m))
+             for pid, prob, m in found if pid in visible][:limit] for found in found_of]
+
+
 def candidates_for(*, user, data: dict, limit: int = 5, min_probability: float = 0.05
                    ) -> list[Suggestion]:
-    """Registered persons that may be who is being typed in the registration form.
-
-    ``data`` holds the form's fields (``given_ar``, ``family_lat``, ``service_number``,
-    ``document_numbers`` …). Only persons ``user`` may see are returned; merged duplicates
-    never (their survivor is).
-    """
-    if not access.can(user, Perm.PERSON_VIEW):
-        return []
-    record = engine.typed_record(data)
-    p = prepare(record)
-    doc_keys = [k for k in (_doc_key(n) for n in data.get("document_numbers") or []) if k]
-    by_doc = list(IdentityDocument.objects.filter(number_key__in=doc_keys).values_list(
-        "person_id", flat=True)[:20]) if doc_keys else []
-    if not (p.has_name or p.military_id or by_doc):
-        return []
-    found = index_candidates(p, limit=limit * 4, extra_ids=by_doc,
-                             max_candidates=TYPING_CANDIDATES)
-    if by_doc:
-        found = [_with_document(pid, prob, m) if pid in by_doc else (pid, prob, m)
-                 for pid, prob, m in found]
-        found.sort(key=lambda t: -t[1])
-    found = [t for t in found if t[1] >= min_probability]
-    if not found:
-        return []
-    visible = {p.pk: p for p in persons_visible(user=user).filter(
-        id__in=[t[0] for t in found]).select_related("group")}
-    out = [Suggestion(visible[pid], prob, engine.reasons_json(m))
-           for pid, prob, m in found if pid in visible]
-    return out[:limit]
+    """``candidates_many`` of one query: what is being typed in the registration form."""
+    return candidates_many(user=user, queries=[data], limit=limit,
+                           min_probability=min_probability)[0]
 
 
-def _doc_key(number) -> str:
-    from mawa.reception.values import document_key
-
-    return document_key(str(number or ""))
+def _persons_by_document(numbers_of: list[list]) -> list[list]:
+    """For each query's document numbers, the persons holding one of them (at most 20)."""
+    keys_of = [[k for k in (document_key(str(n or "")) for n in numbers) if k]
+               for numbers in numbers_of]
+    wanted = sorted({k for keys in keys_of for k in keys})
+    holders: dict[str, list] = defaultdict(list)
+    for start in range(0, len(wanted), 900):
+        for key, pid in IdentityDocument.objects.filter(
+                number_key__in=wanted[start:start + 900]).values_list("number_key",
+                                                                       "person_id"):
+            holders[key].append(pid)
+    out = []
+    for keys in keys_of:
+        ids: list = []
+        for k in keys:
+            ids += [pid for pid in holders.get(k, ()) if pid not in ids]
+        out.append(ids[:20])
+    return out
 
 
 _DOCUMENT_BITS = 14.0  # as strong as a shared national ID in mawa.names
 
 
 def _with_document(pid, probability: float, match: Match):
-    from mawa.names import Reason
-
     reasons = (Reason("document_number.same", "document number: same", _DOCUMENT_BITS),
                *match.reasons)
     weight = match.weight + _DOCUMENT_BITS
     p = Scorer().probability(weight)
     return pid, p, Match(p, weight, reasons)
+
+
+# --- answers to reception's questions (``core.hooks``, registered in ``apps.py``) -----------
+
+def person_candidates_answer(*, user, queries: Sequence[dict], limit: int = 5,
+                             **_kw) -> list[list[MatchCandidate]]:
+    """``person.candidates``: ``candidates_many`` in reception's terms (the reasons its pages
+    know, a score out of 100)."""
+    return [[MatchCandidate(s.person, registration_reasons(s.reasons),
+                            round(s.probability * 100)) for s in found]
+            for found in candidates_many(user=user, queries=queries, limit=limit)]
+
+
+def person_merge_answer(*, person: Person, **_kw) -> PersonMerge | None:
+    """``person.merged_into``: where ``person`` was merged to, if they were."""
+    return person_merge_of(person=person)
 
 
 # --- the review queue -------------------------------------------------------------------------
@@ -333,8 +492,6 @@ _TEMPLATE_CODES = {"military_id.same": "service_number", "national_id.same": "do
 def registration_reasons(reasons: list[dict]) -> list[str]:
     """What speaks for a suggestion, for the registration page's "Same: …" line: the codes
     that page knows (``name.given``, ``service_number`` …) or a translated sentence."""
-    from mawa.matching.reasons import reason_text
-
     out: list[str] = []
     for r in reasons:
         if r["weight"] <= 0 or r["code"] == "family_group.capped":

@@ -28,6 +28,11 @@ Name frequencies from counts kept elsewhere (a database table)::
     freqs = NameFrequencies.from_counts({("given", "muhammad"): 120, …},
                                         totals={"given": 4000, "family": 1000, "place": 900})
 
+Keys of a name text for an indexed search table (a stored name, and what a search asks)::
+
+    search_keys("عبد الرحمن الحلبي")          # ('abd|rahman', '~hlb') — the keys to store
+    search_keys("Abd al-Rahman", query=True)  # ('abd|rahman',) — the keys a search needs
+
 Errors: :class:`InvalidDate` (a ``ValueError``) from :func:`parse_birth_date`;
 :class:`UnusableInput` from the readers for a file that cannot be read at all (no header
 columns, not a CSV, empty); ``ValueError`` from :meth:`NameFrequencies.from_counts` for an
@@ -43,12 +48,14 @@ from ._index import Candidate, NameIndex, screen
 from ._io import CSV_COLUMNS, Report, UnusableInput, read_ftm, read_records_csv
 from ._model import Match, NameFrequencies, Reason, Scorer
 from ._record import BirthDate, InvalidDate, NameRecord, Prepared, parse_birth_date, prepare
+from ._search import SEARCH_KEY_MAX, query_search_keys, stored_search_keys
 from ._text import detect_script, normalize_arabic, normalize_digits, normalize_latin
 from ._units import Unit as NameUnit
 from ._units import place_key, split_units
 
 __all__ = [
     "CSV_COLUMNS",
+    "SEARCH_KEY_MAX",
     "Assignment",
     "BirthDate",
     "Candidate",
@@ -79,6 +86,7 @@ __all__ = [
     "read_records_csv",
     "score_pair",
     "screen",
+    "search_keys",
 ]
 
 
@@ -128,6 +136,28 @@ def name_keys(record: NameRecord | Prepared) -> set[str]:
     """
     p = record if isinstance(record, Prepared) else prepare(record)
     return prepared_keys(p)
+
+
+def search_keys(text: str, *, query: bool = False) -> tuple[str, ...]:
+    """Search keys of a name text in either script, for an indexed key table.
+
+    The one normaliser of the person search: its keys come from the units that scoring,
+    dedupe and screening compare (:func:`parse_name`), so a search meets the spellings they
+    hold to be one name — عبد الرحمن, عبدالرحمن, Abdul Rahman, Abdelrahman and Abd al-Rahman
+    all carry ``abd|rahman`` — and keeps apart the names they keep apart (Omar ``omar``, Amr
+    ``amr``). A lexicon name is keyed by its identity, any other name by its consonant
+    skeleton after ``~``.
+
+    Without ``query``: every key a stored name part carries (one per unit; a glued Latin
+    article read both with and without), once each. With ``query``: the keys a search for
+    ``text`` must all find, one per name unit in the order typed; a word holding a digit or
+    a third script's letters is its own key (it finds no name), punctuation gives none. Keys
+    are at most :data:`SEARCH_KEY_MAX` characters.
+    Empty text gives ``()``.
+    """
+    if not text:
+        return ()
+    return query_search_keys(text) if query else stored_search_keys(text)
 
 
 def score_pair(

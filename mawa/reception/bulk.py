@@ -49,6 +49,7 @@ from mawa.core.ledger import (
     checkpoint_sign,
 )
 from mawa.core.models import LedgerEntry, LedgerHead, ShortCodeCounter, Site, SiteKind
+from mawa.names import search_keys as name_keys
 from mawa.reception import lifecycle
 from mawa.reception.models import (
     ArrivalGroup,
@@ -59,7 +60,6 @@ from mawa.reception.models import (
     PersonNameKey,
     Status,
 )
-from mawa.reception.values import name_keys
 
 BATCH = 2000
 

@@ -11,7 +11,7 @@ Steps, shared by the page and ``mawa import persons FILE``:
 3. ``import_check``: check EVERY row with the registration's own rules
    (``services.person_input_clean``), refuse markup in any cell, and flag duplicates inside
    the file and against the register before anything is written (numbers in bulk; names,
-   for files of up to ``NAME_MATCH_MAX_ROWS`` rows, in batches: ``registry_candidates_many``);
+   for files of up to ``NAME_MATCH_MAX_ROWS`` rows, in batches: ``person_candidates_many``);
    the result lists every bad row, column and reason;
 4. ``import_commit``: all-or-nothing by default — one transaction, through ``bulk.persons_write``
    (the same rows, history and ledger entries as ``person_register``). Client keys derive from
@@ -27,7 +27,6 @@ import hashlib
 import io
 import re
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,11 +38,10 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
 from mawa.core.errors import MawaError, ValidationFailed
-from mawa.reception import bulk, services
+from mawa.names import search_keys
+from mawa.reception import bulk, selectors, services
 from mawa.reception.models import ArrivalGroup, IdentityDocument, Person
-from mawa.reception.selectors import MatchCandidate
 from mawa.reception.services import DocumentInput, PersonInput
-from mawa.reception.values import name_keys
 
 MAX_BYTES = 40 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -370,7 +368,7 @@ def _identity_key(values: dict) -> tuple:
 @lru_cache(maxsize=100_000)
 def _part_keys(ar: str, lat: str) -> tuple[str, ...]:
     """The sorted keys of one name part in both scripts (pairs repeat row after row)."""
-    return tuple(sorted({*name_keys(ar), *name_keys(lat)}))
+    return tuple(sorted({*search_keys(ar), *search_keys(lat)}))
 
 
 def _registry_duplicates(user, result: CheckResult, numbers_by_row, col_of) -> None:
@@ -403,7 +401,8 @@ def _registry_duplicates(user, result: CheckResult, numbers_by_row, col_of) -> N
         queries = [{f"{p}_{s}": people_by_row[n].values.get(f"{p}_{s}", "")
                     for p in ("given", "father", "grandfather", "family")
                     for s in ("ar", "lat")} for n in batch]
-        for n, found in zip(batch, registry_candidates_many(user=user, queries=queries),
+        for n, found in zip(batch, selectors.person_candidates_many(user=user,
+                                                                    queries=queries),
                             strict=True):
             v = people_by_row[n].values
             candidates = [c for c in found if any(r.startswith("name.") for r in c.reasons)
@@ -413,116 +412,6 @@ def _registry_duplicates(user, result: CheckResult, numbers_by_row, col_of) -> N
                     "given_lat", ""), str(_("Possibly already registered as %(codes)s.")
                                           % {"codes": ", ".join(c.person.short_code
                                                                for c in candidates)})))
-
-
-def registry_candidates_many(*, user, queries: list[dict], limit: int = 5
-                             ) -> list[list[MatchCandidate]]:
-    """``selectors.person_match_candidates`` for many typed names at once, with a fixed
-    number of queries per batch instead of five per row.
-
-    Row by row the same steps as ``matching.selectors.candidates_for`` (names only: an import
-    row's numbers are checked apart, exactly): the blocking keys and their sizes, the indexed
-    persons sharing most usable keys (at most ``TYPING_CANDIDATES``, ties by newest id), each
-    scored with the name frequencies of that row's own names, the best 20, those above 5 %,
-    those the user may see, the best ``limit``. Only the reads are pooled: block sizes, index
-    keys, name counts, records and persons for the whole batch. A test compares the result
-    with ``person_match_candidates`` row by row."""
-    from mawa.matching import engine
-    from mawa.matching.models import IndexedPerson, IndexKey, NameCount
-    from mawa.matching.selectors import (
-        MAX_BLOCK,
-        TYPING_CANDIDATES,
-        _block_sizes,
-        _fkeys,
-        prepared_record,
-        registration_reasons,
-    )
-    from mawa.names import Scorer, prepare
-    from mawa.names import name_keys as prepared_keys
-    from mawa.reception.selectors import persons_visible
-
-    out: list[list[MatchCandidate]] = [[] for _q in queries]
-    if not queries or not access.can(user, Perm.PERSON_VIEW):
-        return out
-    prepared = [prepare(engine.typed_record(q)) for q in queries]
-    keys_of = [sorted(prepared_keys(p)) if p.has_name else [] for p in prepared]
-    all_keys = sorted({k for keys in keys_of for k in keys})
-    sizes: dict[str, int] = {}
-    # a UNION ALL of counts per query, below SQLite's limit of 500 terms in a compound SELECT
-    for start in range(0, len(all_keys), 450):
-        sizes.update(_block_sizes(all_keys[start:start + 450]))
-    usable_of = []
-    for keys in keys_of:
-        usable = [k for k in keys if 0 < sizes.get(k, 0) <= MAX_BLOCK]
-        if not usable and keys:
-            smallest = min(keys, key=lambda k: sizes.get(k, 0))
-            usable = [smallest] if sizes.get(smallest) else []
-        usable_of.append(usable)
-    members: dict[str, list] = defaultdict(list)
-    wanted = sorted({k for usable in usable_of for k in usable})
-    for start in range(0, len(wanted), 900):
-        for key, pid in IndexKey.objects.filter(key__in=wanted[start:start + 900],
-                                                person__active=True).values_list(
-                "key", "person_id"):
-            members[key].append(pid)
-    ids_of = []
-    for usable in usable_of:
-        shared: dict = defaultdict(int)
-        for k in usable:
-            for pid in members.get(k, ()):
-                shared[pid] += 1
-        # ORDER BY n DESC, person_id DESC LIMIT TYPING_CANDIDATES, as the index query
-        ids_of.append(sorted(shared, key=lambda pid: (shared[pid], pid),
-                             reverse=True)[:TYPING_CANDIDATES])
-    all_ids = sorted({pid for ids in ids_of for pid in ids})
-    if not all_ids:
-        return out
-    records = {}
-    for start in range(0, len(all_ids), 900):
-        records.update(IndexedPerson.objects.filter(
-            person_id__in=all_ids[start:start + 900], active=True).values_list(
-                "person_id", "record"))
-    fkeys_of = [_fkeys(p) if ids else set() for p, ids in zip(prepared, ids_of, strict=True)]
-    counts: dict[tuple[str, str], int] = {}
-    totals = {(p, k): n for p, k, n in NameCount.objects.filter(key="").values_list(
-        "pool", "key", "count")}
-    by_pool: dict[str, set] = defaultdict(set)
-    for fk in fkeys_of:
-        for pool, key in fk:
-            if key:
-                by_pool[pool].add(key)
-    for pool, pool_keys in sorted(by_pool.items()):
-        pool_keys = sorted(pool_keys)
-        for start in range(0, len(pool_keys), 900):
-            counts.update({(p, k): n for p, k, n in NameCount.objects.filter(
-                pool=pool, key__in=pool_keys[start:start + 900]).values_list(
-                    "pool", "key", "count")})
-    scored = []
-    for p, ids, fk in zip(prepared, ids_of, fkeys_of, strict=True):
-        if not ids:
-            scored.append([])
-            continue
-        # the frequencies this row's query alone would read (its names and the totals)
-        scorer = Scorer(engine.frequencies({**totals, **{k: counts[k] for k in fk
-                                                         if k in counts}}))
-        found = []
-        for pid in ids:
-            if pid in records:
-                target = prepared_record(engine.record_from_json(records[pid]))
-                probability, match = engine.score(scorer, p, target)
-                found.append((pid, probability, match))
-        found.sort(key=lambda t: -t[1])
-        scored.append([t for t in found[:limit * 4] if t[1] >= 0.05])
-    visible_ids = sorted({pid for found in scored for pid, _p, _m in found})
-    visible = {}
-    for start in range(0, len(visible_ids), 900):
-        visible.update({p.pk: p for p in persons_visible(user=user).filter(
-            id__in=visible_ids[start:start + 900]).select_related("group")})
-    for i, found in enumerate(scored):
-        out[i] = [MatchCandidate(visible[pid], registration_reasons(engine.reasons_json(m)),
-                                 round(prob * 100))
-                  for pid, prob, m in found if pid in visible][:limit]
-    return out
 
 
 def _same_birth(p: Person, v: dict) -> bool:
@@ -588,4 +477,4 @@ def import_commit(*, user, site, result: CheckResult,
 
 
 __all__ = ["CheckResult", "ImportRefused", "Problem", "Table", "WrittenPersons", "import_check",
-           "import_commit", "mapping_guess", "registry_candidates_many", "table_read"]
+           "import_commit", "mapping_guess", "table_read"]

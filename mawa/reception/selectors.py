@@ -16,7 +16,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit, audit_read
+from mawa.core.hooks import hook_ask
 from mawa.core.ids import short_code_normalise
+from mawa.names import search_keys
 from mawa.reception.fieldinfo import SENSITIVE, SENSITIVE_PERSON_FIELDS
 from mawa.reception.models import (
     ArrivalGroup,
@@ -25,7 +27,7 @@ from mawa.reception.models import (
     PersonNameKey,
     Status,
 )
-from mawa.reception.values import document_key, name_keys
+from mawa.reception.values import document_key
 
 PERSON_SITES = ("site", "current_site")
 
@@ -193,9 +195,11 @@ SEARCH_COUNT_CAP = 5_000
 
 
 def _search_keys(text: str) -> list[str]:
-    """The name keys a search must all find (every token typed matches some name part); a key
-    typed twice is one condition."""
-    return list(dict.fromkeys(name_keys(text)[:6]))
+    """The name keys a search must all find (every name typed matches some name part), at most
+    six; a name typed twice is one condition. The keys are ``mawa.names.search_keys``, the
+    ones the person's names were stored with, so every spelling the matching engine holds to
+    be one name finds it (عبدالرحمن, Abdelrahman and Abd al-Rahman find عبد الرحمن)."""
+    return list(search_keys(text, query=True)[:6])
 
 
 def _capped_counts(querysets: list[QuerySet]) -> list[int]:
@@ -399,20 +403,55 @@ def person_search(*, user, q: str = "", group_id=None, status: str | None = None
     return PersonPage(rows, str(rows[-1].id) if more and rows else None)
 
 
+# --- asked of the apps above (``core.hooks``) ---------------------------------------------
+#
+# Reception does not know how duplicates are found or merged: it asks, and the identity
+# resolution app, which hangs off reception, answers (it registers its listeners in its
+# ``AppConfig.ready``). Without a listener there are no candidates and no merges.
+
 @dataclass
 class MatchCandidate:
+    """A registered person who may be the one typed, with what speaks for it: codes the
+    registration page knows (``name.given``, ``service_number``, ``document_number`` …) or a
+    translated sentence, and a score out of 100."""
+
     person: Person
     reasons: list[str]
     score: int
 
 
-def person_match_candidates(*, user, data: dict, limit: int = 5) -> list[MatchCandidate]:
-    """Possible existing records for what is being typed at registration.
+def person_candidates_many(*, user, queries: list[dict], limit: int = 5
+                           ) -> list[list[MatchCandidate]]:
+    """Possible existing records for each query (registration fields as typed: ``given_ar``,
+    ``family_lat``, ``service_number``, ``document_numbers`` …), best first, one list per
+    query; only records ``user`` may see.
 
-    The identity-resolution engine (``mawa.matching``, on ``mawa.names``) finds and scores
-    them across scripts and spellings; only records the user may see are returned.
+    Asks ``person.candidates`` with ``user``, ``queries`` and ``limit``; each listener answers
+    one list of ``MatchCandidate`` per query, in a fixed number of database queries for the
+    whole batch (an import checks up to thousands of rows at once).
     """
-    from mawa.matching.selectors import candidates_for, registration_reasons
+    out: list[list[MatchCandidate]] = [[] for _q in queries]
+    if not queries:
+        return out
+    answers = hook_ask("person.candidates", user=user, queries=queries, limit=limit)
+    for answer in answers:
+        for found, more in zip(out, answer, strict=True):
+            found.extend(more)
+    if len(answers) > 1:
+        for i, found in enumerate(out):
+            best: dict = {}
+            for c in sorted(found, key=lambda c: -c.score):
+                best.setdefault(c.person.pk, c)
+            out[i] = list(best.values())[:limit]
+    return out
 
-    return [MatchCandidate(s.person, registration_reasons(s.reasons), round(s.probability * 100))
-            for s in candidates_for(user=user, data=data, limit=limit)]
+
+def person_match_candidates(*, user, data: dict, limit: int = 5) -> list[MatchCandidate]:
+    """Possible existing records for what is being typed at registration."""
+    return person_candidates_many(user=user, queries=[data], limit=limit)[0]
+
+
+def person_merged_into(*, person: Person):
+    """Where ``person`` was merged to, if they were: an object with ``survivor`` (and its
+    ``survivor_id``) and ``at``, or None. Asks ``person.merged_into`` with ``person``."""
+    return next((m for m in hook_ask("person.merged_into", person=person) if m), None)

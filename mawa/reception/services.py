@@ -26,6 +26,7 @@ from mawa.core.ledger import canonical_payload, ledger_append
 from mawa.core.models import Site, SiteKind
 from mawa.core.services import short_code_next
 from mawa.matching.services import registry_index_update
+from mawa.names import search_keys as name_keys
 from mawa.reception import lifecycle
 from mawa.reception.models import (
     ArrivalGroup,
@@ -47,7 +48,6 @@ from mawa.reception.values import (
     BadValue,
     document_key,
     name_check,
-    name_keys,
     partial_date_earliest,
     partial_date_parse,
 )

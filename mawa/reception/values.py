@@ -1,6 +1,9 @@
 """Parsing and checking of values as officers type them: partial dates in any digits, names in
 one script per field, document numbers. Pure functions, shared by services (the rules), forms
 and the API (so that the three interfaces agree).
+
+Names are checked here, not normalised: the keys a name is searched by come from
+``mawa.names.search_keys``, the one normaliser of search, suggestions, dedupe and screening.
 """
 
 from __future__ import annotations
@@ -130,59 +133,6 @@ def _name_check(value: str, script: str) -> str:
     if script == "lat" and scripts - {"lat"}:
         raise BadValue(_("Type this name in Latin letters."))
     return value
-
-
-# --- normalised keys (replaced by mawa.names in the identity-resolution issue) -----------
-
-_AR_MAP = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي",
-                         "ئ": "ي", "ؤ": "و", "ک": "ك", "ی": "ي", "ـ": None})
-_AR_MARKS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
-
-
-def name_keys(value: str) -> list[str]:
-    """Normalised tokens of a name part for exact matching: Arabic without vowel marks,
-    tatweel and hamza/alef/ta-marbuta variants; Latin without accents and case; the article
-    (ال, al-, el-) dropped; ʿAbd compounds joined (عبد الرحمن = عبدالرحمن)."""
-    if not value:
-        return []
-    return list(_name_keys(value))
-
-
-@lru_cache(maxsize=100_000)
-def _name_keys(value: str) -> tuple[str, ...]:
-    # a pure function of the text, and the same few thousand names come back row after row
-    # of an import (محمد, أحمد …): computed once each
-    text = unicodedata.normalize("NFKD", value)
-    text = _AR_MARKS.sub("", text).translate(_AR_MAP)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = re.sub(r"['’ʼ.]", "", text)
-    tokens = [t for t in re.split(r"[\s\-]+", text) if t]
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok in ("عبد", "abd", "abdul", "abdel", "abdal") and i + 1 < len(tokens):
-            nxt = tokens[i + 1]
-            if nxt in ("al", "el", "ul") and i + 2 < len(tokens):
-                nxt = tokens[i + 2]
-                i += 1
-            tok = "abd" + _strip_article(nxt) if tok != "عبد" else "عبد" + _strip_article(nxt)
-            i += 1
-        elif tok in ("al", "el"):
-            i += 1
-            continue
-        out.append(_strip_article(tok))
-        i += 1
-    return tuple(t for t in out if t)
-
-
-def _strip_article(tok: str) -> str:
-    if tok.startswith("ال") and len(tok) > 3:
-        return tok[2:]
-    for prefix in ("al", "el"):
-        if tok.startswith(prefix) and len(tok) > 4 and tok[len(prefix)] in "-":
-            return tok[len(prefix) + 1:]
-    return tok
 
 
 def document_key(number: str) -> str:

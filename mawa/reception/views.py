@@ -147,7 +147,8 @@ def _detail_context(request, person, *, failed=None, form_errors=None, posted=No
             "can_idcard": access.can(user, Perm.IDCARD_PRINT, person.current_site),
             "can_protect": access.can(user, Perm.PROTECTION_ACT, person.current_site),
             "can_correct": access.can(user, Perm.PERSON_REGISTER, person.current_site),
-            "merged_into": _merge_of(person),
+            # identity resolution decides what a merge is; the page says where the record went
+            "merged_into": selectors.person_merged_into(person=person),
             # corrections keep the values they replaced (PersonRevision, protection.md R8)
             "revisions": list(person.revisions.select_related("actor").order_by("-version")),
             "public_fields": _correctable()}
@@ -157,13 +158,6 @@ def _correctable():
     from mawa.reception.views_person import FIELDS
 
     return FIELDS
-
-
-def _merge_of(person):
-    # the matching app decides what a merge is; the page only says where the record went
-    from mawa.matching.selectors import person_merge_of
-
-    return person_merge_of(person=person)
 
 
 @require_POST

@@ -113,3 +113,64 @@ def test_name_counts_follow_registrations_and_corrections(officer, register):
     homsi_key = next(k for p, k in NameFrequencies.counts_of(
         _typed({"family_ar": "الحمصي"})) if p == "family")
     assert stored[("family", homsi_key)] == 0  # corrected away, the row stays at zero
+
+
+def test_a_batch_answers_each_query_as_it_is_answered_alone(officer, users, register):
+    """``candidates_many`` pools its reads (an import checks a thousand rows at once); each
+    row gets what the registration form would show for it, and reception, asking through its
+    hook, gets the same persons in its own terms."""
+    from mawa.reception.selectors import person_candidates_many, person_match_candidates
+
+    for values, birth in [
+        ({"given_ar": "محمد", "given_lat": "Mohammed", "family_ar": "الحلبي"}, "1990"),
+        ({"given_ar": "محمّد", "given_lat": "Muhammad", "family_lat": "Al-Halabi"}, "1991"),
+        ({"given_ar": "أحمد", "given_lat": "Ahmad", "family_ar": "الحلبي"}, "1985"),
+        ({"given_ar": "خالد", "given_lat": "Khaled", "family_ar": "العبيدي"}, "1970"),
+        ({"given_lat": "Khalid", "family_lat": "al-Obeidi"}, "1971"),
+        ({"given_ar": "عمر", "family_ar": "الشمري", "father_ar": "حسن"}, "1988"),
+    ]:
+        register(birth=birth, **values)
+    queries = [
+        {"given_ar": "محمد", "family_ar": "الحلبي"},
+        {"given_lat": "Mohamad", "family_lat": "Halabi"},
+        {"given_ar": "خالد", "given_lat": "Khalid", "family_lat": "Obeidi"},
+        {"given_ar": "عمر", "father_ar": "حسن", "family_ar": "الشمري"},
+        {"given_ar": "سامر", "family_ar": "الزعبي"},
+        {"given_lat": "Ahmed"},
+        {},
+    ]
+
+    def seen(suggestions):
+        return [(s.person.pk, round(s.probability, 9), s.reasons) for s in suggestions]
+
+    batched = selectors.candidates_many(user=officer, queries=queries)
+    assert sum(map(len, batched)) >= 6  # the comparison is about real candidates
+    for query, found in zip(queries, batched, strict=True):
+        assert seen(found) == seen(selectors.candidates_for(user=officer, data=query)), query
+    asked = person_candidates_many(user=officer, queries=queries)
+    for query, found, mine in zip(queries, batched, asked, strict=True):
+        assert [c.person.pk for c in mine] == [s.person.pk for s in found], query
+        assert [(c.person.pk, c.reasons, c.score) for c in mine] == [
+            (c.person.pk, c.reasons, c.score)
+            for c in person_match_candidates(user=officer, data=query)], query
+    # a user who sees nothing of the register gets nothing from it
+    assert not any(selectors.candidates_many(user=users["outsider"], queries=queries))
+    assert not any(person_candidates_many(user=users["outsider"], queries=queries))
+
+
+def test_a_batch_reads_the_large_blocks_newest_first(small_blocks, monkeypatch, officer,
+                                                     register):
+    """In a batch, a query whose only block is larger than ``MAX_BLOCK`` gets that block's
+    newest persons, as it would alone."""
+    monkeypatch.setattr(selectors, "TYPING_CANDIDATES", 3)
+    homsis = [register(given_ar="محمد", father_ar=father, family_ar="الحمصي")
+              for father in ("خالد", "سامر", "وائل", "نبيل", "طارق")]
+    register(given_ar="يوسف", father_ar="سعيد", family_ar="الخطيب")
+    queries = [{"given_ar": "محمد", "family_ar": "الحمصي"},
+               {"given_ar": "يوسف", "father_ar": "سعيد", "family_ar": "الخطيب"}]
+    batched = selectors.candidates_many(user=officer, queries=queries, limit=10)
+    for query, found in zip(queries, batched, strict=True):
+        assert [s.person.pk for s in found] == [
+            s.person.pk for s in selectors.candidates_for(user=officer, data=query, limit=10)]
+    assert {s.person.pk for s in batched[0]} == {p.pk for p in homsis[-3:]}
+    assert len(batched[1]) == 1

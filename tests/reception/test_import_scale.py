@@ -1,6 +1,7 @@
 """The import at scale: no statement per row (the query count does not grow with the file),
-the batched register look-ups answer what the per-row ones answer, rows written by the fast
-path are stored exactly as the ORM stores them, and a failure half-way leaves nothing."""
+rows written by the fast path are stored exactly as the ORM stores them, and a failure
+half-way leaves nothing. (The batched register look-ups are tested with the candidate search,
+in tests/matching/test_candidates.py.)"""
 
 import datetime as dt
 import io
@@ -20,7 +21,6 @@ from mawa.core.ledger import ledger_verify
 from mawa.core.models import LedgerEntry
 from mawa.reception import bulk, demo, imports
 from mawa.reception.models import LifecycleEvent, Person, PersonNameKey
-from mawa.reception.selectors import person_match_candidates
 
 HEADER = "given_ar,given_lat,father_ar,family_ar,family_lat,sex,birth,service_number,rank\n"
 
@@ -71,39 +71,6 @@ def test_the_query_count_does_not_grow_with_the_file(users, sites):
     assert large[1] - small[1] <= 4, (small, large)
     assert Person.objects.count() == 610
     assert ledger_verify().ok
-
-
-def test_the_batched_register_look_up_answers_as_the_registration_does(users, sites,
-                                                                      register):
-    officer = users[Role.RECEPTION_OFFICER]
-    for values, birth in [
-        ({"given_ar": "محمد", "given_lat": "Mohammed", "family_ar": "الحلبي"}, "1990"),
-        ({"given_ar": "محمّد", "given_lat": "Muhammad", "family_lat": "Al-Halabi"}, "1991"),
-        ({"given_ar": "أحمد", "given_lat": "Ahmad", "family_ar": "الحلبي"}, "1985"),
-        ({"given_ar": "خالد", "given_lat": "Khaled", "family_ar": "العبيدي"}, "1970"),
-        ({"given_lat": "Khalid", "family_lat": "al-Obeidi"}, "1971"),
-        ({"given_ar": "عمر", "family_ar": "الشمري", "father_ar": "حسن"}, "1988"),
-    ]:
-        register(service_number="", birth=birth, **{"father_ar": "", **values})
-    queries = [
-        {"given_ar": "محمد", "family_ar": "الحلبي"},
-        {"given_lat": "Mohamad", "family_lat": "Halabi"},
-        {"given_ar": "خالد", "given_lat": "Khalid", "family_lat": "Obeidi"},
-        {"given_ar": "عمر", "father_ar": "حسن", "family_ar": "الشمري"},
-        {"given_ar": "سامر", "family_ar": "الزعبي"},
-        {"given_lat": "Ahmed"},
-        {},
-    ]
-
-    def seen(candidates):
-        return sorted((c.person.pk, tuple(c.reasons), c.score) for c in candidates)
-
-    batched = imports.registry_candidates_many(user=officer, queries=queries)
-    assert any(batched)  # the comparison is about real candidates
-    for query, found in zip(queries, batched, strict=True):
-        assert seen(found) == seen(person_match_candidates(user=officer, data=query)), query
-    # a user who sees nothing of the register gets nothing from it
-    assert not any(imports.registry_candidates_many(user=users["outsider"], queries=queries))
 
 
 def _stored(model, pk) -> tuple:

@@ -81,8 +81,8 @@ class TestRegistration:
         assert person.birth_precision == DatePrecision.DAY
         assert person.current_site == person.site
         keys = set(person.name_keys.values_list("part", "key"))
-        assert ("given", "محمد") in keys and ("given", "mohammed") in keys
-        assert ("family", "حلبي") in keys and ("family", "halabi") in keys
+        # mawa.names keys: محمد and Mohammed are one name, الحلبي and Halabi one skeleton
+        assert ("given", "muhammad") in keys and ("family", "~hlb") in keys
         entry = LedgerEntry.objects.get(stream=f"person/{person.id}")
         assert entry.kind == "person.registered"
         assert "محمد" not in entry.payload  # no personal values on the ledger
