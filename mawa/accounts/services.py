@@ -65,8 +65,14 @@ def totp_code_at(secret: bytes, when: float) -> str:
     return _totp(secret).generate(int(when)).decode()
 
 
+def totp_context(user_id) -> str:
+    """The authenticated context a user's TOTP secret is sealed with (also used by the field
+    key rotation, ``core.keyrotation``)."""
+    return f"accounts.totp:{user_id}"
+
+
 def _context(user) -> str:
-    return f"accounts.totp:{user.pk}"
+    return totp_context(user.pk)
 
 
 def _matching_step(secret: bytes, code: str, now: float) -> int | None:

@@ -10,8 +10,9 @@ The new key is written first as ``<purpose>.fieldkey.next``. If the machine stop
 commit and the swap, ``crypto.decrypt_text`` still reads the new values with the ``.next``
 key, and running the rotation again finishes the swap without re-encrypting twice.
 
-Each purpose names the fields it encrypts here, with the authenticated context each value was
-sealed with: a purpose with no entry cannot be rotated (refused, nothing changed).
+The app that owns a sealed field registers it here (``encrypted_field_register``), with the
+authenticated context each value was sealed with: a purpose with no field registered cannot be
+rotated (refused, nothing changed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.apps import apps
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -33,15 +33,20 @@ from mawa.core import crypto
 from mawa.core.audit import audit
 from mawa.core.errors import MawaError
 
+# purpose → [(model, field, context of a row)]. Each app that seals fields with a purpose's
+# key registers them in its ``AppConfig.ready`` (``accounts``: the TOTP secrets); the kernel
+# names no model of an app above it.
+ENCRYPTED_FIELDS: dict[str, list[tuple[type, str, Callable]]] = {}
 
-def _totp_context(row) -> str:
-    return f"accounts.totp:{row.user_id}"
 
-
-# purpose → [(model label, field, context of a row)]
-ENCRYPTED_FIELDS: dict[str, list[tuple[str, str, Callable]]] = {
-    "accounts": [("accounts.TOTPDevice", "secret_encrypted", _totp_context)],
-}
+def encrypted_field_register(*, purpose: str, model: type, field: str,
+                             context: Callable) -> None:
+    """Declare that ``model.field`` is sealed with the ``purpose`` field key, each value with
+    the authenticated context ``context(row)``: ``field_key_rotate`` re-encrypts it. Registering
+    the same field twice keeps one."""
+    fields = ENCRYPTED_FIELDS.setdefault(purpose, [])
+    if all((m, f) != (model, field) for m, f, _c in fields):
+        fields.append((model, field, context))
 
 
 class RotationRefused(MawaError):
@@ -93,8 +98,7 @@ def field_key_rotate(*, purpose: str, actor="system:keys") -> int:
                      + "\n-----END MAWA FIELD KEY-----\n")
     count = 0
     with transaction.atomic():
-        for label, name, context_of in fields:
-            model = apps.get_model(label)
+        for model, name, context_of in fields:
             for row in model.objects.select_for_update().exclude(**{name: ""}).iterator():
                 value, context = getattr(row, name), context_of(row)
                 if _open(new, value, context) is not None:

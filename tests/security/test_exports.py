@@ -54,6 +54,18 @@ def make(user, **kw):
                                  write=lambda fh: fh.write("Haddad نبيل".encode()), **kw)
 
 
+def test_without_the_access_policy_nothing_leaves(users, monkeypatch):
+    """The kernel cannot import the access policy (it sits above): accounts installs its check
+    when Django starts. Were it missing, every export would be refused, not allowed."""
+    from mawa.accounts import access
+
+    assert exports._access_require is access.require
+    monkeypatch.setattr(exports, "_access_require", None)
+    with pytest.raises(Forbidden):
+        make(users["protection_officer"])
+    assert not list(exports.export_dir().iterdir())
+
+
 def test_every_kind_names_a_permission_of_the_policy():
     from mawa.accounts.roles import ALL_PERMISSIONS
 
