@@ -14,7 +14,7 @@ from functools import wraps
 
 from django.http import Http404
 from django.urls import get_resolver
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from mawa.accountability import selectors, services
@@ -110,7 +110,7 @@ def event_create(request, payload: EventIn):
     sites = list(access.sites_for(request.user))
     site = next((s for s in sites if s.kind == SiteKind.HQ), None) or sites[0]
     event = services.event_create(actor=request.user, site=site, **payload.dict())
-    return 201, _event(event)
+    return Status(201, _event(event))
 
 
 @router.get("/events/{event_id}", response=EventOut, include_in_schema=False)

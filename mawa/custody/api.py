@@ -10,7 +10,7 @@ import dataclasses
 import typing
 import uuid
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, JsonValue, ValidationError, create_model
 
 from mawa.accounts import access
@@ -139,7 +139,7 @@ def receipt_open(request, body: ReceiptIn):
             raise NotFound()
     receipt = services.receipt_open(actor=user, site=site, client_key=body.client_key,
                                     person=person, group=group, witness=body.witness)
-    return 201, _receipt_out(receipt)
+    return Status(201, _receipt_out(receipt))
 
 
 @router.get("/receipts/{code}", response=ReceiptOut)
@@ -185,9 +185,9 @@ def item_surrender(request, code: str, body: ItemIn):
     result = services.item_surrender(actor=request.auth, receipt=receipt,
                                      client_key=body.client_key,
                                      data=services.item_input(body.dict()))
-    return (201 if result.created else 200), {"item": _item_out(result.item),
-                                              "created": result.created,
-                                              "duplicate_serial": result.duplicate_serial}
+    return Status(201 if result.created else 200, {
+        "item": _item_out(result.item), "created": result.created,
+        "duplicate_serial": result.duplicate_serial})
 
 
 @router.post("/receipts/{code}/issue", response=ReceiptOut)
@@ -323,7 +323,7 @@ def hold_set(request, code: str):
     except ValidationError:
         body = HoldIn()
     hold = services.legal_hold_set(actor=request.auth, item=item, reason=body.reason)
-    return 201, {"id": hold.pk, "item": item.short_code, "active": True}
+    return Status(201, {"id": hold.pk, "item": item.short_code, "active": True})
 
 
 @router.post("/holds/{hold_id}/lift", response=HoldOut, include_in_schema=False)
@@ -371,7 +371,7 @@ def check_start(request, code: str, body: CheckIn):
     store = selectors.store_get(user=request.auth, code=code)
     check = services.stock_check_start(actor=request.auth, store=store, scope=body.scope,
                                        client_key=body.client_key)
-    return 201, _check_out(check)
+    return Status(201, _check_out(check))
 
 
 @router.get("/checks/{code}", response=CheckOut)
@@ -506,7 +506,8 @@ def handover_create(request, body: HandoverIn):
         actor=request.auth, items=items, client_key=body.client_key, recipient=body.recipient,
         delegation=body.delegation, document=body.document, witness=body.witness,
         conditions=body.conditions, notes=body.notes)
-    return 201, _handover_out(selectors.handover_get(user=request.auth, code=batch.short_code))
+    return Status(201, _handover_out(selectors.handover_get(user=request.auth,
+                                                            code=batch.short_code)))
 
 
 @router.get("/handovers/{code}", response=HandoverOut)
