@@ -5,9 +5,10 @@ Domain errors map to
 JSON once, here.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
@@ -16,6 +17,10 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from mawa.core.errors import MawaError
+
+# Django's 404 handler takes the request and the exception (django-stubs types every error
+# handler as taking the request alone)
+Handler404 = Callable[[HttpRequest, Exception], HttpResponse]
 
 
 class ErrorOut(Schema):
@@ -125,7 +130,7 @@ def _outside_the_compartment(request: HttpRequest):
         from django.http import Http404
         from django.urls import get_resolver
 
-        return get_resolver().resolve_error_handler(404)(request, Http404())
+        return cast(Handler404, get_resolver().resolve_error_handler(404))(request, Http404())
     return None
 
 

@@ -51,9 +51,9 @@ def _item_out(i: Item) -> dict:
             "iti_category": i.iti_category, "unroca_category": i.unroca_category,
             "marking_integrity": i.marking_integrity, "condition": i.condition,
             "state": i.state, "location": i.location_site.code,
-            "store": i.store.short_code if i.store_id else None, "bay": i.bay, "rack": i.rack,
+            "store": i.store.short_code if i.store else None, "bay": i.bay, "rack": i.rack,
             "quantity": i.quantity, "legal_hold": i.on_hold,
-            "receipt": i.receipt.short_code if i.receipt_id else None}
+            "receipt": i.receipt.short_code if i.receipt else None}
 
 
 class CustodyEventOut(Schema):
@@ -200,9 +200,9 @@ class CustodyEventDataIn(Schema):
     """What an event records; which fields it requires depends on the kind (the service
     answers 400 naming each one missing)."""
 
-    to_site: str | None = Field(None, description="dispatched: the destination's site code")
+    to_site: str | None = Field(default=None, description="dispatched: the destination's site code")
     escort: str | None = None
-    store: str | None = Field(None, description="stored, received: the store's id")
+    store: str | None = Field(default=None, description="stored, received: the store's id")
     bay: str | None = None
     rack: str | None = None
     taken_by: str | None = None
@@ -215,8 +215,8 @@ class CustodyEventDataIn(Schema):
     recipient: str | None = None
     document: str | None = None
     note: str | None = None
-    quantity: int | None = Field(None, description="destroyed, of a lot: the rounds destroyed "
-                                                   "(the whole lot if absent)")
+    quantity: int | None = Field(default=None, description="destroyed, of a lot: the rounds "
+                                                           "destroyed (the whole lot if absent)")
 
 
 class CustodyEventIn(Schema):

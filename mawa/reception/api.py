@@ -130,9 +130,10 @@ class PersonValuesIn(BaseModel):
     mother_family_lat: str | None = None
     kunya_ar: str | None = None
     kunya_lat: str | None = None
-    sex: str | None = Field(None, description="male, female or unknown")
-    category: str | None = Field(None, description="combatant (the default), civilian or child")
-    nationality: str | None = Field(None, description="ISO 3166 two-letter country code")
+    sex: str | None = Field(default=None, description="male, female or unknown")
+    category: str | None = Field(default=None,
+                                 description="combatant (the default), civilian or child")
+    nationality: str | None = Field(default=None, description="ISO 3166 two-letter country code")
     languages: list[str] | str | None = Field(
         None, description="language codes: a list, or one text separated by spaces or commas")
     service_number: str | None = None
@@ -157,7 +158,8 @@ class PersonChangesIn(PersonValuesIn):
     """A correction: only the fields given change (``birth`` is the date text). Category,
     status and site move only through transitions and separation."""
 
-    birth: str | None = Field(None, description="the date of birth as typed (null: unchanged)")
+    birth: str | None = Field(default=None,
+                              description="the date of birth as typed (null: unchanged)")
 
 
 class PersonIn(Schema):
@@ -223,19 +225,19 @@ class PersonOut(Schema):
     rank: str
     unit: str
     branch: str
-    family_contact_name: str | None = Field(None, description=_SENSITIVE)
-    family_contact_relation: str | None = Field(None, description=_SENSITIVE)
-    family_contact_phone: str | None = Field(None, description=_SENSITIVE)
-    family_contact_address: str | None = Field(None, description=_SENSITIVE)
+    family_contact_name: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_relation: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_phone: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_address: str | None = Field(default=None, description=_SENSITIVE)
     photo: bool = Field(description="whether a photo is on file")
-    vulnerabilities: list[str] | None = Field(None, description=_SENSITIVE)
-    vulnerability_notes: str | None = Field(None, description=_SENSITIVE)
+    vulnerabilities: list[str] | None = Field(default=None, description=_SENSITIVE)
+    vulnerability_notes: str | None = Field(default=None, description=_SENSITIVE)
     category: str
     status: str
     status_changed_at: dt.datetime
     referral_to: str
-    icrc_withheld: bool | None = Field(None, description=_SENSITIVE)
-    icrc_withheld_reason: str | None = Field(None, description=_SENSITIVE)
+    icrc_withheld: bool | None = Field(default=None, description=_SENSITIVE)
+    icrc_withheld_reason: str | None = Field(default=None, description=_SENSITIVE)
     completeness: int
     notes: str
     registered_by_id: uuid.UUID
@@ -365,7 +367,7 @@ class TransitionIn(Schema):
     expected_status: str | None = None
 
 
-class EventOut(Schema):
+class LifecycleEventOut(Schema):
     from_status: str
     to_status: str
     at: dt.datetime
@@ -387,7 +389,7 @@ class AllowedMoveOut(Schema):
 
 
 class TransitionsOut(Schema):
-    history: list[EventOut]
+    history: list[LifecycleEventOut]
     allowed: list[AllowedMoveOut]
 
 

@@ -127,7 +127,8 @@ class CustodyRowOut(Schema):
     url: str
     balance: int = Field(description="received + relotted - accounted for: 0 when the records "
                                      "agree")
-    on_hold: int | None = Field(None, description="only for roles that see the custody pages")
+    on_hold: int | None = Field(default=None,
+                                description="only for roles that see the custody pages")
 
 
 class CustodyOut(Schema):
