@@ -14,7 +14,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import django_auth
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from mawa.core.errors import MawaError
 
@@ -47,7 +47,8 @@ class InvalidItemOut(Schema):
     type: str
     loc: list[str | int]
     msg: str
-    ctx: dict[str, Any] | None = None
+    ctx: dict[str, JsonValue] | None = Field(
+        default=None, description="the limits of the rule broken, e.g. ``{\"le\": 5}``")
 
 
 class InvalidOut(Schema):
