@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEBIAN_TEST_PACKAGES := chromium postgresql gettext fonts-noto-core poppler-utils
 
-.PHONY: run test test-sqlite test-postgres lint system-deps system-deps-run clean
+.PHONY: run test test-sqlite test-postgres lint typecheck system-deps system-deps-run clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Mawa needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -59,6 +59,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check mawa tests bench
 	$(BIN)/lint-imports --no-cache --no-logo
 
+# mypy with django-stubs over the services, selectors and API modules ([tool.mypy] in
+# pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 test-sqlite: $(STAMP) system-deps
 	$(BIN)/mawa compiletranslations
 	$(BIN)/python -m pytest tests -q
@@ -69,7 +74,7 @@ test-postgres: $(STAMP) system-deps
 	$(BIN)/mawa compiletranslations
 	$(BIN)/python tests/pgcluster.py -- $(BIN)/python -m pytest tests -q -m "not browser" --ignore=tests/names
 
-test: lint test-sqlite test-postgres
+test: lint typecheck test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) var/static

@@ -5,12 +5,17 @@ Domain errors map to JSON once, here. Each app's router is imported by name belo
 under the app's name.
 """
 
-from django.http import Http404, HttpRequest
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import get_resolver
+from django.utils.translation import gettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import django_auth
+from pydantic import Field, JsonValue
 
 from mawa.accountability.api import router as accountability_router
 from mawa.accounts import access
@@ -21,6 +26,10 @@ from mawa.custody.api import router as custody_router
 from mawa.matching.api import router as matching_router
 from mawa.reception.api import router as reception_router
 from mawa.reports.api import router as reports_router
+
+# Django's 404 handler takes the request and the exception (django-stubs types every error
+# handler as taking the request alone)
+Handler404 = Callable[[HttpRequest, Exception], HttpResponse]
 
 
 class ErrorOut(Schema):
@@ -39,10 +48,22 @@ class DetailOut(Schema):
     detail: str
 
 
+class InvalidItemOut(Schema):
+    """One value that does not match the operation's parameters or body: where it is
+    (``["body", "payload", "values", "given_ar"]``, ``["query", "limit"]`` …), what is wrong
+    in the user's language, and pydantic's error type (``missing``, ``int_parsing`` …)."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+    ctx: dict[str, JsonValue] | None = Field(
+        default=None, description="the limits of the rule broken, e.g. ``{\"le\": 5}``")
+
+
 class InvalidOut(Schema):
     """A request that does not match the operation's parameters or body (422)."""
 
-    detail: list[dict]
+    detail: list[InvalidItemOut]
 
 
 def _ref(model) -> dict:
@@ -113,14 +134,47 @@ def _outside_the_compartment(request: HttpRequest):
     unknown URL (protection.md R1, attack 2). Returns that answer, or None."""
     if request.path.startswith("/api/accountability/") and not access.can(
             getattr(request, "user", None), Perm.COMPARTMENT_VIEW):
-        return get_resolver().resolve_error_handler(404)(request, Http404())
+        return cast(Handler404, get_resolver().resolve_error_handler(404))(request, Http404())
     return None
+
+
+# pydantic's error types → the message in the user's language. Django's own messages (its
+# catalogues hold the Arabic), so that a value the API's schema refuses reads like one a form
+# refuses.
+_INVALID_MESSAGES = {
+    "missing": "This field is required.",
+    "int_type": "Enter a whole number.", "int_parsing": "Enter a whole number.",
+    "int_from_float": "Enter a whole number.", "float_type": "Enter a number.",
+    "float_parsing": "Enter a number.", "decimal_parsing": "Enter a number.",
+    "decimal_type": "Enter a number.", "finite_number": "Enter a number.",
+    "date_type": "Enter a valid date.", "date_parsing": "Enter a valid date.",
+    "date_from_datetime_parsing": "Enter a valid date.",
+    "date_from_datetime_inexact": "Enter a valid date.",
+    "datetime_type": "Enter a valid date/time.", "datetime_parsing": "Enter a valid date/time.",
+    "datetime_from_date_parsing": "Enter a valid date/time.",
+    "uuid_type": "Enter a valid UUID.", "uuid_parsing": "Enter a valid UUID.",
+    "list_type": "Enter a list of values.",
+    "less_than_equal": "Ensure this value is less than or equal to %(limit_value)s.",
+    "greater_than_equal": "Ensure this value is greater than or equal to %(limit_value)s.",
+}
+
+
+def _invalid_message(error: dict[str, Any]) -> str:
+    """The message of one schema violation, in the active language."""
+    text = _INVALID_MESSAGES.get(error.get("type", ""), "Enter a valid value.")
+    if "%(limit_value)s" not in text:
+        return gettext(text)
+    ctx = error.get("ctx") or {}
+    return gettext(text) % {"limit_value": ctx.get("le", ctx.get("ge", ""))}
 
 
 @api.exception_handler(ValidationError)
 def _invalid_input(request: HttpRequest, exc: ValidationError):
+    """ninja's answer (422, each violation with its place and pydantic's type), with each
+    message in the user's language instead of pydantic's English."""
+    detail = [{**error, "msg": _invalid_message(error)} for error in exc.errors]
     return _outside_the_compartment(request) or api.create_response(
-        request, {"detail": exc.errors}, status=422)  # ninja's answer
+        request, {"detail": detail}, status=422)
 
 
 @api.exception_handler(HttpError)
@@ -129,17 +183,21 @@ def _http_error(request: HttpRequest, exc: HttpError):
         request, {"detail": str(exc)}, status=exc.status_code)  # ninja's answer
 
 
-@api.get("/me", tags=["accounts"])
+class MeOut(Schema):
+    id: str
+    username: str
+    role: str
+    permissions: list[str]
+    sites: list[str] = Field(description="the codes of the sites the user works at")
+
+
+@api.get("/me", tags=["accounts"], response=MeOut)
 def me(request):
     """The signed-in user, their role, permissions and sites."""
     user = request.auth
-    return {
-        "id": str(user.pk),
-        "username": user.username,
-        "role": user.role,
-        "permissions": sorted(access.permissions_of(user)),
-        "sites": [s.code for s in access.sites_for(user)],
-    }
+    return MeOut(id=str(user.pk), username=user.username, role=user.role,
+                 permissions=sorted(access.permissions_of(user)),
+                 sites=[s.code for s in access.sites_for(user)])
 
 
 api.add_router("/reception", reception_router)

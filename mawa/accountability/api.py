@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import get_resolver
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from mawa.accountability import selectors, services
@@ -27,9 +29,20 @@ from mawa.core.models import SiteKind
 router = Router(tags=["accountability"], auth=None)
 
 
-def _unknown_url(request):
-    handler = get_resolver().resolve_error_handler(404)
+# Django's 404 handler takes the request and the exception (django-stubs types every error
+# handler as taking the request alone)
+Handler404 = Callable[[HttpRequest, Exception], HttpResponse]
+
+
+def _unknown_url(request: HttpRequest) -> HttpResponse:
+    handler = cast(Handler404, get_resolver().resolve_error_handler(404))
     return handler(request, Http404())
+
+
+def _csrf_only(request: HttpRequest) -> HttpResponse:
+    """Stands for the view and the rest of the chain when the CSRF middleware is asked for
+    its check alone: never called."""
+    raise NotImplementedError
 
 
 def _guard(perm: str):
@@ -46,7 +59,8 @@ def _guard(perm: str):
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 from django.middleware.csrf import CsrfViewMiddleware
 
-                reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+                reason = CsrfViewMiddleware(_csrf_only).process_view(request, _csrf_only, (),
+                                                                     {})
                 if reason is not None:
                     raise HttpError(403, "CSRF check failed")
             try:
@@ -109,7 +123,7 @@ def event_create(request, payload: EventIn):
     sites = list(access.sites_for(request.user))
     site = next((s for s in sites if s.kind == SiteKind.HQ), None) or sites[0]
     event = services.event_create(actor=request.user, site=site, **payload.dict())
-    return 201, _event(event)
+    return Status(201, _event(event))
 
 
 @router.get("/events/{event_id}", response=EventOut, include_in_schema=False)

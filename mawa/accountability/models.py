@@ -173,6 +173,9 @@ class Act(DomainModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
 
+    # not a column: the act's involvements with their persons, set by selectors.event_acts
+    involvement_list: list[Involvement]
+
     class Meta:
         ordering = ["id"]
 

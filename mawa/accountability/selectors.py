@@ -72,7 +72,7 @@ def event_get(*, user, event_id) -> Event:
 
 
 def event_acts(*, event: Event) -> list[Act]:
-    acts = list(event.acts.prefetch_related("items").order_by("id"))
+    acts = list(event.acts.prefetch_related("items__item").order_by("id"))
     by_act: dict = {}
     for inv in Involvement.objects.filter(act__event=event).select_related("person"):
         by_act.setdefault(inv.act_id, []).append(inv)
@@ -172,7 +172,7 @@ def referral_record(*, referral: Referral, items: list[EvidenceItem]) -> dict:
         "acts": [{"id": str(a.id), "code": a.short_code, "violation": a.violation,
                   "date": a.date.isoformat() if a.date else None, "place": a.place,
                   "description": a.description,
-                  "items": [i.item_code for i in a.items.all()],
+                  "items": [i.item.short_code for i in a.items.all()],
                   "involvements": [{
                       "person": inv.person.short_code if inv.person else None,
                       "unit": inv.unit, "unknown": inv.unknown, "role": inv.role,

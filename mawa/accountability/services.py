@@ -180,7 +180,7 @@ def _custody_item(actor, item):
     if isinstance(item, Item):
         return item
     text = str(item or "").strip()
-    lookup = {"short_code": text.upper()}
+    lookup: dict[str, object] = {"short_code": text.upper()}
     try:
         lookup = {"id": uuid.UUID(text)}
     except ValueError:

@@ -177,7 +177,7 @@ def throttle_check(*, username: str, address: str) -> None:
     now = timezone.now()
     for key, _limit in _keys(username, address):
         row = LoginThrottle.objects.filter(key=key, locked_until__gt=now).first()
-        if row:
+        if row and row.locked_until:
             minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
             raise Throttled(minutes)
 

@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 from ninja import Router, Schema
+from pydantic import Field
 
 from mawa.camp import selectors, services
 
@@ -72,7 +73,9 @@ class MovementIn(Schema):
     due_back_at: dt.datetime | None = None
     destination: str = ""
     note: str = ""
-    details: dict = {}
+    details: dict[str, str] = Field(
+        {}, description="what the lifecycle move requires, by name (see GET /api/reception/"
+                        "persons/{person_id}/transitions), e.g. the repatriation declaration")
 
 
 class MovementOut(Schema):

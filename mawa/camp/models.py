@@ -287,6 +287,9 @@ class RollCallLine(models.Model):
                                 blank=True)
     difference = models.IntegerField(default=0)
 
+    # not a column: the shelter the person is housed in now, set by selectors.rollcall_findings
+    where: Shelter | None
+
 
 # --- distributions -----------------------------------------------------------------------
 

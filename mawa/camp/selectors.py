@@ -351,7 +351,7 @@ def rollcall_findings(*, roll_call: RollCall) -> dict:
                 .select_related("shelter__block"):
             where[a.person_id] = a.shelter
     for ln in lines:
-        ln.where = where.get(ln.person_id)
+        ln.where = where.get(ln.person_id) if ln.person_id else None
     return {
         "missing": [ln for ln in lines if ln.finding == RollCallLine.Finding.MISSING],
         "unexpected": [ln for ln in lines if ln.finding == RollCallLine.Finding.UNEXPECTED],

@@ -141,7 +141,7 @@ def export_check(*, user, kind: str, purpose: str, recipient: str, site=None) ->
 
 
 def export_create(*, user, kind: str, purpose: str, recipient: str,
-                  write: Callable[[BinaryIO], None], site=None, detail: dict | None = None,
+                  write: Callable[[BinaryIO], object], site=None, detail: dict | None = None,
                   stamp: str = "") -> ExportReady:
     """Write an export into an encrypted archive and record it on the ledger.
 

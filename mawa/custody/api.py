@@ -7,12 +7,11 @@ mapped to JSON once, in ``mawa.api``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 import uuid
 
-from ninja import Router, Schema
-from pydantic import create_model
+from ninja import Router, Schema, Status
+from pydantic import Field, JsonValue, ValidationError, create_model
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
@@ -52,9 +51,9 @@ def _item_out(i: Item) -> dict:
             "iti_category": i.iti_category, "unroca_category": i.unroca_category,
             "marking_integrity": i.marking_integrity, "condition": i.condition,
             "state": i.state, "location": i.location_site.code,
-            "store": i.store.short_code if i.store_id else None, "bay": i.bay, "rack": i.rack,
+            "store": i.store.short_code if i.store else None, "bay": i.bay, "rack": i.rack,
             "quantity": i.quantity, "legal_hold": i.on_hold,
-            "receipt": i.receipt.short_code if i.receipt_id else None}
+            "receipt": i.receipt.short_code if i.receipt else None}
 
 
 class CustodyEventOut(Schema):
@@ -63,7 +62,8 @@ class CustodyEventOut(Schema):
     ts: str
     actor: str
     site: str
-    data: dict
+    data: dict[str, JsonValue] = Field(description="what the event recorded, as on the ledger "
+                                                   "(its fields depend on the kind)")
     ledger: str
 
 
@@ -139,7 +139,7 @@ def receipt_open(request, body: ReceiptIn):
             raise NotFound()
     receipt = services.receipt_open(actor=user, site=site, client_key=body.client_key,
                                     person=person, group=group, witness=body.witness)
-    return 201, _receipt_out(receipt)
+    return Status(201, _receipt_out(receipt))
 
 
 @router.get("/receipts/{code}", response=ReceiptOut)
@@ -161,7 +161,15 @@ def _item_in_schema() -> type[Schema]:
     return create_model("ItemIn", __base__=Schema, **spec)
 
 
-ItemIn = _item_in_schema()
+if typing.TYPE_CHECKING:
+    # what the endpoint reads of the generated schema, for the type checker (which cannot
+    # follow ``create_model``)
+    class ItemIn(Schema):
+        client_key: uuid.UUID
+        kind: str
+        catalogue: str | None = None
+else:
+    ItemIn = _item_in_schema()
 
 
 class SurrenderOut(Schema):
@@ -177,9 +185,9 @@ def item_surrender(request, code: str, body: ItemIn):
     result = services.item_surrender(actor=request.auth, receipt=receipt,
                                      client_key=body.client_key,
                                      data=services.item_input(body.dict()))
-    return (201 if result.created else 200), {"item": _item_out(result.item),
-                                              "created": result.created,
-                                              "duplicate_serial": result.duplicate_serial}
+    return Status(201 if result.created else 200, {
+        "item": _item_out(result.item), "created": result.created,
+        "duplicate_serial": result.duplicate_serial})
 
 
 @router.post("/receipts/{code}/issue", response=ReceiptOut)
@@ -188,9 +196,32 @@ def receipt_issue(request, code: str):
     return _receipt_out(services.receipt_issue(actor=request.auth, receipt=receipt))
 
 
+class CustodyEventDataIn(Schema):
+    """What an event records; which fields it requires depends on the kind (the service
+    answers 400 naming each one missing)."""
+
+    to_site: str | None = Field(default=None, description="dispatched: the destination's site code")
+    escort: str | None = None
+    store: str | None = Field(default=None, description="stored, received: the store's id")
+    bay: str | None = None
+    rack: str | None = None
+    taken_by: str | None = None
+    purpose: str | None = None
+    seal: str | None = None
+    method: str | None = None
+    plan: str | None = None
+    monitor: str | None = None
+    certified_by: str | None = None
+    recipient: str | None = None
+    document: str | None = None
+    note: str | None = None
+    quantity: int | None = Field(default=None, description="destroyed, of a lot: the rounds "
+                                                           "destroyed (the whole lot if absent)")
+
+
 class CustodyEventIn(Schema):
     kind: str
-    data: dict = {}
+    data: CustodyEventDataIn = CustodyEventDataIn()
 
 
 @router.post("/items/{code}/events", response=ItemOut)
@@ -198,7 +229,7 @@ def item_event(request, code: str, body: CustodyEventIn):
     """Record a custody event (stored, dispatched, received, sealed, destroyed, …)."""
     item = selectors.item_get(user=request.auth, code=code)
     result = services.item_event_record(actor=request.auth, item=item, kind=body.kind,
-                                        data=body.data)
+                                        data=body.data.dict(exclude_none=True))
     result.refresh_from_db()
     return _item_out(result)
 
@@ -228,15 +259,41 @@ def lot_merge(request, body: MergeIn):
                                         client_key=body.client_key))
 
 
+class ItemChangesIn(Schema):
+    """The fields of an item a correction may change; only those given change."""
+
+    make: str | None = None
+    model: str | None = None
+    variant: str | None = None
+    serial_number: str | None = None
+    parts_serials: str | None = None
+    calibre: str | None = None
+    country_of_manufacture: str | None = None
+    year_of_manufacture: int | None = None
+    markings: str | None = None
+    marking_location: str | None = None
+    marking_integrity: str | None = None
+    condition: str | None = None
+    lot_number: str | None = None
+    headstamps: str | None = None
+    chassis_number: str | None = None
+    engine_number: str | None = None
+    plate: str | None = None
+    tactical_markings: str | None = None
+    iti_category: str | None = None
+    unroca_category: str | None = None
+
+
 class CorrectionIn(Schema):
-    changes: dict
+    changes: ItemChangesIn
     reason: str
 
 
 @router.post("/items/{code}/corrections", response=ItemOut)
 def item_correct(request, code: str, body: CorrectionIn):
     item = selectors.item_get(user=request.auth, code=code)
-    return _item_out(services.item_correct(actor=request.auth, item=item, changes=body.changes,
+    return _item_out(services.item_correct(actor=request.auth, item=item,
+                                           changes=body.changes.dict(exclude_unset=True),
                                            reason=body.reason))
 
 
@@ -250,20 +307,23 @@ class HoldOut(Schema):
 # compartment's own endpoints are, so that /api/docs does not show them, and the body is read
 # only after the permission check, so that a body ninja would refuse ("422: reason is
 # required") does not tell anyone else that they exist (attack tests 2 and 3).
+class HoldIn(Schema):
+    reason: str = ""
+
+
 @router.post("/items/{code}/holds", response={201: HoldOut}, include_in_schema=False)
 def hold_set(request, code: str):
     """Set a legal hold (investigators only; to anyone else this endpoint does not exist).
-    Body: ``{"reason": "…"}``."""
+    Body: ``HoldIn``; a body that is not one is a hold without a reason (which the service
+    refuses)."""
     access.require(request.auth, Perm.COMPARTMENT_EDIT)
     item = selectors.item_get(user=request.auth, code=code)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = {}
-    reason = body.get("reason") if isinstance(body, dict) else None
-    hold = services.legal_hold_set(actor=request.auth, item=item,
-                                   reason=reason if isinstance(reason, str) else "")
-    return 201, {"id": hold.pk, "item": item.short_code, "active": True}
+        body = HoldIn.model_validate_json(request.body or b"{}")
+    except ValidationError:
+        body = HoldIn()
+    hold = services.legal_hold_set(actor=request.auth, item=item, reason=body.reason)
+    return Status(201, {"id": hold.pk, "item": item.short_code, "active": True})
 
 
 @router.post("/holds/{hold_id}/lift", response=HoldOut, include_in_schema=False)
@@ -292,7 +352,8 @@ class CheckOut(Schema):
     status: str
     seed: str
     sample: list[str]
-    expected_counts: dict
+    expected_counts: dict[str, int] = Field(description="category → number expected (lots: "
+                                                        "rounds)")
     rederives: bool
     discrepancies: list[str]
 
@@ -310,7 +371,7 @@ def check_start(request, code: str, body: CheckIn):
     store = selectors.store_get(user=request.auth, code=code)
     check = services.stock_check_start(actor=request.auth, store=store, scope=body.scope,
                                        client_key=body.client_key)
-    return 201, _check_out(check)
+    return Status(201, _check_out(check))
 
 
 @router.get("/checks/{code}", response=CheckOut)
@@ -343,7 +404,32 @@ def check_close(request, code: str, body: CloseIn):
                                                  counted=body.counted))
 
 
-@router.get("/reconciliation")
+class ReconciliationCountsOut(Schema):
+    """Pieces (rounds, for lots) in each column."""
+
+    surrendered: int
+    in_store: int
+    at_gate: int
+    in_transit: int
+    out_on_access: int
+    disposed: int
+    missing: int
+
+
+class ReconciliationLineOut(ReconciliationCountsOut):
+    site: str
+    kind: str
+    category: str
+
+
+class ReconciliationOut(Schema):
+    lines: list[ReconciliationLineOut]
+    columns: list[str]
+    totals: ReconciliationCountsOut = Field(description="the pieces of every kind but lots")
+    rounds: ReconciliationCountsOut = Field(description="the rounds of the lots")
+
+
+@router.get("/reconciliation", response=ReconciliationOut)
 def reconciliation(request):
     """Surrendered vs in store vs in transit vs disposed vs missing, by site and category."""
     return selectors.reconciliation(user=request.auth)
@@ -353,7 +439,12 @@ class VerifyIn(Schema):
     code: str
 
 
-@router.post("/verify-receipt", auth=None)
+class VerifyOut(Schema):
+    valid: bool
+    receipt: dict[str, JsonValue] = Field(description="the receipt's signed content")
+
+
+@router.post("/verify-receipt", auth=None, response=VerifyOut)
 def verify_receipt(request, body: VerifyIn):
     """Check a receipt's QR text (public, no sign-in)."""
     from mawa.custody.receipts import payload_verify
@@ -415,7 +506,8 @@ def handover_create(request, body: HandoverIn):
         actor=request.auth, items=items, client_key=body.client_key, recipient=body.recipient,
         delegation=body.delegation, document=body.document, witness=body.witness,
         conditions=body.conditions, notes=body.notes)
-    return 201, _handover_out(selectors.handover_get(user=request.auth, code=batch.short_code))
+    return Status(201, _handover_out(selectors.handover_get(user=request.auth,
+                                                            code=batch.short_code)))
 
 
 @router.get("/handovers/{code}", response=HandoverOut)

@@ -186,6 +186,8 @@ def prepare(record: NameRecord) -> Prepared:
         alias_units = _field_units(alias, False, "alias", problems)
         if not alias_units:
             continue
+        ak: tuple[Unit, ...]
+        rest: tuple[Unit, ...]
         if len(alias_units) == 1 and alias_units[0].kind == "abu":
             ak, rest = alias_units, ()
         else:

@@ -8,6 +8,7 @@ import uuid
 
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import BaseModel, ConfigDict, Field
 
 from mawa.core.ids import short_code_normalise
 from mawa.core.models import Site
@@ -106,15 +107,148 @@ class AliasIn(Schema):
     name_lat: str = ""
 
 
+class PersonValuesIn(BaseModel):
+    """A person's details as typed (the service checks and cleans every value, and answers
+    400 with each field's problem). A name outside this list is refused by the service (403
+    ``field_not_allowed``: status, site … are not set this way), not silently dropped: the
+    schema lets it through to say so. (A pydantic model: ninja's ``Schema`` would drop the
+    names it does not declare.)"""
+
+    model_config = ConfigDict(extra="allow")
+
+    given_ar: str | None = None
+    given_lat: str | None = None
+    father_ar: str | None = None
+    father_lat: str | None = None
+    grandfather_ar: str | None = None
+    grandfather_lat: str | None = None
+    family_ar: str | None = None
+    family_lat: str | None = None
+    mother_given_ar: str | None = None
+    mother_given_lat: str | None = None
+    mother_family_ar: str | None = None
+    mother_family_lat: str | None = None
+    kunya_ar: str | None = None
+    kunya_lat: str | None = None
+    sex: str | None = Field(default=None, description="male, female or unknown")
+    category: str | None = Field(default=None,
+                                 description="combatant (the default), civilian or child")
+    nationality: str | None = Field(default=None, description="ISO 3166 two-letter country code")
+    languages: list[str] | str | None = Field(
+        None, description="language codes: a list, or one text separated by spaces or commas")
+    service_number: str | None = None
+    rank: str | None = None
+    unit: str | None = None
+    branch: str | None = None
+    place_of_birth: str | None = None
+    notes: str | None = None
+    family_contact_name: str | None = None
+    family_contact_relation: str | None = None
+    family_contact_phone: str | None = None
+    family_contact_address: str | None = None
+    vulnerabilities: list[str] | str | None = None
+    vulnerability_notes: str | None = None
+
+    def given(self) -> dict[str, object]:
+        """The values the client sent (a name it did not send is not changed by an update)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class PersonChangesIn(PersonValuesIn):
+    """A correction: only the fields given change (``birth`` is the date text). Category,
+    status and site move only through transitions and separation."""
+
+    birth: str | None = Field(default=None,
+                              description="the date of birth as typed (null: unchanged)")
+
+
 class PersonIn(Schema):
     client_key: uuid.UUID
     site: str | None = None
     group: uuid.UUID | None = None
-    values: dict = {}
+    values: PersonValuesIn = PersonValuesIn()
     birth: str = ""
     approximate_age: int | None = None
     aliases: list[AliasIn] = []
     documents: list[DocumentIn] = []
+
+
+class AliasOut(Schema):
+    name_ar: str
+    name_lat: str
+
+
+class DocumentOut(Schema):
+    kind: str
+    number: str
+    issuer: str
+    expiry: dt.date | None
+
+
+_SENSITIVE = "absent without the permission to read sensitive fields (see sensitive_hidden)"
+
+
+class PersonOut(Schema):
+    """One person: the fields the caller's role may read. A sensitive field the caller may
+    not read is absent (not null), and named in ``sensitive_hidden``."""
+
+    id: uuid.UUID
+    site_id: uuid.UUID
+    short_code: str
+    created_at: dt.datetime
+    group_id: uuid.UUID | None
+    current_site_id: uuid.UUID
+    arrived_at: dt.datetime
+    given_ar: str
+    given_lat: str
+    father_ar: str
+    father_lat: str
+    grandfather_ar: str
+    grandfather_lat: str
+    family_ar: str
+    family_lat: str
+    mother_given_ar: str
+    mother_given_lat: str
+    mother_family_ar: str
+    mother_family_lat: str
+    kunya_ar: str
+    kunya_lat: str
+    sex: str
+    birth_year: int | None
+    birth_month: int | None
+    birth_day: int | None
+    birth_precision: str
+    place_of_birth: str
+    nationality: str
+    languages: list[str]
+    service_number: str
+    rank: str
+    unit: str
+    branch: str
+    family_contact_name: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_relation: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_phone: str | None = Field(default=None, description=_SENSITIVE)
+    family_contact_address: str | None = Field(default=None, description=_SENSITIVE)
+    photo: bool = Field(description="whether a photo is on file")
+    vulnerabilities: list[str] | None = Field(default=None, description=_SENSITIVE)
+    vulnerability_notes: str | None = Field(default=None, description=_SENSITIVE)
+    category: str
+    status: str
+    status_changed_at: dt.datetime
+    referral_to: str
+    icrc_withheld: bool | None = Field(default=None, description=_SENSITIVE)
+    icrc_withheld_reason: str | None = Field(default=None, description=_SENSITIVE)
+    completeness: int
+    notes: str
+    registered_by_id: uuid.UUID
+    updated_at: dt.datetime
+    version: int
+    birth: str = Field(description="the date of birth as known: YYYY, YYYY-MM, YYYY-MM-DD or "
+                                   "empty")
+    aliases: list[AliasOut]
+    documents: list[DocumentOut] = Field(description="empty without the permission to read "
+                                                     "sensitive fields")
+    sensitive_hidden: list[str]
 
 
 class PersonSummary(Schema):
@@ -134,7 +268,7 @@ def _summary(p) -> dict:
             "category": p.category, "group": p.group.short_code if p.group_id else None}
 
 
-@router.post("/persons", response={201: dict, 200: dict})
+@router.post("/persons", response={201: PersonOut, 200: PersonOut}, exclude_unset=True)
 def person_register(request, payload: PersonIn):
     """Register a person. Same ``client_key`` and content → 200 with the existing person;
     same key, other content → 409."""
@@ -149,7 +283,7 @@ def person_register(request, payload: PersonIn):
         raise HttpError(400, "site or group is required")
     person, created = services.person_register(
         actor=user, site=site, client_key=payload.client_key, group=group,
-        data=PersonInput(values=payload.values, birth=payload.birth,
+        data=PersonInput(values=payload.values.given(), birth=payload.birth,
                          approximate_age=payload.approximate_age,
                          aliases=[(a.name_ar, a.name_lat) for a in payload.aliases],
                          documents=[DocumentInput(kind=d.kind, number=d.number,
@@ -203,7 +337,7 @@ def person_search(request, payload: PersonSearchIn):
                         group=payload.group, after=payload.after, limit=payload.limit)
 
 
-@router.get("/persons/{person_id}", response=dict)
+@router.get("/persons/{person_id}", response=PersonOut, exclude_unset=True)
 def person_get(request, person_id: uuid.UUID):
     """One person, with only the fields the caller's role may read; the read is audited."""
     person = selectors.person_get(user=request.auth, person_id=person_id)
@@ -212,32 +346,51 @@ def person_get(request, person_id: uuid.UUID):
 
 class PersonUpdateIn(Schema):
     version: int
-    changes: dict
+    changes: PersonChangesIn
 
 
-@router.patch("/persons/{person_id}", response=dict)
+@router.patch("/persons/{person_id}", response=PersonOut, exclude_unset=True)
 def person_update(request, person_id: uuid.UUID, payload: PersonUpdateIn):
     """Correct a person (``version`` is the one you read; a stale one answers 409)."""
     person = selectors.person_get(user=request.auth, person_id=person_id)
     person = services.person_update(actor=request.auth, person=person, version=payload.version,
-                                    changes=payload.changes)
+                                    changes=payload.changes.given())
     return selectors.person_as_dict(user=request.auth, person=person)
 
 
 class TransitionIn(Schema):
     to: str
-    details: dict = {}
+    details: dict[str, str] = Field(
+        {}, description="what the move requires, by name (see GET .../transitions): text, a "
+                        "date (YYYY-MM-DD) or a camp's site code")
     note: str = ""
     expected_status: str | None = None
 
 
-class EventOut(Schema):
+class LifecycleEventOut(Schema):
     from_status: str
     to_status: str
     at: dt.datetime
     site: str
-    details: dict
+    details: dict[str, str]
     note: str
+
+
+class RequirementOut(Schema):
+    name: str
+    kind: str = Field(description="text, date or camp")
+    label: str
+
+
+class AllowedMoveOut(Schema):
+    to: str
+    label: str
+    requires: list[RequirementOut]
+
+
+class TransitionsOut(Schema):
+    history: list[LifecycleEventOut]
+    allowed: list[AllowedMoveOut]
 
 
 @router.post("/persons/{person_id}/transitions", response=PersonSummary)
@@ -266,7 +419,7 @@ def person_separate(request, person_id: uuid.UUID, payload: SeparationIn):
     return _summary(person)
 
 
-@router.get("/persons/{person_id}/transitions", response=dict)
+@router.get("/persons/{person_id}/transitions", response=TransitionsOut)
 def person_transitions(request, person_id: uuid.UUID):
     """History, and the moves the caller may make now with what each requires."""
     person = selectors.person_get(user=request.auth, person_id=person_id)

@@ -27,6 +27,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -515,7 +516,7 @@ def sitrep_custody(scope: Scope) -> dict:
         m = 1 if kind == Kind.AMMUNITION else 0
         cells = [by.get((kind, s), [0, 0])[m] for s in states]
         got = received.get(kind, {})
-        row = {"kind": kind, "label": _label(Kind, kind),
+        row: dict[str, Any] = {"kind": kind, "label": _label(Kind, kind),
                "unit": str(_("rounds") if m else _("items")),
                "received": got.get("q" if m else "n") or 0,
                "today": got.get("q_day" if m else "n_day") or 0,

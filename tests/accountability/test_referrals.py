@@ -124,3 +124,28 @@ def test_the_bundle_carries_each_sources_consent_scope_and_no_source_name(approv
     assert b"Witness W-1" not in data
     roles = {i["role"] for i in record["acts"][0]["involvements"]}
     assert roles == {"alleged_perpetrator", "witness"}
+
+
+def test_the_bundle_names_the_items_linked_to_an_act(approved, investigator, act, persons,
+                                                     sites, users):
+    """Was an AttributeError (found by mypy): the record read a field links do not have."""
+    import io
+    import json
+    import zipfile
+
+    from mawa.accounts.roles import Role
+    from mawa.custody import services as custody
+    from mawa.custody.models import Kind
+
+    keeper = users[Role.CUSTODY_OFFICER]
+    receipt = custody.receipt_open(actor=keeper, site=sites["RHM"], client_key=uuid.uuid4(),
+                                   person=persons[0], witness="Sgt. A")
+    item = custody.item_surrender(
+        actor=keeper, receipt=receipt, client_key=uuid.uuid4(),
+        data=custody.ItemInput(kind=Kind.WEAPON, make="Kalashnikov", model="AKM",
+                               serial_number="RH-000777", cleared_by="Cpl. A",
+                               verified_by="Lt. A")).item
+    services.act_item_link(actor=investigator, act=act, item=item)
+    data = services.referral_export(actor=investigator, referral=approved)
+    record = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("bag/data/referral.json"))
+    assert record["acts"][0]["items"] == [item.short_code]

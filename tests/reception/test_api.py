@@ -190,3 +190,46 @@ def test_openapi_schema_lists_the_endpoints(client_for, officer):
     paths = set(schema["paths"])
     assert "/api/reception/persons/{person_id}/transitions" in paths
     assert "/api/reception/groups" in paths
+
+
+def test_a_value_of_the_wrong_type_is_refused_per_field_in_the_users_language(
+        client_for, officer, group):
+    """The body's schema is typed: a number where a name is expected answers 422 with the
+    place of the value and a message in the user's language (Arabic unless English was
+    chosen), not pydantic's English."""
+    from django.conf import settings
+
+    client = client_for(officer)
+    body = {"client_key": str(uuid.uuid4()), "group": str(group.id),
+            "values": {"given_ar": "علي", "languages": 5}, "approximate_age": "old"}
+
+    def refused(language):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        r = client.post("/api/reception/persons", json.dumps(body),
+                        content_type="application/json")
+        assert r.status_code == 422, r.content
+        return {tuple(e["loc"][2:]): e["msg"] for e in r.json()["detail"]}
+
+    arabic = refused("ar")
+    assert arabic[("approximate_age",)] == "أدخل رقما صحيحا."
+    assert ("values", "languages") in {loc[:2] for loc in arabic}
+    assert refused("en")[("approximate_age",)] == "Enter a whole number."
+    assert Person.objects.count() == 0
+
+
+def test_a_person_answers_with_its_schema(api, register):
+    """The person's answer is the documented ``PersonOut``: every field the role reads, the
+    sensitive ones included for a reception officer; an update takes only the fields given."""
+    person, _ = register(family_contact_phone="0999")
+    body = api("get", f"/persons/{person.id}").json()
+    assert body["family_contact_phone"] == "0999" and body["photo"] is False
+    assert body["sensitive_hidden"] == [] and body["version"] == 1
+    changed = api("patch", f"/persons/{person.id}", {"version": 1,
+                                                      "changes": {"rank": "Major"}}).json()
+    assert (changed["rank"], changed["given_ar"], changed["family_contact_phone"]) == (
+        "Major", body["given_ar"], "0999")
+    assert api("patch", f"/persons/{person.id}", {"version": 2, "changes": {"status": "released"}}
+               ).status_code == 403
+    transitions = api("get", f"/persons/{person.id}/transitions").json()
+    assert transitions["history"][0]["to_status"] == "arrived"
+    assert {"to", "label", "requires"} <= set(transitions["allowed"][0])

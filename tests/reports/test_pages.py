@@ -154,3 +154,20 @@ def test_home_panel_by_role(register, users, client_for):
     assert b"/reports/?date=" in manager.content
     officer = client_for(users[Role.RECEPTION_OFFICER]).get("/")
     assert b"/reports/?date=" not in officer.content
+
+
+@pytest.mark.parametrize("role", [Role.ADMINISTRATOR, Role.CAMP_MANAGER])
+def test_api_answers_the_whole_report_through_its_schema(register, users, client_for, role):
+    """The typed schema of the report (``SitrepOut``) keeps every figure of every section:
+    the answer is the report itself, dates as ISO text, decimals as text."""
+    import json
+
+    from mawa.reports import services
+    from mawa.reports.api import _plain
+
+    user = users[role]
+    data = client_for(user).get("/api/reports/sitrep", {"date": DAY3}).json()
+    report = services.sitrep_get(user=user, day=dt.date.fromisoformat(DAY3), fmt="json")
+    expected = json.loads(json.dumps({"day": DAY3, "site": "ALL", **_plain(report)},
+                                     default=str))
+    assert data == expected

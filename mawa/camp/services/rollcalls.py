@@ -66,7 +66,7 @@ def rollcall_start(*, actor, block: Block, client_key, mode: str = RollCallMode.
 
 @dataclass
 class ScanResult:
-    person: Person | None
+    person: Person
     expected: bool
     repeated: bool
     message: str
