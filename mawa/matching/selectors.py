@@ -289,7 +289,7 @@ def watchlist_candidates(p: Prepared, *, watchlist: Watchlist | None = None, lim
     if not ids:
         return []
     scorer = Scorer()  # the built-in prior: a list is too small to learn frequencies from
-    out = []
+    out: Found = []
     for eid, record in WatchlistEntry.objects.filter(id__in=ids).values_list("id", "record"):
         probability, match = engine.score(scorer, p, prepare(engine.record_from_json(record)))
         out.append((eid, probability, match))
@@ -333,7 +333,7 @@ def candidates_many(*, user, queries: Sequence[dict], limit: int = 5,
                      for pid, prob, m in found]
             found.sort(key=lambda t: -t[1])
         found_of[i] = [t for t in found if t[1] >= min_probability]
-    wanted = sorted({pid for found in found_of for pid, _p, _m in found})
+    wanted = sorted({pid for found in found_of for pid, _p, _m in found}, key=str)
     visible: dict = {}
     for start in range(0, len(wanted), 900):
         visible.update({p.pk: p for p in persons_visible(user=user).filter(

@@ -18,7 +18,7 @@ import csv
 import functools
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -88,7 +88,7 @@ def _open(path: Path) -> IO[str]:
         raise UnusableInput(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _load_csv(path: Path, progress: functools.partial[tqdm]) -> tuple[list[Prepared], Report]:
+def _load_csv(path: Path, progress: functools.partial[tqdm[Any]]) -> tuple[list[Prepared], Report]:
     report = Report(str(path))
     prepared: list[Prepared] = []
     with _open(path) as handle:
@@ -109,7 +109,7 @@ def _prepare_reporting(line: int, record: NameRecord, report: Report) -> Prepare
     return p
 
 
-def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
+def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm[Any]]) -> int:
     prepared, report = _load_csv(args.input, progress)
     usable = [p for p in prepared if p.has_name or p.national_id or p.military_id]
     assignments = {a.record_id: a for a in dedupe(usable, args.threshold, progress=progress)}
@@ -185,7 +185,7 @@ def _coarse(key: str) -> str:
 
 
 def _load_watchlist(
-    path: Path, progress: functools.partial[tqdm], prefilter: _Prefilter | None = None
+    path: Path, progress: functools.partial[tqdm[Any]], prefilter: _Prefilter | None = None
 ) -> tuple[list[Prepared], Report]:
     report = Report(str(path))
     with _open(path) as handle:
@@ -204,7 +204,7 @@ def _load_watchlist(
     return out, report
 
 
-def _screen(args: argparse.Namespace, progress: functools.partial[tqdm]) -> int:
+def _screen(args: argparse.Namespace, progress: functools.partial[tqdm[Any]]) -> int:
     people, report = _load_csv(args.input, progress)
     watch, wreport = _load_watchlist(args.watchlist, progress, _Prefilter(people))
     index = NameIndex()

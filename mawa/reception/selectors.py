@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
@@ -205,7 +206,8 @@ def _search_keys(text: str) -> list[str]:
 def _capped_counts(querysets: list[QuerySet]) -> list[int]:
     """The number of rows of each queryset, counted up to ``SEARCH_COUNT_CAP``, in one query
     (each reads at most that many entries of an index)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for i, qs in enumerate(querysets):
         # a constant, not a column: any index on the filtered columns then covers the count
         sql, p = qs.order_by().values(one=Value(1))[:SEARCH_COUNT_CAP].query.sql_with_params()
@@ -249,7 +251,7 @@ def _name_match_ids(user, keys: list[str], n: int, *, group_id, status, before) 
     sites = access.site_ids(user)
     person_filters = _person_conditions("", group_id=group_id, status=status)
     drivers: list[tuple[str, object]] = [("key", k) for k in reversed(keys)]
-    sizes = [PersonNameKey.objects.filter(key=k) for k in reversed(keys)]
+    sizes: list[QuerySet] = [PersonNameKey.objects.filter(key=k) for k in reversed(keys)]
     if person_filters:
         drivers.append(("filters", None))
         sizes.append(Person.objects.filter(person_filters))
@@ -271,7 +273,7 @@ def _name_match_ids(user, keys: list[str], n: int, *, group_id, status, before) 
         kind, key = drivers[0]
 
     if kind == "key":
-        qs = PersonNameKey.objects.filter(key=key)
+        qs: QuerySet = PersonNameKey.objects.filter(key=key)
         for other in keys:
             if other != key:
                 qs = qs.filter(_carries(other, "person_id"))
@@ -316,7 +318,8 @@ def _newest_visible_ids(user, qs: QuerySet, n: int) -> list:
     ids = access.site_ids(user)
     if ids is None:
         return list(qs.order_by("-id").values_list("id", flat=True)[:n])
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for column in PERSON_SITES:
         for site_id in sorted(ids, key=str):
             sql, p = _newest_sql(qs.filter(**{f"{column}_id": site_id}), column, n)
