@@ -18,7 +18,7 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
     django.setup()
-    from mawa.core.ledger import _FastHasher, entry_hash
+    from mawa.core.ledger import EntryHasher, entry_hash
     from mawa.core.models import LedgerEntry
 
     def rows():
@@ -28,7 +28,7 @@ def main():
 
     results = {}
     for name, fn in [("read only", None), ("read + entry_hash", entry_hash),
-                     ("read + fast hasher", _FastHasher())]:
+                     ("read + fast hasher", EntryHasher())]:
         started = time.process_time()
         for row in rows():
             if fn is not None:

@@ -9,13 +9,21 @@ class MatchingConfig(AppConfig):
     def ready(self):
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
+        from mawa.core.hooks import hook_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.matching import services
 
         nav_register(NavEntry("matching:queue", _("Duplicates"), Perm.MATCH_REVIEW, 30))
         # The accountability compartment: only investigators see this entry.
         nav_register(NavEntry("matching:hits", _("Watch-list hits"), Perm.COMPARTMENT_VIEW, 31))
         nav_register(NavEntry("matching:runs", _("Matching runs"), Perm.MATCH_RUN, 32))
         panel_register(matching_panel)
+        # Matching hangs off reception: the register announces its writes (documented in
+        # reception.services), and the index follows them in the same transaction; new
+        # persons are screened against the active watch lists there.
+        hook_register("person.registered", services.index_on_person_registered)
+        hook_register("person.changed", services.index_on_person_changed)
+        hook_register("person.merged", services.index_on_person_merged)
 
 
 def matching_panel(request):
