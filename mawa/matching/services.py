@@ -131,10 +131,12 @@ def registry_index_write(persons: list[Person], *, aliases: dict | None = None,
     old_keys: dict = defaultdict(set)
     if not registered:
         for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
             existing.update((e.person_id, e) for e in IndexedPerson.objects.filter(
-                person_id__in=chunk))
-            merged.update(PersonMerge.objects.filter(duplicate_id__in=chunk)
+                person_id__in=ids[start:start + 900]))
+        # an indexed person's entry says whether they were merged; the others are asked
+        unindexed = [pid for pid in ids if pid not in existing]
+        for start in range(0, len(unindexed), 900):
+            merged.update(PersonMerge.objects.filter(duplicate_id__in=unindexed[start:start + 900])
                           .values_list("duplicate_id", flat=True))
         indexed = list(existing)
         for start in range(0, len(indexed), 900):

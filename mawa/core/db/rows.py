@@ -8,9 +8,9 @@ them in one statement per batch: ``COPY … FROM STDIN`` on PostgreSQL, ``execut
 prepared statement run per row inside the library) on SQLite. No signals, no ``save()``: as
 with ``bulk_create``, and as the house style wants (no rules in ``save()``).
 
-Everything runs in the caller's transaction, constraints and triggers as for an INSERT. Domain
-services (``reception.services.persons_register``, ``core.ledger.ledger_append_many``, the
-matching index) write through these functions; a single record is a batch of one.
+Everything runs in the caller's transaction, constraints and triggers as for an INSERT. The
+ledger (``core.ledger.ledger_append_many``) and the domain apps' batch writers write through
+these functions; a single record is a batch of one.
 """
 
 from __future__ import annotations
