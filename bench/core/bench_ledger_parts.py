@@ -1,6 +1,6 @@
 """Where `mawa verify` spends its time, as ratios in one process (robust on a loaded machine):
-reading the rows alone, reading + the reference ``entry_hash``, reading + the verifier's
-memoised hasher. Run after bench_ledger.py has generated the data.
+reading the rows alone and reading + ``entry_hash`` (the hash the writer and the verifier
+share). Run after bench_ledger.py has generated the data.
 
     MAWA_VAR_DIR=/tmp/bench-ledger .venv/bin/python bench/core/bench_ledger_parts.py --rows 300000
 """
@@ -18,7 +18,7 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
     django.setup()
-    from mawa.core.ledger import _FastHasher, entry_hash
+    from mawa.core.ledger import entry_hash
     from mawa.core.models import LedgerEntry
 
     def rows():
@@ -27,8 +27,7 @@ def main():
                              "payload")[: args.rows].iterator(chunk_size=20000))
 
     results = {}
-    for name, fn in [("read only", None), ("read + entry_hash", entry_hash),
-                     ("read + fast hasher", _FastHasher())]:
+    for name, fn in [("read only", None), ("read + entry_hash", entry_hash)]:
         started = time.process_time()
         for row in rows():
             if fn is not None:

@@ -51,7 +51,7 @@ def main():
     from mawa.accounts.models import User
     from mawa.accounts.roles import Role
     from mawa.core.ids import short_code_make, uuid7
-    from mawa.core.ledger import GENESIS, _now, canonical_payload, entry_hash
+    from mawa.core.ledger import GENESIS, canonical_payload, entry_hash, ledger_now
     from mawa.core.models import LedgerEntry, LedgerHead, Site, SiteKind
     from mawa.custody import derive
     from mawa.custody.models import CustodyEvent, Item, Kind, Store
@@ -111,7 +111,7 @@ def main():
                     text = dumps({"data": data, "items": [line]})
                     if seq <= 1000:  # the fast text is the canonical text (checked on a sample)
                         assert text == canonical_payload(json.loads(text)), text
-                    ts = _now()
+                    ts = ledger_now()
                     digest = entry_hash(prev, stream, seq, ts, actor, "RHM", kind_name, text)
                     entries.append(LedgerEntry(id=seq, stream=stream, seq=seq, ts=ts, actor=actor,
                                                site="RHM", kind=kind_name, payload=text,

@@ -8,8 +8,8 @@
 ``generate`` fills an EMPTY database (a bench database, never a real one): seeded Syrian and
 Iraqi names with the skew of the region (محمد and أحمد dominate, a heavy head of family
 names), a Latin spelling for a third of them, a birth year or full date, a service number for
-most and a national ID for some, in 40 arrival groups. Rows go in with ``bulk.fast_insert``
-(persons, documents, search keys) and ``matching.services.registry_index_bulk`` (the matching
+most and a national ID for some, in 40 arrival groups. Rows go in with ``core.db.rows.fast_insert``
+(persons, documents, search keys) and ``matching.services.registry_index_write`` (the matching
 index) — no ledger entries per generated person: the figures measured are reads and single
 writes, whose cost does not grow with the ledger's length (a stream is one person's).
 
@@ -96,12 +96,12 @@ def generate(n: int, seed: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from mawa.core.db.rows import fast_insert, row
     from mawa.core.ids import short_code_make, uuid7
     from mawa.core.models import ShortCodeCounter
-    from mawa.matching.services import registry_index_bulk
-    from mawa.reception.bulk import _name_key_rows, fast_insert, row
+    from mawa.matching.services import registry_index_write
     from mawa.reception.models import ArrivalGroup, IdentityDocument, Person, PersonNameKey
-    from mawa.reception.services import person_completeness
+    from mawa.reception.services import person_completeness, person_name_keys
 
     if Person.objects.exists():
         sys.exit("generate needs an empty database (set MAWA_VAR_DIR or DATABASE_URL)")
@@ -147,21 +147,22 @@ def generate(n: int, seed: int) -> None:
                        birth_precision="day" if full else "year",
                        service_number=f"S{i:08d}" if rng.random() < 0.8 else "",
                        nationality=rng.choice(["SY", "IQ"]), rank="", unit="")
-            p.completeness = person_completeness(p)
+            p.completeness = person_completeness(p.__dict__)
             persons.append(p)
             if rng.random() < 0.3:
                 docs.append(row(IdentityDocument, id=uuid7(), person_id=p.id,
                                 kind="national_id", number=f"N{i:09d}",
                                 number_key=f"N{i:09d}", issuer="", expiry=None,
                                 created_at=now))
-            keys += _name_key_rows(p, [])
+            keys += [row(PersonNameKey, person_id=p.id, part=part, key=key)
+                     for part, key in person_name_keys(p.__dict__, [])]
         with transaction.atomic():
             fast_insert(Person, persons)
             fast_insert(IdentityDocument, docs)
             fast_insert(PersonNameKey, keys)
-            registry_index_bulk(persons, aliases={},
-                                national_ids={d.person_id: d.number_key for d in docs},
-                                screen=False)
+            registry_index_write(persons, aliases={},
+                                 national_ids={d.person_id: d.number_key for d in docs},
+                                 registered=True, screen=False)
         done += size
         if done % 100_000 == 0 or done == n:
             print(f"  {done:,} persons  {time.perf_counter() - t0:.0f} s  "

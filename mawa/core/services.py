@@ -9,16 +9,23 @@ from mawa.core.ids import short_code_make
 from mawa.core.models import ShortCodeCounter, Site
 
 
-def short_code_next(*, site: Site) -> str:
-    """Reserve the next short code of ``site`` (e.g. ``RHM-00042-K``).
+def short_codes_reserve(*, site: Site, count: int) -> list[str]:
+    """Reserve the next ``count`` consecutive short codes of ``site`` (e.g. ``RHM-00042-K``).
 
-    Call inside the transaction that creates the record: the counter row is locked until it
+    Call inside the transaction that creates the records: the counter row is locked until it
     commits, so two registrations never get the same number, and a rolled-back one gives its
-    number back.
+    numbers back. Three statements whatever ``count``.
     """
+    if count <= 0:
+        return []
     with transaction.atomic():
         ShortCodeCounter.objects.bulk_create([ShortCodeCounter(site=site, last_number=0)],
                                              ignore_conflicts=True)
-        ShortCodeCounter.objects.filter(site=site).update(last_number=F("last_number") + 1)
-        number = ShortCodeCounter.objects.select_for_update().get(site=site).last_number
-    return short_code_make(site.code, number)
+        ShortCodeCounter.objects.filter(site=site).update(last_number=F("last_number") + count)
+        last = ShortCodeCounter.objects.select_for_update().get(site=site).last_number
+    return [short_code_make(site.code, n) for n in range(last - count + 1, last + 1)]
+
+
+def short_code_next(*, site: Site) -> str:
+    """Reserve the next short code of ``site``: ``short_codes_reserve`` of one."""
+    return short_codes_reserve(site=site, count=1)[0]

@@ -11,6 +11,7 @@ class MatchingConfig(AppConfig):
         from mawa.core.dashboard import panel_register
         from mawa.core.hooks import hook_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.matching import services
         from mawa.matching.selectors import person_candidates_answer, person_merge_answer
 
         nav_register(NavEntry("matching:queue", _("Duplicates"), Perm.MATCH_REVIEW, 30))
@@ -18,6 +19,12 @@ class MatchingConfig(AppConfig):
         nav_register(NavEntry("matching:hits", _("Watch-list hits"), Perm.COMPARTMENT_VIEW, 31))
         nav_register(NavEntry("matching:runs", _("Matching runs"), Perm.MATCH_RUN, 32))
         panel_register(matching_panel)
+        # Matching hangs off reception: the register announces its writes (documented in
+        # reception.services), and the index follows them in the same transaction; new
+        # persons are screened against the active watch lists there.
+        hook_register("person.registered", services.index_on_person_registered)
+        hook_register("person.changed", services.index_on_person_changed)
+        hook_register("person.merged", services.index_on_person_merged)
         # reception's questions (it does not import matching): who looks like these typed
         # rows (suggestions while typing, an import's check), where was this person merged to
         hook_register("person.candidates", person_candidates_answer)

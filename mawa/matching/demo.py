@@ -70,8 +70,8 @@ def demo_load(*, sites, users) -> None:
     rng = random.Random(SEED)
     officer = users[Role.RECEPTION_OFFICER]
     investigator = users[Role.INVESTIGATOR]
-    # The reception demo's bulk writes indexed its persons (reception.bulk calls
-    # registry_index_bulk); registrations below are indexed by person_register itself.
+    # The reception demo's persons were indexed when they were registered (the index
+    # listens to reception's person.registered), and so are the registrations below.
     first = None
     for values, birth in _DUPLICATES:
         person, _created = reception.person_register(

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
+from mawa.core.db.rows import fast_insert
 from mawa.core.errors import Conflict, ValidationFailed
 from mawa.core.ledger import ledger_append
 from mawa.matching import engine
@@ -52,6 +53,7 @@ from mawa.names import (
     read_records_csv,
 )
 from mawa.reception.models import DocumentKind, IdentityDocument, Person, PersonAlias
+from mawa.reception.services import person_merge
 
 SYSTEM = "system:cli"
 # Suggestions at or above this probability go to the review queue.
@@ -88,51 +90,125 @@ def _person_record(person: Person, *, national_id: str | None = None,
     return engine.person_record(person, national_id=national_id, aliases=aliases)
 
 
-def registry_index_update(person: Person, *, screen: bool = True, new: bool = False,
-                          national_id: str | None = None,
-                          aliases: Iterable[tuple[str, str]] | None = None) -> IndexedPerson:
-    """Bring the matching index up to date with ``person`` (call on every registration and
-    correction, inside the transaction that saves the person, so both commit together).
+def registry_index_write(persons: list[Person], *, aliases: dict | None = None,
+                         national_ids: dict | None = None, registered: bool = False,
+                         screen: bool = True, queue_duplicates: bool = False) -> int:
+    """Bring the matching index up to date with ``persons`` (registered, corrected, or all of
+    them on a rebuild), inside the caller's transaction, so the index commits with the
+    register; returns how many were indexed. One statement per table for new entries.
 
-    Then, for a newly indexed person, queue likely duplicates for review and screen them
-    against the active watch lists (``screen=False`` skips both, for bulk rebuilds).
+    ``aliases`` (person id → [(ar, lat), …]) and ``national_ids`` (person id → number key of
+    the first national ID) save two queries when the caller has them in hand (the
+    ``person.registered`` announcement carries them); without them they are read.
+    ``registered``: the persons were just created in this transaction, so none is indexed or
+    merged yet (two look-ups fewer on every registration).
 
-    A registration, which has just created the person, passes ``new=True`` (they cannot be
-    indexed yet) and the ``national_id`` (number key of their first national ID, "" for none)
-    and ``aliases`` it saved: three look-ups fewer on every save. Without them they are read.
+    Persons indexed for the first time are then, with ``screen``, screened against the active
+    watch lists, and with ``queue_duplicates`` their likely duplicates are queued for review
+    (a registration made one at a time; an import's rows were checked against the register
+    as a whole, and are found by ``match_run_dedupe``). A merged person keeps no keys: never
+    a candidate again.
     """
-    record = _person_record(person, national_id=national_id, aliases=aliases)
-    prepared = prepare(record)
-    keys = {k[:200] for k in name_keys(prepared)}
-    counts = engine.name_counts(prepared)
-    existing = None if new else IndexedPerson.objects.filter(person=person).first()
+    if not persons:
+        return 0
+    ids = [p.pk for p in persons]
+    if aliases is None:
+        aliases = defaultdict(list)
+        for start in range(0, len(ids), 900):
+            for pid, a, b in PersonAlias.objects.filter(
+                    person_id__in=ids[start:start + 900]).order_by("person_id", "id") \
+                    .values_list("person_id", "name_ar", "name_lat"):
+                aliases[pid].append((a, b))
+    if national_ids is None:
+        national_ids = {}
+        for start in range(0, len(ids), 900):
+            for pid, key in IdentityDocument.objects.filter(
+                    person_id__in=ids[start:start + 900], kind=DocumentKind.NATIONAL_ID) \
+                    .order_by("person_id", "id").values_list("person_id", "number_key"):
+                national_ids.setdefault(pid, key)  # the first one saved
+    existing: dict = {}
+    merged: set = set()
+    old_keys: dict = defaultdict(set)
+    if not registered:
+        for start in range(0, len(ids), 900):
+            existing.update((e.person_id, e) for e in IndexedPerson.objects.filter(
+                person_id__in=ids[start:start + 900]))
+        # an indexed person's entry says whether they were merged; the others are asked
+        unindexed = [pid for pid in ids if pid not in existing]
+        for start in range(0, len(unindexed), 900):
+            merged.update(PersonMerge.objects.filter(duplicate_id__in=unindexed[start:start + 900])
+                          .values_list("duplicate_id", flat=True))
+        indexed = list(existing)
+        for start in range(0, len(indexed), 900):
+            for pid, key in IndexKey.objects.filter(
+                    person_id__in=indexed[start:start + 900]).values_list("person_id", "key"):
+                old_keys[pid].add(key)
     delta: dict[tuple[str, str], int] = defaultdict(int)
-    for pool, key in counts:
-        delta[(pool, key)] += 1
+    entries, keys, fresh = [], [], []
+    now = timezone.now()
+    for person in persons:
+        record = engine.person_record(person, national_id=national_ids.get(person.pk, ""),
+                                      aliases=aliases.get(person.pk, ()))
+        prepared = prepare(record)
+        counts = engine.name_counts(prepared)
+        for pool, key in counts:
+            delta[(pool, key)] += 1
+        entry = existing.get(person.pk)
+        active = person.pk not in merged and (entry is None or entry.active)
+        new_keys = {k[:200] for k in name_keys(prepared)} if active else set()
+        if entry is None:
+            # plain rows, not model instances: building 16 instances per person would cost
+            # more than writing them
+            entries.append(SimpleNamespace(person_id=person.pk,
+                                           record=engine.record_to_json(record),
+                                           name_counts=counts, active=active, indexed_at=now))
+            keys += [SimpleNamespace(person_id=person.pk, key=k) for k in new_keys]
+            if active:
+                fresh.append((person, prepared))
+            continue
+        for pool, key in entry.name_counts:
+            delta[(pool, key)] -= 1
+        IndexedPerson.objects.filter(person_id=person.pk).update(
+            record=engine.record_to_json(record), name_counts=counts, indexed_at=now)
+        gone = old_keys[person.pk] - new_keys
+        if gone:
+            IndexKey.objects.filter(person_id=person.pk, key__in=gone).delete()
+        keys += [SimpleNamespace(person_id=person.pk, key=k)
+                 for k in new_keys - old_keys[person.pk]]
     # no savepoint of its own: the caller's transaction is the unit (the save and the index
-    # commit or fail together), so an error here rolls back the whole save, as before
+    # commit or fail together), so an error here rolls back the whole save
     with transaction.atomic(savepoint=False):
-        if existing is None:
-            entry = IndexedPerson.objects.create(person=person,
-                                                 record=engine.record_to_json(record),
-                                                 name_counts=counts)
-            old_keys: set[str] = set()
-        else:
-            entry = existing
-            for pool, key in existing.name_counts:
-                delta[(pool, key)] -= 1
-            old_keys = set(existing.keys.values_list("key", flat=True))
-            if not existing.active:
-                keys = set()  # a merged person keeps no keys: never a candidate again
-            entry.record, entry.name_counts = engine.record_to_json(record), counts
-            entry.save(update_fields=["record", "name_counts", "indexed_at"])
-            IndexKey.objects.filter(person=entry, key__in=old_keys - keys).delete()
-        IndexKey.objects.bulk_create([IndexKey(person=entry, key=k) for k in keys - old_keys])
+        fast_insert(IndexedPerson, entries)
+        fast_insert(IndexKey, keys)
         _count_add(delta)
-        if screen and existing is None:
-            _queue_duplicates(person, prepared)
-            _screen_one(person, prepared)
-    return entry
+        # one person: screening is one query, as cheap as asking whether a list is active
+        if screen and fresh and (len(fresh) == 1
+                                 or Watchlist.objects.filter(active=True).exists()):
+            for person, prepared in fresh:
+                if queue_duplicates:
+                    _queue_duplicates(person, prepared)
+                _screen_one(person, prepared)
+    return len(persons)
+
+
+def index_on_person_registered(*, persons, aliases=None, national_ids=None, single=False,
+                               **kw) -> None:
+    """Listener of ``person.registered``: index the new persons, screen them, and queue the
+    likely duplicates of a registration made one at a time."""
+    registry_index_write(persons, aliases=aliases or {}, national_ids=national_ids or {},
+                         registered=True, queue_duplicates=single)
+
+
+def index_on_person_changed(*, persons, **kw) -> None:
+    """Listener of ``person.changed``: re-index the corrected persons (one never indexed
+    before is screened and its likely duplicates queued, as at registration)."""
+    registry_index_write(persons, queue_duplicates=True)
+
+
+def index_on_person_merged(*, duplicate, **kw) -> None:
+    """Listener of ``person.merged``: the duplicate is no longer a candidate (no keys)."""
+    IndexedPerson.objects.filter(person=duplicate).update(active=False)
+    IndexKey.objects.filter(person_id=duplicate.pk).delete()
 
 
 _UPSERT_ROWS = 300  # rows per statement: 900 parameters, under any SQLite's limit
@@ -161,73 +237,6 @@ def _count_add(delta: dict[tuple[str, str], int]) -> None:
                         [x for row in chunk for x in row])
 
 
-def registry_index_bulk(persons: list[Person], *, aliases: dict | None = None,
-                        national_ids: dict | None = None, screen: bool = True) -> int:
-    """Index many new persons at once (imports, the demo, benchmarks): what
-    ``registry_index_update`` does for one, with bulk INSERTs. Returns how many were indexed.
-
-    ``aliases`` (person id → [(ar, lat), …]) and ``national_ids`` (person id → number key)
-    save a query per person when the caller has them in hand, as ``reception.bulk`` has;
-    without them they are read in two queries. Persons must not be indexed yet. Runs inside
-    the caller's transaction, so the index commits with the persons.
-
-    With ``screen`` each person is screened against the active watch lists, as a single
-    registration is (only when a list is active: the screening is per person). Likely
-    duplicates are not queued one by one here — an import's rows were already checked against
-    the register — but the persons are in the index, so they are suggested while typing and
-    found by ``match_run_dedupe``.
-    """
-    from mawa.reception.bulk import fast_insert
-
-    if not persons:
-        return 0
-    ids = [p.pk for p in persons]
-    if aliases is None:
-        aliases = defaultdict(list)
-        for start in range(0, len(ids), 900):
-            for pid, a, b in PersonAlias.objects.filter(
-                    person_id__in=ids[start:start + 900]).values_list("person_id", "name_ar",
-                                                                       "name_lat"):
-                aliases[pid].append((a, b))
-    if national_ids is None:
-        national_ids = {}
-        for start in range(0, len(ids), 900):
-            national_ids.update(IdentityDocument.objects.filter(
-                person_id__in=ids[start:start + 900], kind=DocumentKind.NATIONAL_ID)
-                .values_list("person_id", "number_key"))
-    merged = set()
-    for start in range(0, len(ids), 900):
-        merged.update(PersonMerge.objects.filter(duplicate_id__in=ids[start:start + 900])
-                      .values_list("duplicate_id", flat=True))
-    delta: dict[tuple[str, str], int] = defaultdict(int)
-    entries, keys, prepared = [], [], []
-    now = timezone.now()
-    for person in persons:
-        record = engine.person_record(person, national_id=national_ids.get(person.pk, ""),
-                                      aliases=aliases.get(person.pk, ()))
-        p = prepare(record)
-        counts = engine.name_counts(p)
-        for pool, key in counts:
-            delta[(pool, key)] += 1
-        # plain rows, not model instances: building 16 instances per person would cost more
-        # than writing them
-        entries.append(SimpleNamespace(person_id=person.pk, record=engine.record_to_json(record),
-                                       name_counts=counts, active=person.pk not in merged,
-                                       indexed_at=now))
-        if person.pk not in merged:  # a merged person keeps no keys (see IndexKey)
-            keys += [SimpleNamespace(person_id=person.pk, key=k)
-                     for k in {k[:200] for k in name_keys(p)}]
-        prepared.append((person, p))
-    with transaction.atomic():
-        fast_insert(IndexedPerson, entries)
-        fast_insert(IndexKey, keys)
-        _count_add(delta)
-        if screen and Watchlist.objects.filter(active=True).exists():
-            for person, p in prepared:
-                _screen_one(person, p)
-    return len(entries)
-
-
 def registry_index_rebuild(*, batch: int = BATCH) -> int:
     """Rebuild the whole index from the register (after an upgrade of ``mawa.names``).
     Returns the number of persons indexed. Merged persons stay inactive."""
@@ -243,7 +252,7 @@ def registry_index_rebuild(*, batch: int = BATCH) -> int:
         persons = list(page[:batch])
         if not persons:
             break
-        n += registry_index_bulk(persons, screen=False)
+        n += registry_index_write(persons, screen=False)
         last = persons[-1].id
     return n
 
@@ -493,8 +502,9 @@ def pair_decide(*, actor, pair: MatchPair, decision: str, reason: str,
 
 
 def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> PersonMerge:
-    """Point the duplicate at the survivor. Nothing is deleted or rewritten: the duplicate's
-    row, lifecycle events and ``person/<id>`` stream stay; both streams record the merge."""
+    """Point the duplicate at the survivor: the person side (both ``person/<id>`` streams,
+    the index, through ``person.merged``) is reception's ``person_merge``; the merge record
+    ties it to this decision. Nothing is deleted or rewritten."""
     a, b = pair.person_a, pair.person_b
     if survivor is None:
         survivor = a if a.pk < b.pk else b
@@ -506,14 +516,8 @@ def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> Pers
     if PersonMerge.objects.filter(duplicate__in=[a, b]).exists():
         raise Conflict(_("One of these records was already merged into another."),
                        code="already_merged")
-    payload = {"duplicate": duplicate.pk, "survivor": survivor.pk, "pair": pair.pk}
-    entry = ledger_append(stream=f"person/{duplicate.pk}", kind="person.merged_into",
-                          actor=_who(actor), site=site, payload=payload)
-    ledger_append(stream=f"person/{survivor.pk}", kind="person.merged_from", actor=_who(actor),
-                  site=site, payload=payload)
-    merge = PersonMerge.objects.create(duplicate=duplicate, survivor=survivor, pair=pair,
-                                       actor=actor, site=site, at=at, ledger_seq=entry.seq)
-    IndexedPerson.objects.filter(person=duplicate).update(active=False)
-    IndexKey.objects.filter(person_id=duplicate.pk).delete()
+    seq = person_merge(actor=actor, duplicate=duplicate, survivor=survivor, site=site,
+                       pair=pair.pk)
     # Other open suggestions about the duplicate are now about the survivor's record.
-    return merge
+    return PersonMerge.objects.create(duplicate=duplicate, survivor=survivor, pair=pair,
+                                      actor=actor, site=site, at=at, ledger_seq=seq)

@@ -12,9 +12,9 @@ its page shows who is missing. The camp and custody demos run after this one and
 persons.
 
 Every value goes through ``services.person_input_clean`` (the rules of a registration) and
-every row, history entry and ledger entry is the one the services write, via
-``reception.bulk``, so the ~20,000 ledger entries verify with ``mawa verify`` and the whole
-scenario loads in seconds.
+every row, history entry and ledger entry is written by the services' batch writers
+(``persons_register``, ``persons_transition``), so the ~20,000 ledger entries verify with
+``mawa verify`` and the whole scenario loads in seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import uuid
 from django.utils import timezone
 
 from mawa.accounts.roles import Role
-from mawa.reception import bulk, services
+from mawa.reception import services
 from mawa.reception.models import Category, Status
 from mawa.reception.services import PersonInput
 
@@ -177,14 +177,14 @@ def demo_load(*, sites, users) -> None:
                                iraqi_share=iraqi, kind=kind)
             values, aliases, documents, hashes = services.person_input_clean(
                 data, arrived_at=arrived)
-            cleaned.append(bulk.CleanPerson(
+            cleaned.append(services.CleanPerson(
                 client_key=uuid.UUID(int=rng.getrandbits(128)), values=values,
                 aliases=aliases, documents=documents,
-                content_hash=bulk.content_hash(values, aliases, documents, hashes, group.id,
-                                               crossing),
+                content_hash=services.person_content_hash(values, aliases, documents, hashes,
+                                                          group.id, crossing),
                 arrived_at=arrived, group=group))
-        persons = bulk.persons_write(actor=officer, site=crossing, people=cleaned,
-                                     at=arrived)
+        persons = services.persons_register(actor=officer, site=crossing, people=cleaned,
+                                            at=arrived)
         _advance(rng, persons, arrived=arrived, progress=progress, officer=officer,
                  protection=protection, camp=camp)
 
@@ -202,14 +202,14 @@ def _advance(rng, persons, *, arrived, progress, officer, protection, camp) -> N
     else:
         disarm = register = intern = combatants
     at = arrived + dt.timedelta(hours=1)
-    bulk.persons_transition(actor=officer, persons=disarm + separated, to=Status.DISARMED,
-                            at=at)
+    services.persons_transition(actor=officer, persons=disarm + separated, to=Status.DISARMED,
+                                at=at)
     for category, referral in REFERRALS.items():
-        bulk.persons_transition(actor=protection, to=Status.REFERRED_OUT,
-                                persons=[p for p in separated if p.category == category],
-                                details={"referral_to": referral},
-                                at=at + dt.timedelta(hours=2))
-    bulk.persons_transition(actor=officer, persons=register, to=Status.REGISTERED,
-                            at=at + dt.timedelta(hours=4))
-    bulk.persons_transition(actor=officer, persons=intern, to=Status.INTERNED,
-                            details={"camp": camp}, at=at + dt.timedelta(hours=12))
+        services.persons_transition(actor=protection, to=Status.REFERRED_OUT,
+                                    persons=[p for p in separated if p.category == category],
+                                    details={"referral_to": referral},
+                                    at=at + dt.timedelta(hours=2))
+    services.persons_transition(actor=officer, persons=register, to=Status.REGISTERED,
+                                at=at + dt.timedelta(hours=4))
+    services.persons_transition(actor=officer, persons=intern, to=Status.INTERNED,
+                                details={"camp": camp}, at=at + dt.timedelta(hours=12))

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.audit import audit_many
 from mawa.core.pdf import render_pdf
-from mawa.reception.bulk import audit_many, ledger_append_many
 from mawa.reception.models import ArrivalGroup, Person, Status
 
 FORMATS = ("card", "wristband")
@@ -53,10 +53,8 @@ def idcards_prepare(*, user, persons: list[Person], fmt: str = "card") -> list[d
     for person in persons:
         access.require(user, Perm.IDCARD_PRINT, person.current_site)
     with transaction.atomic():
-        ledger_append_many(audit_many(actor=user, action="idcard.print",
-                                      model="reception.person",
-                                      object_ids=[p.id for p in persons],
-                                      detail={"format": fmt}))
+        audit_many(actor=user, action="idcard.print", model="reception.person",
+                   object_ids=[p.id for p in persons], detail={"format": fmt})
     return [{"person": p, "qr": qr_data_uri(p.short_code), "photo": _photo_uri(p)}
             for p in persons]
 

@@ -13,11 +13,11 @@ Steps, shared by the page and ``mawa import persons FILE``:
    the file and against the register before anything is written (numbers in bulk; names,
    for files of up to ``NAME_MATCH_MAX_ROWS`` rows, in batches: ``person_candidates_many``);
    the result lists every bad row, column and reason;
-4. ``import_commit``: all-or-nothing by default — one transaction, through ``bulk.persons_write``
-   (the same rows, history and ledger entries as ``person_register``). Client keys derive from
-   the file's hash and row number, so importing the same file twice is refused as "already
-   imported" instead of creating copies (SORMAS users' complaint: re-imports flagged as
-   duplicates of themselves).
+4. ``import_commit``: all-or-nothing by default — one transaction, through
+   ``services.persons_register`` (the registration writer ``person_register`` runs too).
+   Client keys derive from the file's hash and row number, so importing the same file twice
+   is refused as "already imported" instead of creating copies (SORMAS users' complaint:
+   re-imports flagged as duplicates of themselves).
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ from django.utils.translation import gettext_lazy as _
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
+from mawa.core.db.rows import sqlite_cache
 from mawa.core.errors import MawaError, ValidationFailed
 from mawa.names import search_keys
-from mawa.reception import bulk, selectors, services
+from mawa.reception import selectors, services
 from mawa.reception.models import ArrivalGroup, IdentityDocument, Person
 from mawa.reception.services import DocumentInput, PersonInput
 
@@ -104,7 +105,7 @@ class Problem:
 class CheckResult:
     table: Table
     mapping: dict[str, str]
-    people: list[bulk.CleanPerson] = field(default_factory=list)
+    people: list[services.CleanPerson] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -339,10 +340,10 @@ def import_check(*, user, site, table: Table, mapping: dict[str, str] | None = N
                 seen_numbers[(kind, number)] = n
         numbers_by_row[n] = [x for x in numbers if x[1]]
         client_key = uuid.uuid5(_NS, f"{table.sha256}:{n}")
-        result.people.append(bulk.CleanPerson(
+        result.people.append(services.CleanPerson(
             client_key=client_key, values=values, aliases=aliases, documents=documents,
-            content_hash=bulk.content_hash(values, aliases, documents, hashes, group_id,
-                                           site),
+            content_hash=services.person_content_hash(values, aliases, documents, hashes,
+                                                      group_id, site),
             arrived_at=arrived_at, group=group))
     _registry_duplicates(user, result, numbers_by_row, col_of)
     result.problems.sort(key=lambda p: (p.row, p.column))
@@ -464,9 +465,9 @@ def import_commit(*, user, site, result: CheckResult,
         raise ValidationFailed(_("This file was already imported."), code="already_imported")
     written: list = []
     total = len(result.people)
-    with bulk.sqlite_cache(), transaction.atomic():
+    with sqlite_cache(), transaction.atomic():
         for start in range(0, total, CHUNK):
-            written += [p.pk for p in bulk.persons_write(
+            written += [p.pk for p in services.persons_register(
                 actor=user, site=site, people=result.people[start:start + CHUNK])]
             if progress:
                 progress(len(written), total)

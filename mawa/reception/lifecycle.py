@@ -6,8 +6,9 @@ recorded), referred to asylum (after verified renunciation), escaped, deceased. 
 children found at registration are separated and referred out of the internment track
 (IDDRS 5.40; UNHCR, civilian character of asylum).
 
-``TRANSITIONS`` is the whole graph. ``services.person_transition`` is the only code that moves a
-person, and it asks nothing but this table; the person page builds its forms from it too.
+``TRANSITIONS`` is the whole graph. ``services.persons_transition`` (and ``person_transition``,
+a batch of one) is the only code that moves a person, and it asks nothing but this table; the
+person page builds its forms from it too.
 """
 
 from __future__ import annotations

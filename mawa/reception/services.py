@@ -1,8 +1,32 @@
-"""Writes of the reception register: arrival groups, registration, corrections, separation and
-lifecycle moves. Each function checks access through ``mawa.accounts.access``, runs in one
-transaction and writes its ledger entry inside it, so a change and its record commit together.
+"""Writes of the reception register: arrival groups, registration, corrections, separation,
+lifecycle moves and merges. Each function checks access through ``mawa.accounts.access``, runs
+in one transaction and writes its ledger entry inside it, so a change and its record commit
+together.
 
-Pages, the API and (later) imports call these functions and nothing else.
+Pages, the API, imports, the demo and (later) records replayed from another site call these
+functions and nothing else. One implementation per write: ``persons_register`` writes any
+number of checked persons in one statement per table (an import's 100,000 rows or the single
+registration of ``person_register``, a batch of one), and ``persons_transition`` moves any
+number of persons along one lifecycle edge (``person_transition`` is a batch of one).
+
+Announcements (``mawa.core.hooks``), emitted inside the write's transaction for the apps above
+reception (matching keeps its index and screens against the watch lists with them):
+
+``person.registered``
+    ``persons``: the ``Person`` rows just written (saved instances, ``site``,
+    ``current_site`` and ``group`` cached); ``aliases``: {person id: [(Arabic, Latin), …]} of
+    those that have any; ``national_ids``: {person id: number key of their first national
+    ID} of those that have one; ``single``: True for a registration made one at a time (the
+    officer's save: per-person work such as queueing likely duplicates for review is
+    affordable), False for a batch (an import, whose rows were checked against the register
+    as a whole, or the demo).
+``person.changed``
+    ``persons``: the ``Person`` rows whose identity values were corrected (saved instances);
+    listeners read their aliases and documents if they need them.
+``person.merged``
+    ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
+    command line), ``site``, ``pair`` (id of the review decision that found them one person)
+    and ``ledger_seq`` (the duplicate's ``person.merged_into`` entry).
 """
 
 from __future__ import annotations
@@ -10,23 +34,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core import uploads
-from mawa.core.audit import audit_change
+from mawa.core.audit import audit_change, audit_items
+from mawa.core.db.rows import fast_insert, field_defaults, insert_rows, row_dict, saved_instance
 from mawa.core.errors import Conflict, Forbidden, ValidationFailed
-from mawa.core.ledger import canonical_payload, ledger_append
+from mawa.core.hooks import hook_emit
+from mawa.core.ids import client_key_parse, uuid7
+from mawa.core.ledger import LedgerItem, canonical_payload, ledger_append, ledger_append_many
 from mawa.core.models import Site, SiteKind
-from mawa.core.services import short_code_next
-from mawa.matching.services import registry_index_update
-from mawa.names import search_keys as name_keys
+from mawa.core.services import short_code_next, short_codes_reserve
+from mawa.names import search_keys
 from mawa.reception import lifecycle
 from mawa.reception.models import (
     ArrivalGroup,
@@ -73,14 +102,7 @@ UPDATABLE_FIELDS = (*NAME_FIELDS, *TEXT_FIELDS, "sex", "birth", "nationality", "
 _TEXT_LIMITS = {"place_of_birth": 120, "rank": 80, "unit": 160, "family_contact_name": 160,
                 "family_contact_relation": 60, "family_contact_phone": 40,
                 "family_contact_address": 300, "notes": 4000, "vulnerability_notes": 4000}
-
-
-def _uuid(value, field_name: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(_("Check the highlighted fields."),
-                               fields={field_name: [_("This is not a valid identifier.")]})
+SYSTEM = "system:cli"
 
 
 # --- arrival groups ----------------------------------------------------------------------
@@ -91,7 +113,7 @@ def arrival_group_create(*, actor, site: Site, client_key, arrived_at: dt.dateti
     """Log a group that crossed together. Idempotent on ``client_key``: a retried submission
     returns the group already created."""
     access.require(actor, Perm.GROUP_MANAGE, site)
-    key = _uuid(client_key, "client_key")
+    key = client_key_parse(client_key)
     errors: dict[str, list] = {}
     if site.kind != SiteKind.CROSSING:
         errors.setdefault("site", []).append(_("Arrival groups are logged at a crossing."))
@@ -353,33 +375,56 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
     return out, aliases, documents, hashes
 
 
+
+
 def person_content_hash(values: dict, aliases: list, documents: list, hashes: dict, group_id,
                         site: Site) -> str:
     """SHA-256 (hex) of a cleaned registration (``person_input_clean``'s output, the group and
     the site): what makes two submissions "the same content" for idempotency (Kobo's rule:
     same id and same content is a harmless duplicate; same id and other content is a
-    conflict). ``bulk.content_hash`` computes the same value faster (a test keeps them equal)."""
+    conflict)."""
     doc_part = [{k: d[k] for k in ("kind", "number_key", "issuer", "expiry")} for d in documents]
     body = {"values": values, "aliases": aliases, "documents": doc_part, "files": hashes,
             "group": str(group_id or ""), "site": site.code}
     return hashlib.sha256(canonical_payload(body).encode()).hexdigest()
 
 
-def _name_keys_write(person: Person, aliases: list[tuple[str, str]], *,
-                     new: bool = False) -> None:
-    """(Re)write the person's name keys; ``new``: just created, no old keys to delete."""
-    if not new:
-        person.name_keys.all().delete()
+_NAME_ATTRS = tuple((part, f"{part}_ar", f"{part}_lat") for part in NAME_PARTS)
+
+
+@lru_cache(maxsize=100_000)
+def _stored_keys(value: str) -> tuple[str, ...]:
+    # the same names come back row after row: keyed once each (``mawa.names.search_keys``,
+    # the one normaliser: search, suggestions, dedupe and screening meet on its keys; already
+    # cut to the column's width)
+    return search_keys(value)
+
+
+def person_name_keys(values: Mapping, aliases) -> list[tuple[str, str]]:
+    """Sorted (part, key) search keys of a person's names (``values`` by attname, e.g. a
+    person's ``__dict__`` or cleaned values) and aliases ([(Arabic, Latin), …])."""
     rows = set()
-    for part in NAME_PARTS:
-        for script in ("ar", "lat"):
-            for key in name_keys(getattr(person, f"{part}_{script}")):
-                rows.add((part, key[:80]))
-    for a_ar, a_lat in aliases:
-        for key in name_keys(a_ar) + name_keys(a_lat):
-            rows.add(("alias", key[:80]))
-    PersonNameKey.objects.bulk_create([PersonNameKey(person=person, part=p, key=k)
-                                       for p, k in sorted(rows)])
+    for part, a, b in _NAME_ATTRS:
+        for value in (values[a], values[b]):
+            if value:
+                for key in _stored_keys(value):
+                    rows.add((part, key))
+    for pair in aliases:
+        for value in pair:
+            if value:
+                for key in _stored_keys(value):
+                    rows.add(("alias", key))
+    return sorted(rows)
+
+
+def _name_keys_write(persons: list[tuple[Any, Mapping, Any]], *, new: bool) -> None:
+    """(Re)write the name keys of persons given as (id, values by attname, aliases); ``new``:
+    just created, no old keys to delete. One statement for all of them."""
+    if not new:
+        PersonNameKey.objects.filter(person_id__in=[pid for pid, _v, _a in persons]).delete()
+    insert_rows(PersonNameKey, ("person_id", "part", "key"),
+                [(pid, p, k) for pid, values, aliases in persons
+                 for p, k in person_name_keys(values, aliases)])
 
 
 # Weights of the completeness figure (part 6 will show it by tier; this keeps it current).
@@ -390,12 +435,146 @@ _COMPLETENESS = (
     (("place_of_birth",), 5), (("nationality",), 10), (("service_number",), 10),
     (("rank",), 5), (("unit",), 5), (("family_contact_name",), 5), (("photo",), 5),
 )
+COMPLETENESS_FIELDS = tuple(n for names, _w in _COMPLETENESS for n in names)
 
 
-def person_completeness(person: Person) -> int:
-    """Percentage of the full registration filled in (sex known counts as well)."""
-    score = sum(w for names, w in _COMPLETENESS if any(getattr(person, n) for n in names))
+def person_completeness(values: Mapping) -> int:
+    """Percentage of the full registration filled in, from a person's values by attname
+    (``COMPLETENESS_FIELDS`` at least)."""
+    score = 0
+    for names, weight in _COMPLETENESS:
+        for name in names:
+            if values[name]:
+                score += weight
+                break
     return min(100, score)
+
+
+@dataclass
+class CleanPerson:
+    """One person checked by ``person_input_clean``, with its content hash, ready for
+    ``persons_register``. ``id`` and ``photo`` (the stored file's name) are set when the photo
+    or scans were stored before the write (``person_register``); each document may carry its
+    ``id`` and stored ``scan_file`` the same way."""
+
+    client_key: uuid.UUID
+    values: dict
+    aliases: list
+    documents: list
+    content_hash: str
+    arrived_at: dt.datetime
+    group: ArrivalGroup | None = None
+    id: uuid.UUID | None = None
+    photo: str = ""
+
+
+def persons_register(*, actor, site: Site, people: list[CleanPerson],
+                     status: str = Status.ARRIVED, at: dt.datetime | None = None) -> list[Person]:
+    """Register persons already checked by ``person_input_clean`` (an import's rows, the demo)
+    in one transaction: for each the person row, aliases, documents and name keys, the
+    ``person/<id>`` ledger entry, the audit entry and the history row, exactly as
+    ``person_register`` writes one, in one statement per table whatever their number.
+
+    Requires ``Perm.PERSON_REGISTER`` at ``site``. A client key already in the register is a
+    ``Conflict`` (nothing is written): batches are not answered idempotently row by row."""
+    access.require(actor, Perm.PERSON_REGISTER, site)
+    if not people:
+        return []
+    keys = [p.client_key for p in people]
+    taken = set()
+    for start in range(0, len(keys), 900):
+        taken.update(Person.objects.filter(client_key__in=keys[start:start + 900])
+                     .values_list("client_key", flat=True))
+    if taken:
+        raise Conflict(_("%(n)s of these records were already saved (same client key).")
+                       % {"n": len(taken)}, code="idempotency_conflict")
+    with transaction.atomic():
+        return _persons_write(actor=actor, site=site, people=people, status=status, at=at,
+                              single=False)
+
+
+def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
+                   at: dt.datetime | None, single: bool) -> list[Person]:
+    """The one registration writer (``persons_register``, ``person_register``): rows, keys,
+    announcement, ledger and audit entries, history. The caller has checked the permission
+    and the client keys and runs this inside its transaction."""
+    now = timezone.now()
+    at = at or now
+    codes = short_codes_reserve(site=site, count=len(people))
+    # each person's row as a dict by attname: the model's defaults, what the service sets,
+    # the cleaned values; the instance returned is built from the same values
+    attnames = [f.attname for f in Person._meta.concrete_fields]
+    constant, per_row = field_defaults(Person)
+    given = {"site_id": site.pk, "current_site_id": site.pk, "status": status,
+             "status_changed_at": at, "registered_by_id": actor.pk, "created_at": now,
+             "updated_at": now}
+    base = {**constant, **given}
+    db = connection.alias
+    rows, persons, aliases, documents, namekeys, items = [], [], [], [], [], []
+    national_ids, alias_map = {}, {}
+    for clean, code in zip(people, codes, strict=True):
+        if not given.keys().isdisjoint(clean.values):
+            raise TypeError(f"not cleaned values: {sorted(given.keys() & clean.values.keys())}")
+        pid = clean.id or uuid7()
+        d = {**base, **clean.values}
+        d.update(id=pid, short_code=code, client_key=clean.client_key,
+                 content_hash=clean.content_hash,
+                 group_id=clean.group.pk if clean.group else None,
+                 arrived_at=clean.arrived_at, photo=clean.photo)
+        for attname, make in per_row:
+            if attname not in d:
+                d[attname] = make()
+        if len(d) != len(attnames):
+            raise TypeError(f"not fields of a person: {sorted(d.keys() - set(attnames))}")
+        d["completeness"] = person_completeness(d)
+        rows.append(d)
+        persons.append(saved_instance(Person, d, db, site=site, current_site=site,
+                                      registered_by=actor, group=clean.group))
+        if clean.aliases:
+            alias_map[pid] = clean.aliases
+            aliases += [row_dict(PersonAlias, {"person_id": pid, "name_ar": a, "name_lat": b})
+                        for a, b in clean.aliases]
+        for doc in clean.documents:
+            documents.append(row_dict(IdentityDocument, {
+                "id": doc.get("id") or uuid7(), "person_id": pid, "kind": doc["kind"],
+                "number": doc["number"], "number_key": doc["number_key"],
+                "issuer": doc["issuer"], "expiry": doc["expiry"],
+                "scan": doc.get("scan_file", "")}))
+            if doc["kind"] == DocumentKind.NATIONAL_ID:
+                # the first national ID, in the order given, is the one the index keeps
+                national_ids.setdefault(pid, doc["number_key"])
+        namekeys.append((pid, d, clean.aliases))
+        items.append(LedgerItem(f"person/{pid}", "person.registered",
+                                {"person": pid, "short_code": code,
+                                 "group": clean.group.id if clean.group else None,
+                                 "status": status, "category": d["category"],
+                                 "content_hash": clean.content_hash}, actor, site))
+    fast_insert(Person, rows)
+    del rows
+    fast_insert(PersonAlias, aliases)
+    fast_insert(IdentityDocument, documents)
+    _name_keys_write(namekeys, new=True)
+    del namekeys
+    hook_emit("person.registered", persons=persons, aliases=alias_map,
+              national_ids=national_ids, single=single)
+    items += audit_items(actor=actor, action="create", model="reception.person",
+                         object_ids=[p.id for p in persons], site=site)
+    entries = ledger_append_many(items)
+    event = {"from_status": "", "to_status": status, "at": at, "actor_id": actor.pk,
+             "site_id": site.pk}
+    fast_insert(LifecycleEvent,
+                [row_dict(LifecycleEvent, {**event, "id": uuid7(), "person_id": p.id,
+                                           "ledger_seq": e.seq})
+                 for p, e in zip(persons, entries, strict=False)])
+    return persons
+
+
+def _file_store(model, name: str, filename: str, content) -> str:
+    """Store an upload as ``model``'s file field ``name`` stores it (its storage and
+    ``upload_to``); returns the stored name for the row."""
+    f = model._meta.get_field(name)
+    return f.storage.save(f.generate_filename(None, filename), content,
+                          max_length=f.max_length)
 
 
 def person_register(*, actor, site: Site, client_key, data: PersonInput,
@@ -405,10 +584,12 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
 
     Idempotent on ``client_key`` (generated by the form or device): a retry with the same
     content returns the person already registered with ``created=False``; the same key with
-    different content is a ``Conflict`` (a re-used id must never overwrite a record).
+    different content is a ``Conflict`` (a re-used id must never overwrite a record). The
+    photo and scans are stored, then the person is written by the registration writer of
+    ``persons_register`` as a batch of one.
     """
     access.require(actor, Perm.PERSON_REGISTER, site)
-    key = _uuid(client_key, "client_key")
+    key = client_key_parse(client_key)
     if group is not None:
         access.require(actor, Perm.PERSON_REGISTER, group.site)
         if group.site_id != site.id:
@@ -421,42 +602,20 @@ def person_register(*, actor, site: Site, client_key, data: PersonInput,
     existing = Person.objects.filter(client_key=key).first()
     if existing is not None:
         return _idempotent_answer(existing, digest, actor), False
+    clean = CleanPerson(client_key=key, values=values, aliases=aliases, documents=documents,
+                        content_hash=digest, arrived_at=arrived_at, group=group, id=uuid7())
     try:
         with transaction.atomic():
-            now = timezone.now()
-            person = Person(site=site, current_site=site, short_code=short_code_next(site=site),
-                            client_key=key, content_hash=digest, group=group,
-                            arrived_at=arrived_at, status=Status.ARRIVED, status_changed_at=now,
-                            registered_by=actor, **values)
             if data.photo is not None:
-                person.photo.save(*_working_copy(data.photo, str(person.id)), save=False)
-            person.completeness = person_completeness(person)
-            person.save(force_insert=True)
-            PersonAlias.objects.bulk_create([PersonAlias(person=person, name_ar=a, name_lat=b)
-                                             for a, b in aliases])
+                clean.photo = _file_store(Person, "photo",
+                                          *_working_copy(data.photo, str(clean.id)))
             for doc in documents:
-                d = IdentityDocument(person=person, kind=doc["kind"], number=doc["number"],
-                                     number_key=doc["number_key"], issuer=doc["issuer"],
-                                     expiry=doc["expiry"])
+                doc["id"] = uuid7()
                 if doc["scan"] is not None:
-                    d.scan.save(*_working_copy(doc["scan"], str(d.id)), save=False)
-                d.save(force_insert=True)
-            _name_keys_write(person, aliases, new=True)
-            # the documents and aliases just saved, not read back: the first national ID's
-            # number key (in the order given, as they were saved) is what the index keeps
-            national_id = next((d["number_key"] for d in documents
-                                if d["kind"] == DocumentKind.NATIONAL_ID), "")
-            registry_index_update(person, new=True, national_id=national_id, aliases=aliases)
-            entry = ledger_append(stream=f"person/{person.id}", kind="person.registered",
-                                  actor=actor, site=site,
-                                  payload={"person": person.id, "short_code": person.short_code,
-                                           "group": group.id if group else None,
-                                           "status": Status.ARRIVED,
-                                           "category": person.category,
-                                           "content_hash": digest})
-            LifecycleEvent.objects.create(person=person, from_status="", to_status=Status.ARRIVED,
-                                          at=now, actor=actor, site=site, ledger_seq=entry.seq)
-            audit_change(actor=actor, obj=person, action="create")
+                    doc["scan_file"] = _file_store(IdentityDocument, "scan",
+                                                   *_working_copy(doc["scan"], str(doc["id"])))
+            (person,) = _persons_write(actor=actor, site=site, people=[clean],
+                                       status=Status.ARRIVED, at=None, single=True)
     except IntegrityError:
         # Two submissions with one key raced past the lookup above: the unique constraint kept
         # one; answer the loser exactly as a retry.
@@ -497,6 +656,8 @@ def _idempotent_answer(existing: Person, digest: str, actor) -> Person:
                          "page to register a new person."), code="idempotency_conflict")
     access.require(actor, Perm.PERSON_REGISTER, existing.site)
     return existing
+
+
 
 
 def person_update(*, actor, person: Person, version: int, changes: dict) -> Person:
@@ -540,17 +701,21 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
         for k in changed:
             setattr(locked, k, values[k])
         locked.version += 1
-        locked.completeness = person_completeness(locked)
+        locked.completeness = person_completeness(
+            {n: getattr(locked, n) for n in COMPLETENESS_FIELDS})
         locked.save(update_fields=[*changed, "version", "completeness", "updated_at"])
         if set(changed) & set(NAME_FIELDS):
-            _name_keys_write(locked, [(a.name_ar, a.name_lat) for a in locked.aliases.all()])
-        registry_index_update(locked)
+            _name_keys_write([(locked.id, {a: getattr(locked, a) for a in NAME_FIELDS},
+                               [(a.name_ar, a.name_lat) for a in locked.aliases.all()])],
+                             new=False)
+        hook_emit("person.changed", persons=[locked])
         ledger_append(stream=f"person/{locked.id}", kind="person.corrected", actor=actor,
                       site=locked.current_site,
                       payload={"person": locked.id, "fields": sorted(changed),
                                "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=changed)
     return locked
+
 
 
 # --- lifecycle ---------------------------------------------------------------------------
@@ -565,75 +730,147 @@ def person_transitions_allowed(*, actor, person: Person) -> list[lifecycle.Trans
             if person.category in t.categories and _may(actor, t, person.current_site)]
 
 
+def _transition_check(actor, *, source: str, to: str, categories: set[str], site,
+                      expected_status: str | None = None) -> lifecycle.Transition:
+    """The move from ``source`` to ``to`` for persons of ``categories`` at ``site``, if the
+    lifecycle has it and ``actor`` may make it; else the refusal."""
+    transition = lifecycle.transition_find(source, to)
+    if transition is None:
+        access.require(actor, Perm.PERSON_VIEW, site)
+        raise Conflict(_("A person who is “%(now)s” cannot become “%(to)s”.")
+                       % {"now": Status(source).label,
+                          "to": Status(to).label if to in Status.values else to},
+                       code="transition_not_allowed")
+    if not _may(actor, transition, site):
+        access.require(actor, transition.perms[0], site)
+    if expected_status is not None and expected_status != source:
+        raise Conflict(_("This person's status changed meanwhile. Reload the page."),
+                       code="stale_status")
+    refused = sorted(set(categories) - transition.categories)
+    if refused:
+        raise Conflict(_("This move is not open to a person of category “%(c)s”.")
+                       % {"c": Category(refused[0]).label}, code="transition_not_allowed")
+    return transition
+
+
+def _transition_details(actor, transition: lifecycle.Transition, details: dict | None,
+                        site) -> tuple[dict, Site | None]:
+    """What the move records (``transition.requires``), checked: (recorded values by name,
+    the camp the persons move to or None). Every problem is a field error."""
+    details = {k: (v.strip() if isinstance(v, str) else v) for k, v in (details or {}).items()}
+    recorded, errors = {}, {}
+    new_site = None
+    for req in transition.requires:
+        value = details.get(req.name)
+        if value in (None, ""):
+            _add(errors, req.name, _("This is required for this move."))
+            continue
+        if req.kind == "date":
+            value = _date_value(value, req.name, errors, not_after=timezone.now().date())
+        elif req.kind == "camp":
+            new_site = _camp_value(actor, value, req.name, errors, site)
+            value = new_site.code if new_site else None
+        elif len(str(value)) > 2000:
+            _add(errors, req.name, _("At most %(n)s characters.") % {"n": 2000})
+        recorded[req.name] = value
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+    return recorded, new_site
+
+
+def _transitions_write(*, actor, persons: list[Person], source: str,
+                       transition: lifecycle.Transition, recorded: dict,
+                       new_site: Site | None, site: Site, note: str,
+                       at: dt.datetime | None) -> int:
+    """The one lifecycle writer (``persons_transition``, ``person_transition``): the status
+    change, the ``person.transition`` ledger entries and the history rows, one statement per
+    table. The persons (in ``source`` status at ``site``) were checked by the caller, which
+    runs this inside its transaction; the instances are updated to match."""
+    at = at or timezone.now()
+    target = transition.target
+    ids = [p.id for p in persons]
+    fields = {"status": target, "status_changed_at": at, "version": F("version") + 1,
+              "updated_at": at}
+    if new_site is not None:
+        fields["current_site"] = new_site
+    referral = str(recorded["referral_to"])[:200] if target == Status.REFERRED_OUT else None
+    if referral is not None:
+        fields["referral_to"] = referral
+    moved = 0
+    for start in range(0, len(ids), 900):
+        moved += Person.objects.filter(id__in=ids[start:start + 900],
+                                       status=source).update(**fields)
+    if moved != len(ids):
+        raise Conflict(_("Some of these persons changed status meanwhile. Reload."),
+                       code="stale_status")
+    where = new_site or site
+    # what was recorded is named, not copied: the values stay in the register
+    entries = ledger_append_many(
+        [LedgerItem(f"person/{p.id}", "person.transition",
+                    {"person": p.id, "from": source, "to": target, "recorded": sorted(recorded),
+                     "site": where.code, "version": p.version + 1}, actor, where)
+         for p in persons])
+    note = note.strip()[:4000]
+    fast_insert(LifecycleEvent,
+                [row_dict(LifecycleEvent, {
+                    "id": uuid7(), "person_id": p.id, "from_status": source, "to_status": target,
+                    "at": at, "actor_id": actor.pk, "site_id": where.pk, "note": note,
+                    "details": recorded, "ledger_seq": e.seq})
+                 for p, e in zip(persons, entries, strict=True)])
+    for p in persons:
+        p.status, p.status_changed_at, p.updated_at = target, at, at
+        p.version += 1
+        if new_site is not None:
+            p.current_site = new_site
+        if referral is not None:
+            p.referral_to = referral
+    return moved
+
+
+def persons_transition(*, actor, persons: list[Person], to: str, details: dict | None = None,
+                       note: str = "", at: dt.datetime | None = None) -> int:
+    """Move persons along one lifecycle edge (the demo, camp operations on many): the checks
+    of ``person_transition`` once for all, then one statement per table. All persons must be
+    in one status at one site; if one of them moved meanwhile, nothing moves (``Conflict``).
+    Returns how many moved."""
+    if not persons:
+        return 0
+    sources = {p.status for p in persons}
+    sites = {p.current_site_id for p in persons}
+    if len(sources) != 1 or len(sites) != 1:
+        raise Conflict(_("A batch move needs persons in one status at one site."),
+                       code="transition_not_allowed")
+    source = sources.pop()
+    site = persons[0].current_site
+    transition = _transition_check(actor, source=source, to=to, site=site,
+                                   categories={p.category for p in persons})
+    recorded, new_site = _transition_details(actor, transition, details, site)
+    with transaction.atomic():
+        return _transitions_write(actor=actor, persons=persons, source=source,
+                                  transition=transition, recorded=recorded, new_site=new_site,
+                                  site=site, note=note, at=at)
+
+
 def person_transition(*, actor, person: Person, to: str, details: dict | None = None,
                       note: str = "", expected_status: str | None = None) -> Person:
     """Move a person along the lifecycle; the change, its history row and its ledger entry
-    (stream ``person/<id>``) are written in one transaction.
+    (stream ``person/<id>``) are written in one transaction, by the writer of
+    ``persons_transition`` (a batch of one, under the person's row lock).
 
     ``expected_status`` guards against a double submission: a form posted twice moves once,
     and the second answers Conflict instead of attempting the next step.
     """
-    details = {k: (v.strip() if isinstance(v, str) else v) for k, v in (details or {}).items()}
     with transaction.atomic():
         locked = Person.objects.select_for_update().select_related("current_site").get(
             pk=person.pk)
-        transition = lifecycle.transition_find(locked.status, to)
-        if transition is None:
-            access.require(actor, Perm.PERSON_VIEW, locked.current_site)
-            raise Conflict(_("A person who is “%(now)s” cannot become “%(to)s”.")
-                           % {"now": Status(locked.status).label,
-                              "to": Status(to).label if to in Status.values else to},
-                           code="transition_not_allowed")
-        if not _may(actor, transition, locked.current_site):
-            access.require(actor, transition.perms[0], locked.current_site)
-        if expected_status is not None and expected_status != locked.status:
-            raise Conflict(_("This person's status changed meanwhile. Reload the page."),
-                           code="stale_status")
-        if locked.category not in transition.categories:
-            raise Conflict(_("This move is not open to a person of category “%(c)s”.")
-                           % {"c": Category(locked.category).label},
-                           code="transition_not_allowed")
-        recorded, errors = {}, {}
-        new_site = None
-        for req in transition.requires:
-            value = details.get(req.name)
-            if value in (None, ""):
-                _add(errors, req.name, _("This is required for this move."))
-                continue
-            if req.kind == "date":
-                value = _date_value(value, req.name, errors, not_after=timezone.now().date())
-            elif req.kind == "camp":
-                new_site = _camp_value(actor, value, req.name, errors, locked)
-                value = new_site.code if new_site else None
-            elif len(str(value)) > 2000:
-                _add(errors, req.name, _("At most %(n)s characters.") % {"n": 2000})
-            recorded[req.name] = value
-        if errors:
-            raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
-        now = timezone.now()
-        from_status = locked.status
-        locked.status = transition.target
-        locked.status_changed_at = now
-        locked.version += 1
-        fields = ["status", "status_changed_at", "version", "updated_at"]
-        if new_site is not None:
-            locked.current_site = new_site
-            fields.append("current_site")
-        if transition.target == Status.REFERRED_OUT:
-            locked.referral_to = recorded["referral_to"][:200]
-            fields.append("referral_to")
-        locked.save(update_fields=fields)
-        entry = ledger_append(
-            stream=f"person/{locked.id}", kind="person.transition", actor=actor,
-            site=locked.current_site,
-            # what was recorded is named, not copied: the values stay in the register
-            payload={"person": locked.id, "from": from_status, "to": transition.target,
-                     "recorded": sorted(recorded), "site": locked.current_site.code,
-                     "version": locked.version})
-        LifecycleEvent.objects.create(person=locked, from_status=from_status,
-                                      to_status=transition.target, at=now, actor=actor,
-                                      site=locked.current_site, note=note.strip()[:4000],
-                                      details=recorded, ledger_seq=entry.seq)
+        site = locked.current_site
+        transition = _transition_check(actor, source=locked.status, to=to, site=site,
+                                       categories={locked.category},
+                                       expected_status=expected_status)
+        recorded, new_site = _transition_details(actor, transition, details, site)
+        _transitions_write(actor=actor, persons=[locked], source=locked.status,
+                           transition=transition, recorded=recorded, new_site=new_site,
+                           site=site, note=note, at=None)
     return locked
 
 
@@ -656,14 +893,14 @@ def _date_value(value, name, errors, *, not_after: dt.date):
     return day.isoformat()
 
 
-def _camp_value(actor, value, name, errors, person) -> Site | None:
+def _camp_value(actor, value, name, errors, current_site) -> Site | None:
     site = value if isinstance(value, Site) else Site.objects.filter(
         code=str(value).strip().upper()).first() or _site_by_id(value)
     if site is None or site.kind != SiteKind.CAMP or not site.is_active \
             or not access.in_scope(actor, site):
         _add(errors, name, _("Choose an internment camp you work at."))
         return None
-    if site.id == person.current_site_id:
+    if site.id == current_site.id:
         _add(errors, name, _("The person is already at this camp."))
         return None
     return site
@@ -706,3 +943,24 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
                                               "to": category, "version": locked.version})
         return person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
                                  details={"referral_to": referral_to}, note=note)
+
+# --- merges --------------------------------------------------------------------------------
+
+def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None) -> int:
+    """Record that ``duplicate`` is the same person as ``survivor`` (a reviewer's decision,
+    ``pair`` its id): both ``person/<id>`` streams record the merge, and ``person.merged`` is
+    announced (matching takes the duplicate out of its index). Nothing is deleted or
+    rewritten: the duplicate's row, history and stream stay. ``actor`` None is the operator at
+    the command line. Returns the sequence number of the duplicate's ``person.merged_into``
+    entry. Runs inside the caller's transaction (the decision's)."""
+    if actor is not None:
+        access.require(actor, Perm.MATCH_REVIEW, duplicate.current_site)
+    who = actor if actor is not None else SYSTEM
+    payload = {"duplicate": duplicate.pk, "survivor": survivor.pk, "pair": pair}
+    with transaction.atomic(savepoint=False):
+        entry, _survivor_entry = ledger_append_many([
+            LedgerItem(f"person/{duplicate.pk}", "person.merged_into", payload, who, site),
+            LedgerItem(f"person/{survivor.pk}", "person.merged_from", payload, who, site)])
+        hook_emit("person.merged", duplicate=duplicate, survivor=survivor, actor=actor,
+                  site=site, pair=pair, ledger_seq=entry.seq)
+    return entry.seq

@@ -106,3 +106,14 @@ def test_suggestion_queries_do_not_grow_with_candidates(officer, register,
     with django_assert_max_num_queries(6):
         candidates_for(user=officer, data={"given_ar": "محمد", "father_ar": "خالد",
                                            "family_ar": "الحمصي"})
+
+
+def test_the_index_listens_to_the_registers_announcements():
+    """Reception does not import matching: it announces its writes, and matching's index
+    writer is registered for each announcement when the app is ready."""
+    from mawa.core.hooks import hook_listeners
+    from mawa.matching import services
+
+    assert services.index_on_person_registered in hook_listeners("person.registered")
+    assert services.index_on_person_changed in hook_listeners("person.changed")
+    assert services.index_on_person_merged in hook_listeners("person.merged")

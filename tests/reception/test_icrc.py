@@ -6,8 +6,8 @@ from mawa.accounts.roles import Role
 from mawa.core.errors import Forbidden, NotFound, ValidationFailed
 from mawa.core.models import LedgerEntry
 from mawa.reception import icrc
-from mawa.reception.bulk import persons_transition
 from mawa.reception.models import Status
+from mawa.reception.services import persons_transition
 
 
 @pytest.fixture
