@@ -2,17 +2,33 @@
 
 Every refusal in Mawa is a ``MawaError``: a stable machine ``code`` and a translatable
 ``message``, optionally per-field errors. It is mapped once to an HTTP answer
-(``core.middleware.DomainErrorMiddleware``), to a JSON API answer (``core.api``) and to a
-command-line message and exit code (``core.management``).
+(``core.middleware.DomainErrorMiddleware``), to a JSON API answer (``mawa.api``'s exception
+handler: ``{code, message, fields}``) and to a command-line message and exit code
+(``core.management.base.MawaCommand``: 2 for a refusal, 1 for a status of 500). A page that
+runs a form through a service puts it on the form instead (``core.forms.service_errors``).
 
-Exception tree::
+Exception tree (class, HTTP status, where it is defined: what it means). Every subclass
+defined anywhere in Mawa has its line here; tests/core/test_errors.py fails on one that has
+not, and checks each maps to a page, a JSON body and a CLI message::
 
     MawaError                      400  generic refusal
     ├── ValidationFailed           400  field errors: {field: [message, …]}
+    │   └── ImportRefused          400  reception.imports: the import file cannot be read at all
     ├── Forbidden                  403  the role may not do this (outside the compartment)
     ├── NotFound                   404  missing *or* not visible to this user (never tell apart)
     ├── Conflict                   409  state does not allow it (e.g. a lifecycle transition)
-    └── KeyMissing                 500  a signing/encryption key file is missing (core.keys)
+    ├── Refused                    409  camp.services: a distribution refused by a named rule
+    ├── FileCorrupt                409  accountability.crypto: evidence fails its integrity check
+    ├── Throttled                  429  accounts.services: too many failed sign-in attempts
+    ├── BackupInvalid              400  core.backup: a backup archive fails its checks
+    │   └── EscrowInvalid          400  core.backup: a key escrow file fails its checks
+    ├── RotationRefused            400  core.keyrotation: a field-key rotation cannot run now
+    ├── KekRotationRefused         400  accountability.keyrotation: the compartment key too
+    ├── DatabaseEncryptionRefused  400  core.db.encrypt: the database cannot be encrypted now
+    ├── KeyMissing                 500  core.keys: a signing key file is missing
+    ├── DecryptionFailed           500  core.crypto: the field key does not fit or data altered
+    └── CompartmentKeyError        500  accountability.crypto: the compartment key is missing
+                                        or does not fit
 """
 
 from __future__ import annotations

@@ -7,39 +7,13 @@ class CustodyConfig(AppConfig):
     verbose_name = _("Custody")
 
     def ready(self):
+        # here, not at the top: the registry imports apps.py before the models exist
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.custody.panels import custody_panel
 
         nav_register(NavEntry("custody:index", _("Custody"), Perm.CUSTODY_VIEW, 20))
         nav_register(NavEntry("custody:surrender_start", _("Surrender"), Perm.CUSTODY_RECORD, 21))
         nav_register(NavEntry("custody:handover_list", _("Handovers"), Perm.CUSTODY_DISPOSE, 22))
         panel_register(custody_panel)
-
-
-def custody_panel(request):
-    """Home-page panel: what is held at the user's sites and what needs attention."""
-    from django.db.models import Count
-    from django.urls import reverse
-
-    from mawa.accounts import access
-    from mawa.accounts.roles import Perm
-    from mawa.custody.models import State
-    from mawa.custody.selectors import discrepancies_open, items_visible
-
-    if not access.can(request.user, Perm.CUSTODY_VIEW):
-        return None
-    counts = dict(items_visible(user=request.user).values_list("state").annotate(
-        n=Count("id")).order_by())
-    url = reverse("custody:item_list")
-    metrics = [{"label": State(s).label, "value": counts.get(s, 0), "url": f"{url}?state={s}"}
-               for s in (State.IN_CUSTODY, State.IN_TRANSIT, State.MISSING)]
-    metrics.append({"label": _("Open discrepancies"),
-                    "value": discrepancies_open(user=request.user).count(),
-                    "url": reverse("custody:index")})
-    links = [{"url": reverse("custody:index"), "label": _("Stores")},
-             {"url": reverse("custody:reconciliation"), "label": _("Reconciliation")}]
-    if access.can(request.user, Perm.CUSTODY_RECORD):
-        links.insert(0, {"url": reverse("custody:surrender_start"),
-                         "label": _("Record a surrender")})
-    return {"title": _("Custody"), "metrics": metrics, "links": links}

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 
+import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils.translation import gettext_lazy as _
@@ -94,7 +95,5 @@ def payload_verify(text: str, *, public_keys: dict[str, Ed25519PublicKey] | None
 
 
 def qr_svg_data_uri(text: str, *, scale: int = 3) -> str:
-    import segno
-
     return segno.make(text, error="l" if len(text) > 600 else "m", micro=False).svg_data_uri(
         scale=scale, border=2)

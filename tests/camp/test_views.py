@@ -66,7 +66,7 @@ def test_camp_staff_of_another_site_get_404(client, make_user, sites, layout):
 
 
 def test_home_panel_matches_the_dashboard(client_for, staff, housed):
-    from mawa.camp.apps import camp_panel
+    from mawa.camp.panels import camp_panel
 
     class R:
         user, site = staff, None

@@ -22,9 +22,11 @@ class MawaCommand(BaseCommand):
         token = context.set_current(context.ActionContext(channel="cli"))
         try:
             with translation.override(cli_language()):
-                return super().execute(*args, **options)
-        except MawaError as exc:
-            raise CommandError(f"{exc.message} [{exc.code}]", returncode=2 if exc.status < 500
-                               else 1)
+                try:
+                    return super().execute(*args, **options)
+                except MawaError as exc:
+                    # the message is lazy: put into words here, in the operator's language
+                    raise CommandError(f"{exc.message} [{exc.code}]",
+                                       returncode=2 if exc.status < 500 else 1) from exc
         finally:
             context.reset(token)
