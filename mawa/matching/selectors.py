@@ -7,6 +7,7 @@ Watch lists, their hits and screening runs belong to the accountability compartm
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -212,7 +213,8 @@ def _newest_members(keys: list[str], n: int) -> dict[str, list]:
     return out
 
 
-Found = list[tuple[object, float, Match]]
+# (person or watch-list entry id, probability, match)
+Found = list[tuple[uuid.UUID, float, Match]]
 
 
 def index_candidates_many(queries: Sequence[Prepared], *, limit: int = 5,

@@ -340,10 +340,10 @@ def match_run_dedupe(*, actor, person_ids: Iterable | None = None,
                                             match, run=run)
         return _finish(run, len(prepared), found, new)
     person_ids = list(person_ids)
-    rows = IndexedPerson.objects.filter(person_id__in=person_ids, active=True)
+    indexed = IndexedPerson.objects.filter(person_id__in=person_ids, active=True)
     n = 0
     with transaction.atomic():
-        for row in rows:
+        for row in indexed:
             n += 1
             p = prepare(engine.record_from_json(row.record))
             for other, probability, match in index_candidates(p, exclude=row.person_id):
@@ -506,6 +506,8 @@ def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> Pers
     the index, through ``person.merged``) is reception's ``person_merge``; the merge record
     ties it to this decision. Nothing is deleted or rewritten."""
     a, b = pair.person_a, pair.person_b
+    # a duplicate pair always has its second person (the model's check constraint)
+    assert b is not None
     if survivor is None:
         survivor = a if a.pk < b.pk else b
     if survivor.pk not in (a.pk, b.pk):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -417,7 +417,7 @@ def person_name_keys(values: Mapping, aliases) -> list[tuple[str, str]]:
     return sorted(rows)
 
 
-def _name_keys_write(persons: list[tuple[Any, Mapping, Any]], *, new: bool) -> None:
+def _name_keys_write(persons: Sequence[tuple[Any, Mapping, Any]], *, new: bool) -> None:
     """(Re)write the name keys of persons given as (id, values by attname, aliases); ``new``:
     just created, no old keys to delete. One statement for all of them."""
     if not new:
@@ -481,7 +481,7 @@ def persons_register(*, actor, site: Site, people: list[CleanPerson],
     if not people:
         return []
     keys = [p.client_key for p in people]
-    taken = set()
+    taken: set[uuid.UUID] = set()
     for start in range(0, len(keys), 900):
         taken.update(Person.objects.filter(client_key__in=keys[start:start + 900])
                      .values_list("client_key", flat=True))
@@ -511,7 +511,8 @@ def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
     base = {**constant, **given}
     db = connection.alias
     rows, persons, aliases, documents, namekeys, items = [], [], [], [], [], []
-    national_ids, alias_map = {}, {}
+    national_ids: dict[uuid.UUID, str] = {}
+    alias_map: dict[uuid.UUID, list[tuple[str, str]]] = {}
     for clean, code in zip(people, codes, strict=True):
         if not given.keys().isdisjoint(clean.values):
             raise TypeError(f"not cleaned values: {sorted(given.keys() & clean.values.keys())}")
@@ -758,7 +759,8 @@ def _transition_details(actor, transition: lifecycle.Transition, details: dict |
     """What the move records (``transition.requires``), checked: (recorded values by name,
     the camp the persons move to or None). Every problem is a field error."""
     details = {k: (v.strip() if isinstance(v, str) else v) for k, v in (details or {}).items()}
-    recorded, errors = {}, {}
+    recorded: dict[str, Any] = {}
+    errors: dict[str, list] = {}
     new_site = None
     for req in transition.requires:
         value = details.get(req.name)
@@ -886,6 +888,8 @@ def _date_value(value, name, errors, *, not_after: dt.date):
         if precision != DatePrecision.DAY:
             _add(errors, name, _("Enter the full date (year-month-day)."))
             return None
+        # a date of day precision has all three parts (partial_date_check)
+        assert y is not None and m is not None and d is not None
         day = dt.date(y, m, d)
     if day > not_after:
         _add(errors, name, _("The date cannot be in the future."))

@@ -4,7 +4,9 @@ hand-out checked against the rules (a refusal names the rule)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -36,7 +38,7 @@ class Refused(MawaError):
 
 
 def _item_values(data: dict, errors: dict) -> dict:
-    values = {}
+    values: dict[str, Any] = {}
     for name in ("name_ar", "name_en"):
         if name in data:
             values[name] = _text(data[name], name, errors, limit=120, required=True)
@@ -87,7 +89,7 @@ def _excludes_check(item: ItemType | None, excludes: list[ItemType], site: Site,
 
 
 def item_type_create(*, actor, site: Site, client_key, data: dict,
-                     excludes: list[ItemType] = ()) -> ItemType:
+                     excludes: Sequence[ItemType] = ()) -> ItemType:
     """Define a meal or item type and its entitlement rules."""
     key = client_key_parse(client_key)
     _camp(site)

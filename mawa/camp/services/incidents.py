@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ from mawa.reception.models import Person
 
 def incident_report(*, actor, site: Site, client_key, kind: str, severity: str,
                     occurred_at: dt.datetime, summary: str, block: Block | None = None,
-                    persons: list[Person] = ()) -> Incident:
+                    persons: Sequence[Person] = ()) -> Incident:
     """Record an incident. Sensitive types (protection, sexual violence, self-harm) are
     marked so that only protection officers see them (need-to-know)."""
     key = client_key_parse(client_key)

@@ -65,7 +65,7 @@ def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
             errors.setdefault("due_back_at", []).append(_("The due-back time must be later "
                                                           "than now."))
     _raise(errors)
-    target, dest_key, _back = _MOVEMENT_LIFECYCLE[kind]
+    target, dest_key, _back = _MOVEMENT_LIFECYCLE[MovementKind(kind)]
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
         if locked.current_site_id != site.id:
@@ -107,7 +107,7 @@ def movement_return(*, actor, movement: Movement, note: str = "") -> Movement:
         locked = Movement.objects.select_for_update().get(pk=movement.pk)
         if not locked.is_open:
             raise Conflict(_("This person is already back."), code="already_back")
-        _target, _key_name, back = _MOVEMENT_LIFECYCLE[locked.kind]
+        _target, _key_name, back = _MOVEMENT_LIFECYCLE[MovementKind(locked.kind)]
         if back is not None:
             person = Person.objects.get(pk=locked.person_id)
             person_transition(actor=actor, person=person, to=back, note=note,

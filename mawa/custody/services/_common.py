@@ -4,7 +4,9 @@ stream name, field errors, serial keys and quantities."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NoReturn
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mawa.core.digits import to_ascii_digits
@@ -20,17 +22,29 @@ from mawa.custody.models import (
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
 HOLD_MESSAGE = _("Cannot be disposed: legal hold.")
 # who holds an item, as its column takes it (escorts, takers, recipients of a handover)
-CUSTODIAN_NAME_MAX = Item._meta.get_field("custodian_name").max_length
+def item_max_length(name: str) -> int:
+    """The length of the item's text column ``name``."""
+    field = Item._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+CUSTODIAN_NAME_MAX = item_max_length("custodian_name")
 
 
 def stream_of(site) -> str:
     return f"custody/{site.code}"
 
 
-def _check(errors: dict):
+def _check(errors: dict) -> None:
     if errors:
-        raise ValidationFailed(_("Check the highlighted fields."),
-                               fields={k: [str(m) for m in v] for k, v in errors.items()})
+        _refuse(errors)
+
+
+def _refuse(errors: dict) -> NoReturn:
+    """``_check`` of errors known to be there: always raises."""
+    raise ValidationFailed(_("Check the highlighted fields."),
+                           fields={k: [str(m) for m in v] for k, v in errors.items()})
 
 
 def serial_key(serial: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +31,9 @@ from mawa.custody.services._common import (
     _not_terminal,
     _quantity,
     _record,
+    _refuse,
     _site_by_code,
+    item_max_length,
 )
 from mawa.custody.services.lots import _split_locked
 
@@ -44,7 +47,7 @@ def _text(data: dict, name: str, limit: int = 200) -> str:
 # refuses a longer value where SQLite would keep it), as the other texts are cut to 200.
 _EVENT_TEXT_LIMITS = {"escort": CUSTODIAN_NAME_MAX, "taken_by": CUSTODIAN_NAME_MAX,
                       "recipient": CUSTODIAN_NAME_MAX,
-                      **{k: Item._meta.get_field(k).max_length for k in ("bay", "rack", "seal")}}
+                      **{k: item_max_length(k) for k in ("bay", "rack", "seal")}}
 
 
 def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
@@ -53,9 +56,10 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
     item's state, a legal hold, its markings or the quantities do not allow it."""
     spec = derive.KINDS.get(kind)
     if spec is None or not spec.manual:
-        _check({"kind": [_("Choose an event.")]})
+        _refuse({"kind": [_("Choose an event.")]})
     perm = Perm.CUSTODY_DISPOSE if spec.disposition else Perm.CUSTODY_RECORD
-    clean = {k: _text(data, k, _EVENT_TEXT_LIMITS.get(k, 200))
+    # the event's texts, and the quantity of a partial destruction
+    clean: dict[str, Any] = {k: _text(data, k, _EVENT_TEXT_LIMITS.get(k, 200))
              for k in ("to_site", "escort", "store", "bay", "rack", "taken_by", "purpose",
                        "seal", "method", "plan", "monitor", "certified_by", "recipient",
                        "document", "note")}
@@ -94,18 +98,18 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
             store = Store.objects.filter(pk=client_key_parse(clean["store"], "store"), site=site,
                                          is_active=True).first()
             if store is None:
-                _check({"store": [_("Choose a store at the site where the item is.")]})
+                _refuse({"store": [_("Choose a store at the site where the item is.")]})
             clean["store"] = str(store.pk)
         if kind == "received" and clean.get("store"):
             store = Store.objects.filter(pk=client_key_parse(clean["store"], "store"),
                                          site=site).first()
             if store is None:
-                _check({"store": [_("Choose a store at the site where the item is.")]})
+                _refuse({"store": [_("Choose a store at the site where the item is.")]})
             clean["store"] = str(store.pk)
         if kind == "dispatched":
             dest = Site.objects.filter(code=clean["to_site"].upper(), is_active=True).first()
             if dest is None or dest.pk == site.pk:
-                _check({"to_site": [_("Choose another site as destination.")]})
+                _refuse({"to_site": [_("Choose another site as destination.")]})
             clean["to_site"] = dest.code
         _record(actor=actor, site=site, kind=kind, data=clean, lines=[(item, {})])
     return item

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +30,11 @@ from mawa.custody.services._common import (
     _record,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _handover_problem(item: Item) -> str | None:
+
+def _handover_problem(item: Item) -> StrOrPromise | None:
     """Why ``item`` cannot be returned now (the same rules as a single ``returned`` event),
     or None. A legal hold is handled apart: its items are named, its reason never shown."""
     if item.state in derive.TERMINAL:
@@ -72,7 +76,7 @@ class HandoverInput:
 def _handover_clean(*, items: list[Item], recipient: str, document: str, witness: str,
                     delegation, conditions, notes) -> HandoverInput:
     conditions, notes = _by_tag(conditions), _by_tag(notes)
-    errors = {}
+    errors: dict[str, list[StrOrPromise]] = {}
     party = (recipient or "").strip()
     recipient, document = handover_recipient(party, delegation), (document or "").strip()[:200]
     if not party:

@@ -62,7 +62,8 @@ def store_expected(store: Store) -> tuple[list[str], dict[str, int]]:
     """Serialised items in the store (tags) and expected counts by category (lots by rounds)."""
     rows = Item.objects.filter(store=store, state=State.IN_CUSTODY).values_list(
         "short_code", "kind", "iti_category", "quantity")
-    population, counts = [], {}
+    population: list[str] = []
+    counts: dict[str, int] = {}
     for code, kind, iti, qty in rows:
         cat = kind if kind != Kind.WEAPON else (iti or Kind.WEAPON)
         counts[cat] = counts.get(cat, 0) + (qty if kind == Kind.AMMUNITION else 1)
@@ -167,10 +168,10 @@ def stock_check_close(*, actor, check: StockCheck, counted: dict[str, int]) -> S
             timezone.now()
         check.save(update_fields=["counted", "status", "closed_at"])
         seen = [line.item for line in lines.values()]
-        for item in Item.objects.select_for_update().select_related("location_site").filter(
+        for locked in Item.objects.select_for_update().select_related("location_site").filter(
                 pk__in=[i.pk for i in seen]).order_by("id"):
             _record(actor=actor, site=check.site, kind="stock_checked",
-                    data={"check": check.short_code}, lines=[(item, {})])
+                    data={"check": check.short_code}, lines=[(locked, {})])
         for item, description in problems:
             disc = Discrepancy.objects.create(site=check.site,
                                               short_code=short_code_next(site=check.site),
@@ -205,7 +206,7 @@ def discrepancy_resolve(*, actor, discrepancy: Discrepancy, resolution: str,
         disc.resolved_by, disc.resolved_at = actor, timezone.now()
         disc.save(update_fields=["resolution", "resolution_note", "resolved_by",
                                  "resolved_at"])
-        if disc.item_id and resolution == Discrepancy.Resolution.LOSS:
+        if resolution == Discrepancy.Resolution.LOSS and disc.item is not None:
             item = _locked(disc.item)
             if item.state not in derive.TERMINAL:
                 _record(actor=actor, site=item.location_site, kind="loss_reported",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -59,6 +60,14 @@ def receipt_open(*, actor, site: Site, client_key, person=None, group=None,
     return receipt
 
 
+def _bearer_code(receipt: Receipt) -> str:
+    """Who handed the items in: the person, else the arrival group (a receipt has one)."""
+    if receipt.person is not None:
+        return receipt.person.short_code
+    assert receipt.group is not None  # the receipt_has_bearer constraint
+    return receipt.group.short_code
+
+
 @dataclass
 class ItemInput:
     """What the officer records at the unloading bay for one item."""
@@ -105,7 +114,7 @@ def item_input(values: dict) -> ItemInput:
     body) become the service's ``ItemInput``: keys that are not fields are dropped, empty
     values (``None``) fall back to the field's default, and the catalogue model may be given
     by name. An unknown model name is refused on the ``catalogue`` field, never ignored."""
-    data = {}
+    data: dict[str, Any] = {}
     for f in fields(ItemInput):
         value = values.get(f.name)
         if value is None:
@@ -214,7 +223,7 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput) -> S
                     receipt=receipt, serial_key=skey, serial_duplicate=duplicate,
                     location_site=site, **values)
         qty = values["quantity"]
-        bearer = receipt.person.short_code if receipt.person_id else receipt.group.short_code
+        bearer = _bearer_code(receipt)
         if not accepted:
             _record(actor=actor, site=site, kind="refused", lines=[(item, {"new": True,
                                                                            "qty": qty})],
@@ -257,7 +266,7 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
             raise Conflict(_("Record at least one item before issuing the receipt."),
                            code="receipt_empty")
         now = timezone.now()
-        bearer = receipt.person.short_code if receipt.person_id else receipt.group.short_code
+        bearer = _bearer_code(receipt)
         body = {"v": 1, "r": receipt.short_code, "s": receipt.site.code,
                 "t": now.strftime("%Y-%m-%dT%H:%MZ"), "b": bearer, "i": lines}
         receipt.signed_payload = payload_sign(body, site_code=receipt.site.code)
