@@ -21,7 +21,7 @@ from mawa.accounts import access, services
 from mawa.accounts.forms import CodeForm, LoginForm, ReauthForm, SiteChoiceForm
 from mawa.accounts.models import UserSession
 from mawa.core.errors import NotFound
-from mawa.core.forms import service_errors
+from mawa.core.forms import form_errors_add, service_errors
 
 PENDING_SECONDS = 300
 STEP_UP_SECONDS = 300
@@ -77,7 +77,7 @@ class LoginView(auth_views.LoginView):
         except services.Throttled as exc:
             form = self.get_form()
             form.errors.clear()
-            form.add_error(None, exc.message)
+            form_errors_add(form, exc)
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
