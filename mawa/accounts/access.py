@@ -16,6 +16,7 @@ failed request.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 
@@ -235,6 +236,13 @@ def hidden(perm: str) -> Callable:
             hidden_refuse(request, perm)
             return view(request, *args, **kwargs)
 
+        # the annotations resolved where the view is written: ninja reads an endpoint's
+        # parameters from its signature, and would resolve ``from __future__`` strings in
+        # this module otherwise
+        try:
+            wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore
+        except NameError:  # pragma: no cover - a name defined after the view
+            pass
         wrapper.mawa_permission = perm  # type: ignore[attr-defined]
         wrapper.mawa_hidden = perm  # type: ignore[attr-defined]
         return wrapper

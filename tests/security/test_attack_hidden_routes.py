@@ -239,3 +239,5 @@ def test_investigators_still_reach_them(users):
     got = client.post("/api/custody/items/ZZZ-99999-K/holds", "{}",
                       content_type="application/json")
     assert got.status_code == 404 and got.json()["code"] == "not_found"
+    got = client.post(f"/api/custody/holds/{uuid.uuid4()}/lift")
+    assert got.status_code == 404 and got.json()["code"] == "not_found"
