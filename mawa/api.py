@@ -5,31 +5,29 @@ Domain errors map to JSON once, here. Each app's router is imported by name belo
 under the app's name.
 """
 
-from collections.abc import Callable
-from typing import Any, cast
+from functools import wraps
+from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import get_resolver
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.utils.translation import gettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
+from ninja.operation import PathView
 from ninja.parser import Parser
 from ninja.security import django_auth
 from pydantic import Field, JsonValue
 
 from mawa.accountability.api import router as accountability_router
 from mawa.accounts import access
-from mawa.accounts.roles import Perm
+from mawa.accounts.hidden import hidden_permissions
 from mawa.camp.api import router as camp_router
+from mawa.core.apitexts import ninja_text
 from mawa.core.errors import MawaError
 from mawa.custody.api import router as custody_router
 from mawa.matching.api import router as matching_router
 from mawa.reception.api import router as reception_router
 from mawa.reports.api import router as reports_router
-
-# Django's 404 handler takes the request and the exception (django-stubs types every error
-# handler as taking the request alone)
-Handler404 = Callable[[HttpRequest, Exception], HttpResponse]
 
 
 class ErrorOut(Schema):
@@ -90,7 +88,50 @@ def _error_responses(operation: dict) -> dict:
     return out
 
 
+def _path_view(path_view: PathView) -> None:
+    """Make the Django view of one API path (every method of it) carry what the middleware
+    and the user need: the compartment's mark (``access.hidden``) when its operations are
+    the compartment's, and ninja's "Method not allowed" (405, plain English text) as a JSON
+    answer in the user's language."""
+    if getattr(path_view, "mawa_ready", False):  # ``urls`` read again
+        return
+    path_view.mawa_ready = True  # type: ignore[attr-defined]
+    marks = {method: hidden_permissions(op.view_func)
+             for op in path_view.operations for method in op.methods}
+    if len({bool(perms) for perms in marks.values()}) > 1:
+        # another method would answer 405 and tell that the path exists
+        raise ImproperlyConfigured(f"an API path mixes compartment and other operations: "
+                                   f"{[op.view_func.__name__ for op in path_view.operations]}")
+    hidden = {method: perms[0] for method, perms in marks.items() if perms}
+    get_view = path_view.get_view
+
+    def view_get():
+        view = get_view()
+
+        @wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if response.status_code == 405 and isinstance(response, HttpResponseNotAllowed):
+                allowed = response["Allow"]
+                response = api.create_response(
+                    request, {"detail": ninja_text("Method not allowed")}, status=405)
+                response["Allow"] = allowed
+            return response
+
+        if hidden:
+            answer.mawa_hidden = hidden  # type: ignore[attr-defined]
+        return answer
+
+    path_view.get_view = view_get  # type: ignore[method-assign]
+
+
 class MawaAPI(NinjaAPI):
+    def _get_urls(self):
+        for bound in self._get_bound_routers():
+            for path_view in bound.path_operations.values():
+                _path_view(path_view)
+        return super()._get_urls()
+
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """ninja's schema, with the error answers of every operation documented."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -125,17 +166,6 @@ api = MawaAPI(title="Mawa API", version="1", auth=django_auth, urls_namespace="a
 @api.exception_handler(MawaError)
 def _domain_error(request: HttpRequest, exc: MawaError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
-
-
-def _outside_the_compartment(request: HttpRequest):
-    """ninja parses and checks a request's body before the endpoint runs, so the compartment's
-    guard has not yet spoken: to anyone without the compartment, its endpoints must not answer
-    "invalid input" (and list their fields) or "cannot parse the body", but exactly like an
-    unknown URL (protection.md R1, attack 2). Returns that answer, or None."""
-    if request.path.startswith("/api/accountability/") and not access.can(
-            getattr(request, "user", None), Perm.COMPARTMENT_VIEW):
-        return cast(Handler404, get_resolver().resolve_error_handler(404))(request, Http404())
-    return None
 
 
 # pydantic's error types → the message in the user's language. Django's own messages (its
@@ -173,14 +203,20 @@ def _invalid_input(request: HttpRequest, exc: ValidationError):
     """ninja's answer (422, each violation with its place and pydantic's type), with each
     message in the user's language instead of pydantic's English."""
     detail = [{**error, "msg": _invalid_message(error)} for error in exc.errors]
-    return _outside_the_compartment(request) or api.create_response(
-        request, {"detail": detail}, status=422)
+    return api.create_response(request, {"detail": detail}, status=422)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError):
-    return _outside_the_compartment(request) or api.create_response(
-        request, {"detail": str(exc)}, status=exc.status_code)  # ninja's answer
+    """ninja's answer (not signed in, the CSRF check, a body it cannot parse …), its fixed
+    English texts in the user's language."""
+    return api.create_response(request, {"detail": ninja_text(str(exc))},
+                               status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404):
+    return api.create_response(request, {"detail": ninja_text("Not Found")}, status=404)
 
 
 class MeOut(Schema):

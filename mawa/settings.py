@@ -72,7 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "mawa.core.middleware.ArabicFirstLocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "mawa.accounts.hidden.CommonMiddleware",  # Django's, no slash redirect to a hidden route
+    "mawa.accounts.hidden.HiddenRoutesMiddleware",  # before the CSRF check: see its module
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "mawa.core.middleware.RefuseNulMiddleware",

@@ -29,20 +29,21 @@ from mawa.reception.selectors import persons_visible
 
 
 def compartment(perm: str = Perm.COMPARTMENT_VIEW):
-    """Guard a view: the permission, else the plain 404 of an unknown URL (also for
-    NotFound raised inside: a forbidden record looks exactly like a missing one)."""
+    """Guard a view: the permission, else the plain 404 of an unknown URL
+    (``access.hidden``, also for signed-out visitors, whatever the method or CSRF token), and
+    the same 404 for NotFound raised inside: a forbidden record looks exactly like a missing
+    one."""
 
     def decorator(view):
+        @access.hidden(perm)
         @wraps(view)
         @never_cache
         def wrapper(request, *args, **kwargs):
             try:
-                access.require(request.user, perm)
                 return view(request, *args, **kwargs)
             except NotFound:
                 raise Http404()
 
-        wrapper.mawa_permission = perm  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
@@ -281,13 +282,11 @@ def evidence_handover(request, evidence_id):
     return redirect("accountability:evidence_detail", evidence_id=item.id)
 
 
+@access.hidden(Perm.USER_MANAGE)
 @never_cache
 def break_glass(request):
-    """Administrators: open a time-boxed, reasoned read access to the compartment."""
-    try:
-        access.require(request.user, Perm.USER_MANAGE)
-    except MawaError:
-        raise Http404()
+    """Administrators: open a time-boxed, reasoned read access to the compartment (to anyone
+    else an unknown URL)."""
     form = forms.BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with service_errors(form):

@@ -16,11 +16,13 @@ failed request.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from mawa.accounts.roles import ROLE_PERMISSIONS, Perm, Role
 from mawa.core.audit import audit
@@ -215,3 +217,44 @@ def requires(perm: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def hidden(perm: str) -> Callable:
+    """Mark a route as part of the compartment: to anyone without ``perm`` (signed out
+    included) it does not exist. A page view or an API endpoint (below its ``@router``
+    decorator) alike.
+
+    ``accounts.hidden.HiddenRoutesMiddleware`` reads the mark on the resolved view (pages: it
+    is copied up through the other decorators; the API: ``mawa.api`` copies it to the
+    path's view) and answers exactly what an unknown URL answers before anything else of the
+    route runs: its method check, Django's CSRF check, ninja's authentication and parsing.
+    The check here is for a view reached another way."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            hidden_refuse(request, perm)
+            return view(request, *args, **kwargs)
+
+        # the annotations resolved where the view is written: ninja reads an endpoint's
+        # parameters from its signature, and would resolve ``from __future__`` strings in
+        # this module otherwise
+        try:
+            wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore
+        except NameError:  # pragma: no cover - a name defined after the view
+            pass
+        wrapper.mawa_permission = perm  # type: ignore[attr-defined]
+        wrapper.mawa_hidden = perm  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def hidden_refuse(request, *perms: str) -> None:
+    """Unless the request's user may use one of ``perms``: audit the refusal and raise the
+    ``Http404`` of an unknown URL (Django's own answer to a URL that resolves to nothing)."""
+    user = getattr(request, "user", None)
+    if any(can(user, perm) for perm in perms):
+        return
+    _deny(user, perms[0])
+    raise Http404()

@@ -303,15 +303,17 @@ class HoldOut(Schema):
     active: bool
 
 
-# The two hold endpoints belong to the compartment: left out of the OpenAPI schema, as the
-# compartment's own endpoints are, so that /api/docs does not show them, and the body is read
-# only after the permission check, so that a body ninja would refuse ("422: reason is
-# required") does not tell anyone else that they exist (attack tests 2 and 3).
+# The two hold endpoints belong to the compartment: to anyone else they answer like unknown
+# URLs (``access.hidden``), and they are left out of the OpenAPI schema, as the compartment's
+# own endpoints are, so that /api/docs does not show them. The body is read only after the
+# permission check, so that a body ninja would refuse ("422: reason is required") does not
+# tell anyone else that they exist (attack tests 2 and 3).
 class HoldIn(Schema):
     reason: str = ""
 
 
 @router.post("/items/{code}/holds", response={201: HoldOut}, include_in_schema=False)
+@access.hidden(Perm.COMPARTMENT_EDIT)
 def hold_set(request, code: str):
     """Set a legal hold (investigators only; to anyone else this endpoint does not exist).
     Body: ``HoldIn``; a body that is not one is a hold without a reason (which the service
@@ -327,6 +329,7 @@ def hold_set(request, code: str):
 
 
 @router.post("/holds/{hold_id}/lift", response=HoldOut, include_in_schema=False)
+@access.hidden(Perm.COMPARTMENT_EDIT)
 def hold_lift(request, hold_id: uuid.UUID):
     access.require(request.auth, Perm.COMPARTMENT_EDIT)
     # the hold is reached through its item, so the item's sites bound it (as on the page):

@@ -170,8 +170,8 @@ def photo_file(request, code, photo_id):
         return HttpResponse(fh.read(), content_type="image/jpeg")
 
 
+@access.hidden(Perm.COMPARTMENT_EDIT)
 @require_POST
-@access.requires(Perm.COMPARTMENT_EDIT)
 def item_hold(request, code):
     item = selectors.item_get(user=request.user, code=code)
     form = forms.HoldForm(request.POST)
@@ -180,8 +180,8 @@ def item_hold(request, code):
     return redirect("custody:item_detail", code=item.short_code)
 
 
+@access.hidden(Perm.COMPARTMENT_EDIT)
 @require_POST
-@access.requires(Perm.COMPARTMENT_EDIT)
 def hold_lift(request, code, hold_id):
     item = selectors.item_get(user=request.user, code=code)
     hold = LegalHold.objects.filter(item=item, pk=hold_id).first()

@@ -416,10 +416,10 @@ def _visible_pairs(user) -> QuerySet[MatchPair]:
 
 def pair_queue(*, user, kind: str = PairKind.DUPLICATE, decided: bool = False,
                limit: int = 100) -> list[MatchPair]:
-    """Suggestions awaiting a decision (or decided), most probable first."""
-    if kind == PairKind.WATCHLIST:
-        access.require(user, Perm.COMPARTMENT_VIEW)
-    else:
+    """Suggestions awaiting a decision (or decided), most probable first. Outside the
+    compartment the watch-list kind does not exist: asked for, it answers what any unknown
+    kind answers (the review permission, then nothing), not a refusal of its own."""
+    if kind != PairKind.WATCHLIST or not access.can(user, Perm.COMPARTMENT_VIEW):
         access.require(user, Perm.MATCH_REVIEW)
     qs = _visible_pairs(user).filter(kind=kind)
     qs = qs.exclude(decision="") if decided else qs.filter(decision="")

@@ -1,5 +1,6 @@
 """Pages: the review queue, one pair side by side, runs, watch lists. Thin: parse, ask
-``selectors``/``services`` (which ask ``access``), render."""
+``selectors``/``services`` (which ask ``access``), render. The watch-list pages belong to the
+compartment: to anyone else they answer like unknown URLs (``access.hidden``)."""
 
 from __future__ import annotations
 
@@ -46,9 +47,9 @@ def queue(request):
     return _queue_page(request, PairKind.DUPLICATE)
 
 
+@access.hidden(Perm.COMPARTMENT_VIEW)
 @never_cache
 @require_GET
-@access.requires(Perm.COMPARTMENT_VIEW)
 def hits(request):
     return _queue_page(request, PairKind.WATCHLIST)
 
@@ -106,9 +107,9 @@ def run_start(request):
     return redirect("matching:runs")
 
 
+@access.hidden(Perm.COMPARTMENT_VIEW)
 @never_cache
 @require_http_methods(["GET", "POST"])
-@access.requires(Perm.COMPARTMENT_VIEW)
 def watchlists(request):
     may_import = access.can(request.user, Perm.WATCHLIST_MANAGE)
     form = WatchlistImportForm(request.POST or None, request.FILES or None)
