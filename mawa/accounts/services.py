@@ -322,6 +322,35 @@ def _check_role(role: str) -> None:
         raise MawaError(_("Unknown role."), code="invalid", fields={"role": [_("Unknown role.")]})
 
 
+def user_in_scope(actor, user: User) -> bool:
+    """May the administrator ``actor`` manage ``user``? An administrator working at some sites
+    manages the accounts working only at those (and new accounts with no site yet); accounts
+    working everywhere only by one working everywhere (R3)."""
+    ids = access.site_ids(actor)
+    if ids is None:
+        return True
+    return not user.all_sites and {s.pk for s in user.sites.all()} <= ids
+
+
+def grant_in_scope(actor, request: GrantRequest) -> bool:
+    ids = access.site_ids(actor)
+    if ids is None:
+        return True
+    return (user_in_scope(actor, request.target) and not request.all_sites
+            and {s.pk for s in request.sites.all()} <= ids)
+
+
+def _require_scope(actor, *, user: User | None = None, all_sites: bool = False,
+                   site_ids=()) -> None:
+    """No administrator gives sites they do not work at, nor every site unless they do."""
+    ids = access.site_ids(actor)
+    if ids is None:
+        return
+    if (user is not None and not user_in_scope(actor, user)) or all_sites or (
+            set(site_ids) - ids):
+        raise NotFound()
+
+
 def _apply_access(*, actor, user: User, role: str, all_sites: bool, site_ids: set,
                   is_active: bool, request: GrantRequest | None = None) -> list[str]:
     """Set the account's access; one ledger entry per thing that changed. Returns what
@@ -384,6 +413,7 @@ def user_create(*, actor, username: str, password: str | None = None, first_name
     a second administrator (returned with the user)."""
     access.require(actor, Perm.USER_MANAGE)
     _check_role(role)
+    _require_scope(actor, all_sites=all_sites, site_ids=site_ids)
     if User.objects.filter(username__iexact=username).exists():
         raise MawaError(_("This user name is taken."), code="invalid",
                         fields={"username": [_("This user name is taken.")]})
@@ -424,6 +454,8 @@ def user_access_change(*, actor, user: User, role: str, site_ids, all_sites: boo
     _check_role(role)
     user = User.objects.select_for_update().get(pk=user.pk)
     site_ids = set(site_ids)
+    _require_scope(actor, user=user, all_sites=all_sites and not user.all_sites,
+                   site_ids=site_ids - _site_ids(user))
     if _widens_compartment(before_role=user.role, before_active=user.is_active,
                            before_all=user.all_sites, before_sites=_site_ids(user), role=role,
                            is_active=is_active, all_sites=all_sites, site_ids=site_ids):
@@ -439,6 +471,7 @@ def user_access_change(*, actor, user: User, role: str, site_ids, all_sites: boo
 def user_profile_update(*, actor, user: User, **values) -> list[str]:
     """Change the account's name, e-mail, language or user name (not its access)."""
     access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
     unknown = set(values) - set(USER_PROFILE_FIELDS)
     if unknown:
         raise Forbidden(_("Access is changed on the user's page, not here."), code="forbidden")
@@ -457,6 +490,7 @@ def user_password_set(*, actor, user: User, password: str) -> None:
     compartment: whoever knew its password could read the compartment without a second
     administrator."""
     access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
     if _reaches_compartment(user) and actor.pk != user.pk:
         raise Forbidden(_("The password of an account that reaches the accountability "
                           "compartment is not set by an administrator."), code="four_eyes")
@@ -480,6 +514,7 @@ def two_factor_reset(*, actor, user: User, step_up_at: float | None = None
     enrols again. For an account that reaches the compartment it is a grant request: with a
     new authenticator of their choosing, whoever holds its password would be in."""
     access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
     if _reaches_compartment(user):
         return _grant_request_create(actor=actor, user=user,
                                      kind=GrantRequest.Kind.TWO_FACTOR_RESET,
@@ -494,7 +529,7 @@ def _grant_for_decision(*, actor, request_id) -> GrantRequest:
     access.require(actor, Perm.USER_MANAGE)
     request = (GrantRequest.objects.select_for_update().select_related("target")
                .filter(pk=request_id).first())
-    if request is None:
+    if request is None or not grant_in_scope(actor, request):
         raise NotFound()
     if request.status != GrantRequest.Status.PENDING:
         raise Conflict(_("This request has already been decided."), code="grant_decided")

@@ -13,7 +13,7 @@ from mawa.accounts import access, services
 from mawa.accounts.forms import UserAccessForm, UserCreateForm
 from mawa.accounts.models import GrantRequest, User
 from mawa.accounts.roles import Perm
-from mawa.accounts.views import step_up_required
+from mawa.accounts.views import recent_auth, step_up_required
 from mawa.core.errors import NotFound
 from mawa.core.forms import service_errors
 
@@ -22,20 +22,30 @@ def _step_up_at(request) -> float | None:
     return request.session.get("auth_at")
 
 
-def _user(user_id) -> User:
+def _user(request, user_id) -> User:
+    """The account, or 404 when missing or outside the administrator's sites (R3)."""
     user = User.objects.filter(pk=user_id).first()
-    if user is None:
+    if user is None or not services.user_in_scope(request.user, user):
         raise NotFound()
     return user
 
 
+def _step_up(request):
+    """The step-up page when the last one is older than five minutes (after the record is
+    found, so that a missing record and another site's answer alike: 404)."""
+    if recent_auth(request):
+        return None
+    return step_up_required(lambda r: None)(request)
+
+
 @access.requires(Perm.USER_MANAGE)
 def users(request):
-    return render(request, "accounts/users.html", {
-        "users": User.objects.order_by("username").prefetch_related("sites"),
-        "pending": GrantRequest.objects.filter(status=GrantRequest.Status.PENDING)
-        .select_related("target", "requested_by"),
-    })
+    users = [u for u in User.objects.order_by("username").prefetch_related("sites")
+             if services.user_in_scope(request.user, u)]
+    pending = [g for g in GrantRequest.objects.filter(status=GrantRequest.Status.PENDING)
+               .select_related("target", "requested_by").prefetch_related("sites")
+               if services.grant_in_scope(request.user, g)]
+    return render(request, "accounts/users.html", {"users": users, "pending": pending})
 
 
 @access.requires(Perm.USER_MANAGE)
@@ -56,9 +66,10 @@ def user_new(request):
 
 
 @access.requires(Perm.USER_MANAGE)
-@step_up_required
 def user_detail(request, user_id):
-    user = _user(user_id)
+    user = _user(request, user_id)
+    if (redirect_to := _step_up(request)) is not None:
+        return redirect_to
     initial = {"role": user.role, "all_sites": user.all_sites, "is_active": user.is_active,
                "sites": list(user.sites.all())}
     form = UserAccessForm(request.POST or None, initial=initial)
@@ -85,9 +96,10 @@ def user_detail(request, user_id):
 
 @require_POST
 @access.requires(Perm.USER_MANAGE)
-@step_up_required
 def user_two_factor_reset(request, user_id):
-    user = _user(user_id)
+    user = _user(request, user_id)
+    if (redirect_to := _step_up(request)) is not None:
+        return redirect_to
     with transaction.atomic():
         grant = services.two_factor_reset(actor=request.user, user=user,
                                           step_up_at=_step_up_at(request))
@@ -97,12 +109,13 @@ def user_two_factor_reset(request, user_id):
 
 
 @access.requires(Perm.USER_MANAGE)
-@step_up_required
 def grant(request, grant_id):
     item = (GrantRequest.objects.select_related("target", "requested_by", "decided_by")
             .prefetch_related("sites").filter(pk=grant_id).first())
-    if item is None:
+    if item is None or not services.grant_in_scope(request.user, item):
         raise NotFound()
+    if (redirect_to := _step_up(request)) is not None:
+        return redirect_to
     if request.method == "POST":
         decision = request.POST.get("decision")
         if decision == "approve":

@@ -258,3 +258,21 @@ def test_only_administrators_reach_the_user_pages(users):
         client = stepped_up(users[role])
         assert client.get("/accounts/users/").status_code == 403
         assert client.get("/accounts/users/new/").status_code == 403
+
+
+def test_an_administrator_of_some_sites_gives_only_those(users, sites, make_user):
+    from mawa.core.errors import NotFound
+
+    local_admin = make_user("admin_local", Role.ADMINISTRATOR, [sites["RHM"]])
+    target = make_user("clerk_rhm", Role.RECEPTION_OFFICER, [sites["RHM"]])
+    for change in ({"all_sites": True, "site_ids": {sites["RHM"].pk}},
+                   {"all_sites": False, "site_ids": {sites["RHM"].pk, sites["ZZZ"].pk}}):
+        with pytest.raises(NotFound):
+            services.user_access_change(actor=local_admin, user=target,
+                                        role=Role.RECEPTION_OFFICER, is_active=True, **change)
+    with pytest.raises(NotFound):  # an account of other sites does not exist for them
+        services.user_access_change(actor=local_admin, user=users["outsider"],
+                                    role=Role.CAMP_STAFF, is_active=True, all_sites=False,
+                                    site_ids=set())
+    target.refresh_from_db()
+    assert not target.all_sites and set(target.sites.values_list("code", flat=True)) == {"RHM"}
