@@ -9,7 +9,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from mawa.accounts import access, services
+from mawa.accounts import access, selectors, services
 from mawa.accounts.forms import UserAccessForm, UserCreateForm
 from mawa.accounts.models import GrantRequest, User
 from mawa.accounts.roles import Perm
@@ -24,8 +24,8 @@ def _step_up_at(request) -> float | None:
 
 def _user(request, user_id) -> User:
     """The account, or 404 when missing or outside the administrator's sites (R3)."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is None or not services.user_in_scope(request.user, user):
+    user = selectors.users_managed(user=request.user).filter(pk=user_id).first()
+    if user is None:
         raise NotFound()
     return user
 
@@ -110,9 +110,9 @@ def user_two_factor_reset(request, user_id):
 
 @access.requires(Perm.USER_MANAGE)
 def grant(request, grant_id):
-    item = (GrantRequest.objects.select_related("target", "requested_by", "decided_by")
-            .prefetch_related("sites").filter(pk=grant_id).first())
-    if item is None or not services.grant_in_scope(request.user, item):
+    item = (selectors.grants_managed(user=request.user)
+            .select_related("target", "requested_by", "decided_by").filter(pk=grant_id).first())
+    if item is None:
         raise NotFound()
     if (redirect_to := _step_up(request)) is not None:
         return redirect_to
