@@ -156,6 +156,12 @@ SESSION_COOKIE_AGE = int(os.environ.get("MAWA_IDLE_TIMEOUT_SECONDS", 30 * 60))
 SESSION_SAVE_EVERY_REQUEST = True
 # Absolute lifetime of a session whatever the activity (protection.md R14).
 MAWA_ABSOLUTE_SESSION_SECONDS = int(os.environ.get("MAWA_ABSOLUTE_SESSION_SECONDS", 12 * 3600))
+# The client address (sign-in throttling, audit): read from MAWA_CLIENT_IP_HEADER only when the
+# request comes from one of MAWA_TRUSTED_PROXIES (comma-separated addresses or networks, e.g.
+# "127.0.0.1,10.0.0.0/24"); from anyone else the header is ignored (it can be forged).
+MAWA_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("MAWA_TRUSTED_PROXIES", "").split(",") if p.strip()]
+MAWA_CLIENT_IP_HEADER = os.environ.get("MAWA_CLIENT_IP_HEADER", "X-Forwarded-For")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -37,5 +37,6 @@ class AccountsConfig(AppConfig):
         nav_register(NavEntry("core:home", _("Home"), Perm.SITE_VIEW, order=0))
         nav_register(NavEntry("sites", _("Sites"), Perm.SITE_VIEW, order=90))
         nav_register(NavEntry("ledger", _("Ledger"), Perm.LEDGER_VIEW, order=95))
+        nav_register(NavEntry("accounts:users", _("Users"), Perm.USER_MANAGE, order=98))
         nav_register(NavEntry("admin:index", _("Administration"), Perm.ADMIN_SITE, order=99))
 

@@ -2,6 +2,10 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from mawa.accounts.roles import Role
+from mawa.core.forms import BootstrapMixin
+from mawa.core.models import Site
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -38,3 +42,37 @@ class ReauthForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=8, widget=forms.TextInput(attrs={
         "class": "form-control", "autocomplete": "one-time-code", "inputmode": "numeric",
         "dir": "ltr"}))
+
+
+class UserAccessForm(BootstrapMixin, forms.Form):
+    """Who an account is and where it works. Giving the compartment (the investigator role) or
+    widening it needs a second administrator: the page says so after saving."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=[("", "—"), *Role.choices],
+                             required=False)
+    all_sites = forms.BooleanField(label=_("All sites"), required=False)
+    sites = forms.ModelMultipleChoiceField(
+        label=_("Sites"), required=False, queryset=Site.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class UserCreateForm(UserAccessForm):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    language = forms.ChoiceField(label=_("Language"),
+                                 choices=[("ar", _("Arabic")), ("en", _("English"))])
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))
+
+    field_order = ["username", "first_name", "last_name", "email", "language", "password",
+                   "role", "sites", "all_sites", "is_active"]
+
+    def clean_password(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mawa.accounts import access
 from mawa.core import context
+from mawa.core.client_address import client_address
 
 
 class SiteScopeMiddleware:
@@ -62,6 +63,6 @@ class SessionSecurityMiddleware:
                 request.session["seen_at"] = now
                 services.session_record(
                     user=user, session_key=request.session.session_key,
-                    address=request.META.get("REMOTE_ADDR", ""),
+                    address=client_address(request.META),
                     user_agent=request.headers.get("User-Agent", ""))
         return self.get_response(request)

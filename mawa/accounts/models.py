@@ -112,3 +112,54 @@ class UserSession(models.Model):
     last_seen = models.DateTimeField()
     address = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)
+
+
+class GrantRequest(models.Model):
+    """A change that would open the accountability compartment to someone, waiting for a second
+    administrator (four eyes, issue 20).
+
+    ``access``: the account's whole requested access (role, sites, every site, active), applied
+    as one on approval; ``two_factor_reset``: the account's authenticator and recovery codes
+    removed on approval. Until approved nothing of it takes effect. The requester re-confirmed
+    their password and a code (``step_up_at``) and can never decide their own request (the
+    database refuses it too)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access")
+        TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor reset")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second administrator")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ACCESS)
+    target = models.ForeignKey(User, on_delete=models.PROTECT, related_name="grant_requests")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT,
+                                     related_name="grant_requests_made")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    sites = models.ManyToManyField("core.Site", blank=True, related_name="+")
+    all_sites = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    step_up_at = models.DateTimeField()
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="grant_requests_decided")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="grant_request_four_eyes"),
+            models.UniqueConstraint(fields=["target"],
+                                    condition=models.Q(status="pending"),
+                                    name="grant_request_one_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.target_id} ({self.status})"

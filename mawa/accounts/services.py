@@ -1,4 +1,5 @@
-"""Writes on accounts: two-factor enrolment and checks, recovery codes, throttling, sessions.
+"""Writes on accounts: users, roles and sites (four eyes on the compartment), two-factor
+enrolment and checks, step-up, recovery codes, throttling, sessions.
 
 Protection.md R11 (two factors for all staff, no replay, single-use hashed recovery codes),
 R13 (throttling and lockout, same answer for unknown and known accounts), R14 (sessions).
@@ -22,19 +23,33 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mawa.accounts.models import LoginThrottle, RecoveryCode, TOTPDevice, User, UserSession
+from mawa.accounts import access
+from mawa.accounts.models import (
+    GrantRequest,
+    LoginThrottle,
+    RecoveryCode,
+    TOTPDevice,
+    User,
+    UserSession,
+)
+from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
 from mawa.core.audit import audit
 from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.digits import to_ascii_digits
-from mawa.core.errors import MawaError
+from mawa.core.errors import Conflict, Forbidden, MawaError, NotFound
+from mawa.core.models import Site
 
 TOTP_STEP = 30
 TOTP_DIGITS = 6
 RECOVERY_CODE_COUNT = 10
-ACCOUNT_MAX_FAILURES = 5  # DHIS2: lock after 5 failures in 15 minutes
-ADDRESS_MAX_FAILURES = 20
+# One account from one address: throttled after 5 failures in 15 minutes (DHIS2's figure).
+PAIR_MAX_FAILURES = 5
+# One account from any number of addresses: locked after 10 (a guess spread over addresses).
+ACCOUNT_MAX_FAILURES = 10
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 LOCKOUT = dt.timedelta(minutes=15)
+# A step-up (password and a fresh code again) counts for five minutes.
+STEP_UP_SECONDS = 300
 
 
 class Throttled(MawaError):
@@ -162,18 +177,28 @@ def recovery_code_use(*, user: User, code: str) -> bool:
 
 
 # --- throttling ------------------------------------------------------------------------
+#
+# Failures are counted per account name (from every address: a distributed guess locks the
+# account) and per (account name, address) pair. There is no lock on an address alone: at a
+# post every laptop may share one address (or all arrive through one reverse proxy), and one
+# person's failures must never lock the whole post out. The address is the client's
+# (``core.client_address``: a proxy header is believed only from a configured proxy).
+
+def _name_hash(username: str, address: str = "") -> str:
+    material = username.strip().lower() + ("\x00" + address if address else "")
+    return hmac.new(settings.SECRET_KEY.encode(), material.encode(),
+                    hashlib.sha256).hexdigest()[:40]
+
 
 def _keys(username: str, address: str) -> list[tuple[str, int]]:
-    name_hash = hmac.new(settings.SECRET_KEY.encode(), username.strip().lower().encode(),
-                         hashlib.sha256).hexdigest()[:40]
-    keys = [(f"user:{name_hash}", ACCOUNT_MAX_FAILURES)]
+    keys = [(f"user:{_name_hash(username)}", ACCOUNT_MAX_FAILURES)]
     if address:
-        keys.append((f"addr:{address}", ADDRESS_MAX_FAILURES))
+        keys.append((f"pair:{_name_hash(username, address)}", PAIR_MAX_FAILURES))
     return keys
 
 
 def throttle_check(*, username: str, address: str) -> None:
-    """Raise ``Throttled`` while the account name or the address is locked."""
+    """Raise ``Throttled`` while the account name, or this name from this address, is locked."""
     now = timezone.now()
     for key, _limit in _keys(username, address):
         row = LoginThrottle.objects.filter(key=key, locked_until__gt=now).first()
@@ -183,7 +208,7 @@ def throttle_check(*, username: str, address: str) -> None:
 
 
 def throttle_failure(*, username: str, address: str) -> None:
-    """Count a failed attempt; lock the name or address when it reaches its limit."""
+    """Count a failed attempt; lock the name, or the (name, address) pair, at its limit."""
     now = timezone.now()
     with transaction.atomic():
         for key, limit in _keys(username, address):
@@ -193,15 +218,15 @@ def throttle_failure(*, username: str, address: str) -> None:
             if now - row.window_start > THROTTLE_WINDOW:
                 row.failures, row.window_start = 0, now
             row.failures += 1
-            if row.failures >= limit:
+            if row.failures >= limit and not (row.locked_until and row.locked_until > now):
                 row.locked_until = now + LOCKOUT
                 audit(actor=None, action="lockout", outcome="denied",
                       detail={"scope": key.split(":")[0]})
             row.save()
 
 
-def throttle_success(*, username: str) -> None:
-    for key, _limit in _keys(username, ""):
+def throttle_success(*, username: str, address: str = "") -> None:
+    for key, _limit in _keys(username, address):
         LoginThrottle.objects.filter(key=key).delete()
 
 
@@ -224,3 +249,336 @@ def sessions_end_all(*, user: User, actor=None) -> int:
               detail={"count": len(keys)})
     user.refresh_from_db(fields=["session_generation"])
     return len(keys)
+
+
+# --- step-up ---------------------------------------------------------------------------
+
+def step_up_confirm(*, user: User, password: str, code: str) -> bool:
+    """Re-authenticate ``user`` before a sensitive action: the password and a fresh code.
+    Both outcomes are on the ledger (the step-up is one of the steps of a grant request)."""
+    with transaction.atomic():
+        ok = user.check_password(password) and totp_verify(user=user, code=code)
+        audit(actor=user, action="step_up", obj=user, outcome="ok" if ok else "denied")
+    return bool(ok)
+
+
+def step_up_fresh(step_up_at: float | None) -> bool:
+    return bool(step_up_at) and 0 <= time.time() - float(step_up_at or 0) <= STEP_UP_SECONDS
+
+
+def _require_step_up(step_up_at: float | None) -> dt.datetime:
+    if not step_up_fresh(step_up_at):
+        raise Forbidden(_("Confirm your password and a fresh code first."), code="step_up")
+    return dt.datetime.fromtimestamp(float(step_up_at or 0), tz=dt.UTC)
+
+
+# --- users, roles and sites ------------------------------------------------------------
+#
+# Every change of an account's access is one ledger entry on the audit stream (role, sites,
+# every site, active, two-factor reset, creation), written in the transaction of the change.
+# A change that would open (or widen) the accountability compartment to someone does not take
+# effect: it becomes a ``GrantRequest`` that a second administrator approves or refuses.
+
+USER_PROFILE_FIELDS = ("username", "first_name", "last_name", "email", "language")
+
+
+def compartment_perms_of(role: str, is_active: bool = True) -> frozenset[str]:
+    """The compartment permissions a role gives (none to an inactive account)."""
+    if not is_active:
+        return frozenset()
+    return ROLE_PERMISSIONS.get(role, frozenset()) & access.COMPARTMENT_PERMS
+
+
+def _reaches_compartment(user: User) -> bool:
+    return bool(compartment_perms_of(user.role, user.is_active))
+
+
+def _widens_compartment(*, before_role: str, before_active: bool, before_all: bool,
+                        before_sites: set, role: str, is_active: bool, all_sites: bool,
+                        site_ids: set) -> bool:
+    """Does the change give a compartment permission the account did not have, or give it at
+    more sites?"""
+    after = compartment_perms_of(role, is_active)
+    if not after:
+        return False
+    before = compartment_perms_of(before_role, before_active)
+    if after - before:
+        return True
+    if all_sites and not before_all:
+        return True
+    return not all_sites and not before_all and bool(set(site_ids) - set(before_sites))
+
+
+def _site_ids(user: User) -> set:
+    return set(user.sites.values_list("pk", flat=True))
+
+
+def _codes(site_ids) -> list[str]:
+    return sorted(Site.objects.filter(pk__in=list(site_ids)).values_list("code", flat=True))
+
+
+def _check_role(role: str) -> None:
+    if role and role not in ROLE_PERMISSIONS:
+        raise MawaError(_("Unknown role."), code="invalid", fields={"role": [_("Unknown role.")]})
+
+
+def user_in_scope(actor, user: User) -> bool:
+    """May the administrator ``actor`` manage ``user``? An administrator working at some sites
+    manages the accounts working only at those (and new accounts with no site yet); accounts
+    working everywhere only by one working everywhere (R3)."""
+    ids = access.site_ids(actor)
+    if ids is None:
+        return True
+    return not user.all_sites and {s.pk for s in user.sites.all()} <= ids
+
+
+def grant_in_scope(actor, request: GrantRequest) -> bool:
+    ids = access.site_ids(actor)
+    if ids is None:
+        return True
+    return (user_in_scope(actor, request.target) and not request.all_sites
+            and {s.pk for s in request.sites.all()} <= ids)
+
+
+def _require_scope(actor, *, user: User | None = None, all_sites: bool = False,
+                   site_ids=()) -> None:
+    """No administrator gives sites they do not work at, nor every site unless they do."""
+    ids = access.site_ids(actor)
+    if ids is None:
+        return
+    if (user is not None and not user_in_scope(actor, user)) or all_sites or (
+            set(site_ids) - ids):
+        raise NotFound()
+
+
+def _apply_access(*, actor, user: User, role: str, all_sites: bool, site_ids: set,
+                  is_active: bool, request: GrantRequest | None = None) -> list[str]:
+    """Set the account's access; one ledger entry per thing that changed. Returns what
+    changed."""
+    detail_extra = {"grant_request": str(request.pk)} if request else {}
+    before_sites = _site_ids(user)
+    changed: list[str] = []
+    if user.role != role:
+        audit(actor=actor, action="role_change", obj=user,
+              detail={"from": user.role, "to": role, **detail_extra})
+        user.role = role
+        changed.append("role")
+    if user.all_sites != all_sites:
+        audit(actor=actor, action="all_sites_change", obj=user,
+              detail={"from": user.all_sites, "to": all_sites, **detail_extra})
+        user.all_sites = all_sites
+        changed.append("all_sites")
+    if user.is_active != is_active:
+        audit(actor=actor, action="active_change", obj=user,
+              detail={"from": user.is_active, "to": is_active, **detail_extra})
+        user.is_active = is_active
+        changed.append("is_active")
+    if changed:
+        user.save(update_fields=changed)
+    if set(site_ids) != before_sites:
+        audit(actor=actor, action="sites_change", obj=user,
+              detail={"added": _codes(set(site_ids) - before_sites),
+                      "removed": _codes(before_sites - set(site_ids)), **detail_extra})
+        user.sites.set(list(site_ids))
+        changed.append("sites")
+    return changed
+
+
+def _grant_request_create(*, actor, user: User, kind: str, step_up_at: float | None,
+                          role: str = "", all_sites: bool = False, site_ids=(),
+                          is_active: bool = True) -> GrantRequest:
+    stepped = _require_step_up(step_up_at)
+    if GrantRequest.objects.filter(target=user, status=GrantRequest.Status.PENDING).exists():
+        raise Conflict(_("A request for this account is already waiting for a second "
+                         "administrator."), code="grant_pending")
+    request = GrantRequest.objects.create(
+        kind=kind, target=user, requested_by=actor, role=role, all_sites=all_sites,
+        is_active=is_active, step_up_at=stepped)
+    if site_ids:
+        request.sites.set(list(site_ids))
+    audit(actor=actor, action="grant_requested", obj=request,
+          detail={"user": str(user.pk), "kind": kind, "role": role, "all_sites": all_sites,
+                  "sites": _codes(site_ids), "is_active": is_active,
+                  "step_up_at": stepped.isoformat()})
+    return request
+
+
+@transaction.atomic
+def user_create(*, actor, username: str, password: str | None = None, first_name: str = "",
+                last_name: str = "", email: str = "", language: str = "ar", role: str = "",
+                site_ids=(), all_sites: bool = False, is_active: bool = True,
+                step_up_at: float | None = None) -> tuple[User, GrantRequest | None]:
+    """Create an account. An account that would reach the compartment (an investigator) is
+    created without role, sites or access, and its access becomes a grant request waiting for
+    a second administrator (returned with the user)."""
+    access.require(actor, Perm.USER_MANAGE)
+    _check_role(role)
+    _require_scope(actor, all_sites=all_sites, site_ids=site_ids)
+    if User.objects.filter(username__iexact=username).exists():
+        raise MawaError(_("This user name is taken."), code="invalid",
+                        fields={"username": [_("This user name is taken.")]})
+    site_ids = set(site_ids)
+    four_eyes = _widens_compartment(
+        before_role="", before_active=False, before_all=False, before_sites=set(), role=role,
+        is_active=is_active, all_sites=all_sites, site_ids=site_ids)
+    if four_eyes:
+        _require_step_up(step_up_at)
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email,
+                language=language, role="" if four_eyes else role,
+                all_sites=False if four_eyes else all_sites, is_active=is_active)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit(actor=actor, action="user_create", obj=user,
+          detail={"role": user.role, "all_sites": user.all_sites, "is_active": user.is_active,
+                  "sites": [] if four_eyes else _codes(site_ids)})
+    request = None
+    if four_eyes:
+        request = _grant_request_create(actor=actor, user=user, kind=GrantRequest.Kind.ACCESS,
+                                        step_up_at=step_up_at, role=role, all_sites=all_sites,
+                                        site_ids=site_ids, is_active=is_active)
+    elif site_ids:
+        user.sites.set(list(site_ids))
+    return user, request
+
+
+@transaction.atomic
+def user_access_change(*, actor, user: User, role: str, site_ids, all_sites: bool,
+                       is_active: bool, step_up_at: float | None = None
+                       ) -> GrantRequest | None:
+    """Change an account's role, sites, every-site flag and active state. A change that opens
+    or widens the compartment is not applied: it becomes a grant request (returned)."""
+    access.require(actor, Perm.USER_MANAGE)
+    _check_role(role)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    site_ids = set(site_ids)
+    _require_scope(actor, user=user, all_sites=all_sites and not user.all_sites,
+                   site_ids=site_ids - _site_ids(user))
+    if _widens_compartment(before_role=user.role, before_active=user.is_active,
+                           before_all=user.all_sites, before_sites=_site_ids(user), role=role,
+                           is_active=is_active, all_sites=all_sites, site_ids=site_ids):
+        return _grant_request_create(actor=actor, user=user, kind=GrantRequest.Kind.ACCESS,
+                                     step_up_at=step_up_at, role=role, all_sites=all_sites,
+                                     site_ids=site_ids, is_active=is_active)
+    _apply_access(actor=actor, user=user, role=role, all_sites=all_sites, site_ids=site_ids,
+                  is_active=is_active)
+    return None
+
+
+@transaction.atomic
+def user_profile_update(*, actor, user: User, **values) -> list[str]:
+    """Change the account's name, e-mail, language or user name (not its access)."""
+    access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
+    unknown = set(values) - set(USER_PROFILE_FIELDS)
+    if unknown:
+        raise Forbidden(_("Access is changed on the user's page, not here."), code="forbidden")
+    changed = [name for name, value in values.items() if getattr(user, name) != value]
+    if changed:
+        for name in changed:
+            setattr(user, name, values[name])
+        user.save(update_fields=changed)
+        audit(actor=actor, action="update", obj=user, detail={"fields": sorted(changed)})
+    return changed
+
+
+@transaction.atomic
+def user_password_set(*, actor, user: User, password: str) -> None:
+    """An administrator sets another account's password. Not for an account that reaches the
+    compartment: whoever knew its password could read the compartment without a second
+    administrator."""
+    access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
+    if _reaches_compartment(user) and actor.pk != user.pk:
+        raise Forbidden(_("The password of an account that reaches the accountability "
+                          "compartment is not set by an administrator."), code="four_eyes")
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit(actor=actor, action="password_set", obj=user)
+
+
+def _two_factor_remove(*, actor, user: User, request: GrantRequest | None = None) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    audit(actor=actor, action="two_factor_reset", obj=user,
+          detail={"grant_request": str(request.pk)} if request else None)
+    sessions_end_all(user=user, actor=actor)
+
+
+@transaction.atomic
+def two_factor_reset(*, actor, user: User, step_up_at: float | None = None
+                     ) -> GrantRequest | None:
+    """Remove an account's authenticator and recovery codes (a lost phone): the next sign-in
+    enrols again. For an account that reaches the compartment it is a grant request: with a
+    new authenticator of their choosing, whoever holds its password would be in."""
+    access.require(actor, Perm.USER_MANAGE)
+    _require_scope(actor, user=user)
+    if _reaches_compartment(user):
+        return _grant_request_create(actor=actor, user=user,
+                                     kind=GrantRequest.Kind.TWO_FACTOR_RESET,
+                                     step_up_at=step_up_at, role=user.role,
+                                     all_sites=user.all_sites, site_ids=_site_ids(user),
+                                     is_active=user.is_active)
+    _two_factor_remove(actor=actor, user=user)
+    return None
+
+
+def _grant_for_decision(*, actor, request_id) -> GrantRequest:
+    access.require(actor, Perm.USER_MANAGE)
+    request = (GrantRequest.objects.select_for_update().select_related("target")
+               .filter(pk=request_id).first())
+    if request is None or not grant_in_scope(actor, request):
+        raise NotFound()
+    if request.status != GrantRequest.Status.PENDING:
+        raise Conflict(_("This request has already been decided."), code="grant_decided")
+    return request
+
+
+def grant_approve(*, actor, request_id, step_up_at: float | None = None) -> GrantRequest:
+    """A second administrator approves a grant request: it takes effect now. The requester
+    and the account concerned cannot approve it (the attempt is on the ledger)."""
+    with transaction.atomic():
+        request = _grant_for_decision(actor=actor, request_id=request_id)
+        own = actor.pk in (request.requested_by_id, request.target_id)
+        if own:
+            audit(actor=actor, action="grant_approve_refused", obj=request, outcome="denied",
+                  detail={"reason": "own_request" if actor.pk == request.requested_by_id
+                          else "own_account"})
+        else:
+            _require_step_up(step_up_at)
+            return _grant_apply(actor=actor, request=request)
+    raise Forbidden(_("A second administrator must approve this request, not the one who made "
+                      "it or the account it concerns."), code="four_eyes")
+
+
+def _grant_apply(*, actor, request: GrantRequest) -> GrantRequest:
+    request.status, request.decided_by, request.decided_at = (
+        GrantRequest.Status.APPROVED, actor, timezone.now())
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    audit(actor=actor, action="grant_approved", obj=request,
+          detail={"user": str(request.target_id), "kind": request.kind,
+                  "requested_by": str(request.requested_by_id)})
+    user = User.objects.select_for_update().get(pk=request.target_id)
+    if request.kind == GrantRequest.Kind.TWO_FACTOR_RESET:
+        _two_factor_remove(actor=actor, user=user, request=request)
+    else:
+        _apply_access(actor=actor, user=user, role=request.role, all_sites=request.all_sites,
+                      site_ids=set(request.sites.values_list("pk", flat=True)),
+                      is_active=request.is_active, request=request)
+    return request
+
+
+@transaction.atomic
+def grant_refuse(*, actor, request_id) -> GrantRequest:
+    """Refuse a grant request (or, by its requester, withdraw it): nothing of it applies."""
+    request = _grant_for_decision(actor=actor, request_id=request_id)
+    request.status, request.decided_at = GrantRequest.Status.REFUSED, timezone.now()
+    withdrawn = actor.pk == request.requested_by_id
+    request.decided_by = None if withdrawn else actor  # the constraint: never one's own
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    audit(actor=actor, action="grant_refused", obj=request,
+          detail={"user": str(request.target_id), "kind": request.kind,
+                  "withdrawn": withdrawn})
+    return request

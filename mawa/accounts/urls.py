@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mawa.accounts import views
+from mawa.accounts import views, views_users
 
 app_name = "accounts"
 urlpatterns = [
@@ -12,4 +12,10 @@ urlpatterns = [
     path("sessions/", views.sessions, name="sessions"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("site/", views.site_switch, name="site_switch"),
+    path("users/", views_users.users, name="users"),
+    path("users/new/", views_users.user_new, name="user_new"),
+    path("users/<uuid:user_id>/", views_users.user_detail, name="user"),
+    path("users/<uuid:user_id>/two-factor-reset/", views_users.user_two_factor_reset,
+         name="user_two_factor_reset"),
+    path("grants/<uuid:grant_id>/", views_users.grant, name="grant"),
 ]

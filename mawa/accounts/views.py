@@ -20,15 +20,17 @@ from django.views.decorators.http import require_POST
 from mawa.accounts import access, services
 from mawa.accounts.forms import CodeForm, LoginForm, ReauthForm, SiteChoiceForm
 from mawa.accounts.models import UserSession
+from mawa.core.client_address import client_address
 from mawa.core.errors import NotFound
 from mawa.core.forms import form_errors_add, service_errors
 
 PENDING_SECONDS = 300
-STEP_UP_SECONDS = 300
+STEP_UP_SECONDS = services.STEP_UP_SECONDS
 
 
 def _address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: a proxy's header only from a trusted proxy (core.client_address)."""
+    return client_address(request.META)
 
 
 def _safe_next(request, default: str) -> str:
@@ -88,7 +90,7 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
-        services.throttle_success(username=user.get_username())
+        services.throttle_success(username=user.get_username(), address=_address(self.request))
         self.request.session.cycle_key()
         self.request.session["mfa_pending"] = {
             "user": str(user.pk), "at": time.time(), "backend": user.backend,
@@ -167,8 +169,13 @@ def reauth(request):
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = request.user
-        if (user.check_password(form.cleaned_data["password"])
-                and services.totp_verify(user=user, code=form.cleaned_data["code"])):
+        with service_errors(form) as run:
+            services.throttle_check(username=user.get_username(), address=_address(request))
+        if run.error is not None:
+            return render(request, "accounts/reauth.html", {
+                "form": form, "next": _safe_next(request, "core:home")}, status=run.status)
+        if services.step_up_confirm(user=user, password=form.cleaned_data["password"],
+                                    code=form.cleaned_data["code"]):
             request.session["auth_at"] = time.time()
             return HttpResponseRedirect(_safe_next(request, "core:home"))
         services.throttle_failure(username=user.get_username(), address=_address(request))

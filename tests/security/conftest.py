@@ -156,6 +156,14 @@ def world(sites, users, make_user, settings, tmp_path):
     (views_import._dir() / f"{token}.json").write_text(json.dumps({"user": str(reg.pk),
                                                                    "name": "x.csv"}))
     w["import"] = token
+    # an account of ZZZ, and a grant request for it (accounts.views_users)
+    from mawa.accounts.models import GrantRequest
+
+    w["user"] = users["outsider"]
+    w["grant"] = GrantRequest.objects.create(
+        target=users["outsider"], requested_by=users[Role.ADMINISTRATOR],
+        role=Role.RECEPTION_OFFICER, step_up_at=timezone.now())
+    w["grant"].sites.set([sites["ZZZ"]])
 
     # the compartment, at RHM (a site of the local cast) and at ZZZ
     def compartment(site, tag):
