@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
+from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -138,6 +140,13 @@ def _request_language(request) -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
+def is_database_failure(exc: BaseException | None) -> bool:
+    """A ``DatabaseError`` that means the database cannot be read or reached (damaged, locked,
+    gone); an ``IntegrityError`` is a refused write, not a failing database."""
+    return isinstance(exc, database_errors()) and not isinstance(
+        exc, (IntegrityError, sqlite3.IntegrityError))
+
+
 def database_error_response(request) -> HttpResponse:
     """503 and a translated page (JSON for the API) that reads nothing from the database: no
     base template, no context processors (they read the user and the sites)."""
@@ -173,6 +182,6 @@ class DatabaseErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, database_errors()):
+        if is_database_failure(exception):
             return database_error_response(request)
         return None

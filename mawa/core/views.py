@@ -7,15 +7,15 @@ import sys
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
-from django.template import loader
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from mawa.core.audit import audit
 from mawa.core.dashboard import dashboard_panels
-from mawa.core.health import database_errors, database_health
-from mawa.core.middleware import database_error_response
+from mawa.core.health import database_health
+from mawa.core.middleware import database_error_response, is_database_failure
 
 
 @require_GET
@@ -46,6 +46,6 @@ def server_error(request):
     database page with 503, whichever middleware or view met it; anything else the plain
     500 page (no template that reads the database)."""
     exc = sys.exc_info()[1]
-    if isinstance(exc, database_errors()):
+    if is_database_failure(exc):
         return database_error_response(request)
     return HttpResponseServerError(loader.get_template("500.html").render())
