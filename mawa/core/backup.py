@@ -1,9 +1,10 @@
-"""Backups: a consistent copy of the database and the keys, encrypted, in one file.
+"""Backups: a consistent copy of the database, the file stores and the keys, encrypted, in one file.
 
 Inside is a tar file (format 2) holding the database (SQLite online-backup copy, or ``pg_dump
 -Fc`` for PostgreSQL), the key files ``keys/*.pem`` (site signing keys, field keys, the
 compartment's key-encryption key; plus a ``*.next`` key of a rotation that has not finished its
-swap), every file of every **file store** as ``stores/<store>/<path>`` and, last,
+swap), Django's secret key ``secret_key`` (the recovery codes are keyed with it), every file of
+every **file store** as ``stores/<store>/<path>`` and, last,
 ``manifest.json`` (format, time, database vendor, the stores and the SHA-256 of every member).
 Format 1 (no stores) is still restored.
 
@@ -81,6 +82,7 @@ ENCRYPTED_MAGIC = b"MAWABAK2"
 BACKUP_KEY_FILE = "backup.key"
 ESCROW_FORMAT = "mawa-key-escrow-2"
 CHUNK = 1 << 20
+SECRET_KEY_FILE = "secret_key"  # in VAR_DIR (mawa.settings)
 # scrypt for the escrow passphrase: 128 MiB and about half a second per derivation (OWASP's
 # N=2^17, r=8, p=1); a file asking for more than READ_LIMITS is refused, not attempted.
 ESCROW_SCRYPT = {"n": 1 << 17, "r": 8, "p": 1}
@@ -566,6 +568,11 @@ def backup_create(target: Path) -> dict:
         # the keys of this database; ``*.next``: a key rotation stopped before its swap
         for key_file in _key_files(key_dir, ("*.pem", "*.next")):
             members[f"keys/{key_file.name}"] = key_file
+        # Django's secret key (``VAR_DIR/secret_key``, unless MAWA_SECRET_KEY is set): the
+        # recovery codes and the sign-in throttle are keyed with it
+        secret = Path(settings.VAR_DIR) / SECRET_KEY_FILE
+        if secret.is_file():
+            members[SECRET_KEY_FILE] = secret
         stores = file_stores()
         for store, path, inner in _store_files(stores):
             members[f"stores/{store}/{inner}"] = path
@@ -671,6 +678,19 @@ def _stores_install(manifest: dict, opened: Path, stores: dict[str, Path], stamp
         partial.replace(dest)
 
 
+def _secret_key_install(source: Path, stamp: str) -> None:
+    """The backup's Django secret key into ``VAR_DIR`` (0600); the one there is kept aside."""
+    live = Path(settings.VAR_DIR) / SECRET_KEY_FILE
+    live.parent.mkdir(parents=True, exist_ok=True)
+    if live.exists():
+        live.replace(live.with_name(f"{live.name}.before-restore-{stamp}"))
+    partial = live.with_name(live.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(source.read_bytes())
+    partial.replace(live)
+
+
 def backup_restore(source: Path, *, escrow: Path | None = None,
                    passphrase: str | None = None) -> dict:
     """Restore the database and keys from an encrypted archive, after checking every hash.
@@ -737,6 +757,8 @@ def backup_restore(source: Path, *, escrow: Path | None = None,
                 raise BackupInvalid(_("pg_restore failed (%(error)s).")
                                     % {"error": last[0][:200]})
         _stores_install(manifest, tmp_path, stores, stamp)
+        if SECRET_KEY_FILE in manifest["files"]:
+            _secret_key_install(tmp_path / SECRET_KEY_FILE, stamp)
         # the escrow first, then the backup's own keys over it: those are the keys of the
         # database just restored (an escrow made before a key rotation still restores a
         # backup made after it)

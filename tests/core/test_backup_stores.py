@@ -66,6 +66,7 @@ def test_backup_then_restore_on_a_clean_machine_brings_back_every_file(
     report = reports_dir() / "sitrep-2026-11-26-ALL-en.pdf"
     report.parent.mkdir(parents=True)
     report.write_bytes(b"%PDF-1.7 the day's report")
+    (old_machine / "secret_key").write_text("the installation's Django secret key")
     evidence_before = _store_contents(evidence_services.evidence_dir())
     assert len(evidence_before) == 2
 
@@ -89,6 +90,9 @@ def test_backup_then_restore_on_a_clean_machine_brings_back_every_file(
     assert (settings.MEDIA_ROOT / "reception" / "photos" / "2026" / "11"
             / "karam.png").read_bytes() == PNG
     assert (reports_dir() / report.name).read_bytes() == b"%PDF-1.7 the day's report"
+    # the recovery codes are keyed with it: without it no one could use theirs
+    assert (settings.VAR_DIR / "secret_key").read_text() == "the installation's Django secret key"
+    assert (settings.VAR_DIR / "secret_key").stat().st_mode & 0o777 == 0o600
     stored = evidence_services._store_path(items[0].storage_name)
     assert stored.stat().st_mode & 0o777 == 0o400  # the original stays read-only
 
