@@ -756,7 +756,8 @@ def backup_restore(source: Path, *, escrow: Path | None = None,
                 last = (done.stderr or "").strip().splitlines()[-1:] or [""]
                 raise BackupInvalid(_("pg_restore failed (%(error)s).")
                                     % {"error": last[0][:200]})
-        _stores_install(manifest, tmp_path, stores, stamp)
+        if manifest["format"] >= 2:  # format 1 held no stores: leave this machine's alone
+            _stores_install(manifest, tmp_path, stores, stamp)
         if SECRET_KEY_FILE in manifest["files"]:
             _secret_key_install(tmp_path / SECRET_KEY_FILE, stamp)
         # the escrow first, then the backup's own keys over it: those are the keys of the
