@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mawa.core.middleware.RequestContextMiddleware",
+    "mawa.core.middleware.DatabaseErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "mawa.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -19,6 +19,8 @@ from mawa.protection import urls as protection_urls
 from mawa.reception import urls as reception_urls
 from mawa.reports import urls as reports_urls
 
+handler500 = core_views.server_error  # a DatabaseError: the translated database page, 503
+
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/setlang/", account_views.language_set, name="set_language"),

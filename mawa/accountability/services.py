@@ -427,12 +427,17 @@ def evidence_handover(*, actor, item: EvidenceItem, to: str, note: str = "") -> 
 def evidence_fixity_check(*, actor="system:fixity") -> list[dict]:
     """Re-hash every stored evidence file and compare with its intake hash. Each result is on
     the item's chain of custody; a mismatch keeps the file (nothing is deleted) and is reported.
+    Results: ``ok``, ``missing`` (no file in the store), ``mismatch`` (the bytes differ),
+    ``key_error`` (the compartment key does not open it), ``orphan`` (a file without an item).
     """
     results = []
     for item in EvidenceItem.objects.order_by("id").iterator():
         ok, reason = True, "ok"
         try:
-            evidence_plaintext(item)
+            if not _store_path(item.storage_name).is_file():
+                ok, reason = False, "missing"  # not in the store: nothing to compare
+            else:
+                evidence_plaintext(item)
         except crypto.FileCorrupt:
             ok, reason = False, "mismatch"
         except crypto.CompartmentKeyError:

@@ -1,9 +1,23 @@
-"""Backups: a consistent copy of the database and the keys, encrypted, in one file.
+"""Backups: a consistent copy of the database, the file stores and the keys, encrypted, in one file.
 
-Inside is a tar file (format 1) holding ``manifest.json`` (format, time, database vendor and
-the SHA-256 of every member), the database (SQLite online-backup copy, or ``pg_dump -Fc`` for
-PostgreSQL) and the key files ``keys/*.pem`` (site signing keys, field keys, the compartment's
-key-encryption key; plus a ``*.next`` key of a rotation that has not finished its swap).
+Inside is a tar file (format 2) holding the database (SQLite online-backup copy, or ``pg_dump
+-Fc`` for PostgreSQL), the key files ``keys/*.pem`` (site signing keys, field keys, the
+compartment's key-encryption key; plus a ``*.next`` key of a rotation that has not finished its
+swap), Django's secret key ``secret_key`` (the recovery codes are keyed with it), every file of
+every **file store** as ``stores/<store>/<path>`` and, last,
+``manifest.json`` (format, time, database vendor, the stores and the SHA-256 of every member).
+Format 1 (no stores) is still restored.
+
+The file stores are the directories whose files the database points at: ``media``
+(``MEDIA_ROOT``: photos and document scans) is the kernel's own; apps add theirs with
+``file_store_register`` in ``AppConfig.ready()`` (the compartment's evidence store, the stored
+reports). A file lies in the store with the deepest directory holding it, so a store inside
+``MEDIA_ROOT`` is not copied twice. Each file is read once, hashed while it is written into the
+archive.
+
+The database is checked before anything is written: ``PRAGMA integrity_check`` on the SQLite
+copy, the exit status of ``pg_dump``; a damaged database is refused (``database_damaged``) and
+no archive appears.
 
 That tar never lies on disk in the clear: ``mawa backup`` writes
 
@@ -28,7 +42,9 @@ passphrase apart from the file (e.g. in a sealed envelope held by someone else).
 --escrow ESCROW``): a stolen backup alone, or a backup with a stolen escrow file but not its
 passphrase, reads nothing, and a clean machine is restored only with the escrowed keys (attack
 23). Everything is opened and every hash checked before anything is touched, so a wrong
-passphrase, a corrupt or altered archive is refused and the current data stays as it was.
+passphrase, a corrupt or altered archive is refused and the current data stays as it was. The
+stores of the restored backup replace this machine's: a non-empty store directory is first
+moved aside as ``<dir>.before-restore-<time>``, like the SQLite database.
 The key files in the backup belong to its database and win over same-named ones from the
 escrow (an escrow older than a key rotation still restores a newer backup); the escrow brings
 what backups never hold: the backup key and the database key. Archives that are not encrypted
@@ -50,6 +66,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -57,12 +74,15 @@ from django.db import connection, connections
 from django.utils.translation import gettext as _
 
 from mawa.core.errors import MawaError
+from mawa.core.health import database_errors, sqlite_check_rows
 
-FORMAT = 1  # the tar inside
+FORMAT = 2  # the tar inside (1: database and keys only, still restored)
+FORMATS_READ = (1, 2)
 ENCRYPTED_MAGIC = b"MAWABAK2"
 BACKUP_KEY_FILE = "backup.key"
 ESCROW_FORMAT = "mawa-key-escrow-2"
 CHUNK = 1 << 20
+SECRET_KEY_FILE = "secret_key"  # in VAR_DIR (mawa.settings)
 # scrypt for the escrow passphrase: 128 MiB and about half a second per derivation (OWASP's
 # N=2^17, r=8, p=1); a file asking for more than READ_LIMITS is refused, not attempted.
 ESCROW_SCRYPT = {"n": 1 << 17, "r": 8, "p": 1}
@@ -78,6 +98,52 @@ class BackupInvalid(MawaError):
 
 class EscrowInvalid(BackupInvalid):
     code = "escrow_invalid"
+
+
+# --- file stores -------------------------------------------------------------------------
+
+_FILE_STORES: dict[str, Callable[[], Path]] = {
+    "media": lambda: Path(settings.MEDIA_ROOT),
+}
+_STORE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
+
+
+def file_store_register(name: str, path: Callable[[], Path]) -> None:
+    """Let an app name a directory of files that belong with the database (``path`` is
+    called when a backup is made or restored, so settings overridden later count)."""
+    if not _STORE_NAME.match(name):
+        raise ValueError(f"file store name {name!r}: lowercase letters, digits, - and _")
+    _FILE_STORES[name] = path
+
+
+def file_stores() -> dict[str, Path]:
+    """Every registered file store: name → directory (absolute)."""
+    return {name: Path(path()).resolve() for name, path in sorted(_FILE_STORES.items())}
+
+
+def _is_temporary(path: Path) -> bool:
+    """A half-written file (``.partial``, ``.tmp``): never part of a store's content."""
+    return path.name.endswith((".partial", ".tmp"))
+
+
+def _store_files(stores: dict[str, Path]) -> list[tuple[str, Path, str]]:
+    """(store, file, path inside the store) for every file of every store; a file belongs to
+    the store with the deepest directory that holds it."""
+    found: dict[Path, tuple[str, Path, str]] = {}
+    by_depth = sorted(stores.items(), key=lambda item: len(item[1].parts))
+    for name, root in by_depth:  # deeper stores come later and win
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and not _is_temporary(path):
+                found[path] = (name, path, path.relative_to(root).as_posix())
+    return sorted(found.values(), key=lambda item: (item[0], item[2]))
+
+
+def _store_roots(stores: dict[str, Path]) -> list[Path]:
+    """The store directories that lie inside no other store."""
+    paths = set(stores.values())
+    return sorted(p for p in paths if not any(o != p and o in p.parents for o in paths))
 
 
 def _sha256(path: Path) -> str:
@@ -343,6 +409,11 @@ def _decrypt_file(source: Path, target: Path, key: bytes) -> None:
                 return
 
 
+def _needs_escrow() -> str:
+    return _("This backup is encrypted: restore it with its key escrow, mawa restore FILE "
+             "--escrow ESCROW (the escrow's passphrase is asked for, or --passphrase-file).")
+
+
 def is_encrypted(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -359,8 +430,7 @@ def backup_open(source: Path, into: Path, *, escrow: dict[str, bytes] | None) ->
         raise BackupInvalid(_("This file is not a Mawa backup (%(error)s).")
                             % {"error": _("no encrypted backup header")})
     if not escrow:
-        raise BackupInvalid(_("This backup is encrypted: give the key escrow file "
-                              "(--escrow FILE) to restore it."))
+        raise BackupInvalid(_needs_escrow())
     fd, name = tempfile.mkstemp(prefix="mawa-opened-", suffix=".tar", dir=into)
     os.close(fd)
     plain = Path(name)
@@ -390,15 +460,6 @@ def _sqlite_connect(path, key: str | None):
     return conn
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
-    """sqlite3's DatabaseError, and SQLCipher's, which is its own class."""
-    try:
-        from sqlcipher3 import dbapi2
-    except ImportError:  # pragma: no cover - sqlcipher3 is a dependency
-        return (sqlite3.DatabaseError,)
-    return (sqlite3.DatabaseError, dbapi2.DatabaseError)
-
-
 def read_passphrase_file(name: str) -> str:
     """The passphrase on the first line of a file (``-``: standard input)."""
     import sys
@@ -416,8 +477,81 @@ def read_passphrase_file(name: str) -> str:
     return line.rstrip("\r\n")
 
 
+def _damaged(detail: str) -> BackupInvalid:
+    return BackupInvalid(_("The database is damaged (%(detail)s): no backup was written. Keep "
+                           "the last good backups; restore one as the README says (Operating).")
+                         % {"detail": detail}, code="database_damaged")
+
+
+def _live_sqlite_path() -> Path:
+    return Path(connection.settings_dict["NAME"])
+
+
+def _regexp(conn) -> None:
+    # CHECK constraints use REGEXP, which Django registers on its own connections.
+    conn.create_function("REGEXP", 2, lambda pattern, value: value is not None and
+                         re.search(pattern, str(value)) is not None)
+
+
+def _sqlite_copy(target: Path) -> None:
+    """An online-backup copy of the live SQLite database, refused unless its
+    ``integrity_check`` holds."""
+    key = _db_key()
+    try:
+        src = _sqlite_connect(_live_sqlite_path(), key)
+        dst = _sqlite_connect(target, key)
+        try:
+            with dst:
+                src.backup(dst)  # online backup API: consistent even while others write
+            _regexp(dst)
+            problem = sqlite_check_rows(dst.execute("PRAGMA integrity_check").fetchall())
+        finally:
+            dst.close()
+            src.close()
+    except database_errors() as exc:
+        raise _damaged(" ".join(str(exc).split())[:200])
+    if problem is not None:
+        raise _damaged(problem.detail)
+
+
+def _pg_dump(target: Path) -> None:
+    try:
+        done = subprocess.run(["pg_dump", "-Fc", "-f", str(target)], env=_pg_env(),
+                              capture_output=True, text=True)
+    except OSError as exc:
+        raise BackupInvalid(_("pg_dump cannot be run (%(error)s): no backup was written.")
+                            % {"error": exc}, code="database_damaged")
+    if done.returncode != 0:
+        last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise _damaged(last[0][:200])
+
+
+class _HashingReader:
+    """A file read once: what the tar takes is hashed on the way."""
+
+    def __init__(self, fh):
+        self.fh, self.hash = fh, hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self.fh.read(size)
+        self.hash.update(data)
+        return data
+
+
+def _tar_add(tar: tarfile.TarFile, name: str, path: Path) -> str:
+    """Add ``path`` as ``name`` (its mode, not its owner) and return its SHA-256."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), st.st_mode & 0o777
+        reader = _HashingReader(fh)
+        tar.addfile(info, reader)  # type: ignore[arg-type]
+    return reader.hash.hexdigest()
+
+
 def backup_create(target: Path) -> dict:
-    """Write a backup archive to ``target``; return its manifest."""
+    """Write a backup archive to ``target``; return its manifest. A damaged database is
+    refused (``BackupInvalid``, code ``database_damaged``) and nothing is written."""
     target = Path(target)
     key_dir = Path(settings.KEY_DIR)
     with tempfile.TemporaryDirectory(prefix="mawa-backup-") as tmp:
@@ -425,40 +559,55 @@ def backup_create(target: Path) -> dict:
         members: dict[str, Path] = {}
         if connection.vendor == "sqlite":
             db_copy = tmp_path / "database.sqlite3"
-            src = _sqlite_connect(settings.DATABASES["default"]["NAME"], _db_key())
-            dst = _sqlite_connect(db_copy, _db_key())
-            with dst:
-                src.backup(dst)  # online backup API: consistent even while others write
-            dst.close()
-            src.close()
+            _sqlite_copy(db_copy)
             members["database.sqlite3"] = db_copy
         else:
             dump = tmp_path / "database.pgdump"
-            subprocess.run(["pg_dump", "-Fc", "-f", str(dump)], env=_pg_env(), check=True)
+            _pg_dump(dump)
             members["database.pgdump"] = dump
         # the keys of this database; ``*.next``: a key rotation stopped before its swap
         for key_file in _key_files(key_dir, ("*.pem", "*.next")):
             members[f"keys/{key_file.name}"] = key_file
-        manifest = {
-            "format": FORMAT,
-            "created": dt.datetime.now(dt.UTC).isoformat(),
-            "database": connection.vendor,
-            "files": {name: _sha256(path) for name, path in members.items()},
-        }
+        # Django's secret key (``VAR_DIR/secret_key``, unless MAWA_SECRET_KEY is set): the
+        # recovery codes and the sign-in throttle are keyed with it
+        secret = Path(settings.VAR_DIR) / SECRET_KEY_FILE
+        if secret.is_file():
+            members[SECRET_KEY_FILE] = secret
+        stores = file_stores()
+        for store, path, inner in _store_files(stores):
+            members[f"stores/{store}/{inner}"] = path
         key = backup_key(create=True)
         plain = tmp_path / "backup.tar"
-        with tarfile.open(plain, "w") as tar:
+        hashes: dict[str, str] = {}
+        with tarfile.open(plain, "w", format=tarfile.PAX_FORMAT) as tar:
+            for name, path in members.items():
+                try:
+                    hashes[name] = _tar_add(tar, name, path)
+                except FileNotFoundError:
+                    continue  # a store file removed meanwhile (e.g. a purged photo)
+            manifest = {
+                "format": FORMAT,
+                "created": dt.datetime.now(dt.UTC).isoformat(),
+                "database": connection.vendor,
+                "stores": {name: sum(1 for n in hashes if n.startswith(f"stores/{name}/"))
+                           for name in stores},
+                "files": hashes,
+            }
             data = json.dumps(manifest, indent=1).encode()
             info = tarfile.TarInfo("manifest.json")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-            for name, path in members.items():
-                tar.add(str(path), arcname=name)
         partial = target.with_name(target.name + ".partial")
         _encrypt_file(plain, partial, key)
         os.chmod(partial, 0o600)
         partial.replace(target)  # never leave a half-written archive under the final name
     return manifest
+
+
+def _safe_member(name: str) -> bool:
+    parts = name.split("/")
+    return not name.startswith("/") and "\\" not in name \
+        and all(part not in ("", ".", "..") for part in parts)
 
 
 def _read_archive(source: Path, into: Path) -> dict:
@@ -471,19 +620,22 @@ def _read_archive(source: Path, into: Path) -> dict:
             manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
         except (KeyError, ValueError, TypeError, tarfile.TarError):
             raise BackupInvalid(_("The backup has no readable manifest."))
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") not in FORMATS_READ:
             raise BackupInvalid(_("Unknown backup format."))
         expected = manifest.get("files", {})
+        modes: dict[str, int] = {}
         for member in tar.getmembers():
             if member.name == "manifest.json":
                 continue
-            if member.name not in expected or not member.isfile():
+            if member.name not in expected or not member.isfile() \
+                    or not _safe_member(member.name):
                 raise BackupInvalid(_("The backup holds an unexpected file: %(name)s")
                                     % {"name": member.name})
             dest = into / member.name
             dest.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(dest, "wb") as out:  # type: ignore[union-attr]
                 shutil.copyfileobj(src, out)
+            modes[member.name] = member.mode & 0o777
     for name, digest in expected.items():
         path = into / name
         if not path.exists():
@@ -492,7 +644,51 @@ def _read_archive(source: Path, into: Path) -> dict:
         if _sha256(path) != digest:
             raise BackupInvalid(_("The backup is corrupt: %(name)s does not match its hash.")
                                 % {"name": name})
+    manifest["modes"] = modes
     return manifest
+
+
+def _stores_check(manifest: dict) -> dict[str, Path]:
+    """This machine's directory for every store in the backup; a store this Mawa does not
+    know is refused before anything changes."""
+    stores = file_stores()
+    unknown = sorted({name.split("/")[1] for name in manifest["files"]
+                      if name.startswith("stores/")} - set(stores))
+    if unknown:
+        raise BackupInvalid(_("The backup holds files of a store this Mawa does not know: "
+                              "%(name)s") % {"name": ", ".join(unknown)})
+    return stores
+
+
+def _stores_install(manifest: dict, opened: Path, stores: dict[str, Path], stamp: str) -> None:
+    """Replace every store with the backup's files; a non-empty store directory is moved
+    aside first (``<dir>.before-restore-<time>``), never deleted."""
+    for root in _store_roots(stores):
+        if root.is_dir() and any(root.iterdir()):
+            root.replace(root.with_name(f"{root.name}.before-restore-{stamp}"))
+    for name in manifest["files"]:
+        if not name.startswith("stores/"):
+            continue
+        _, store, inner = name.split("/", 2)
+        dest = stores[store] / inner
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = dest.with_name(dest.name + ".restoring")
+        shutil.copyfile(opened / name, partial)
+        os.chmod(partial, manifest["modes"].get(name, 0o600))
+        partial.replace(dest)
+
+
+def _secret_key_install(source: Path, stamp: str) -> None:
+    """The backup's Django secret key into ``VAR_DIR`` (0600); the one there is kept aside."""
+    live = Path(settings.VAR_DIR) / SECRET_KEY_FILE
+    live.parent.mkdir(parents=True, exist_ok=True)
+    if live.exists():
+        live.replace(live.with_name(f"{live.name}.before-restore-{stamp}"))
+    partial = live.with_name(live.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(source.read_bytes())
+    partial.replace(live)
 
 
 def backup_restore(source: Path, *, escrow: Path | None = None,
@@ -509,8 +705,7 @@ def backup_restore(source: Path, *, escrow: Path | None = None,
         raise BackupInvalid(_("This file is not a Mawa backup (%(error)s).")
                             % {"error": _("no encrypted backup header")})
     if not escrow:
-        raise BackupInvalid(_("This backup is encrypted: give the key escrow file "
-                              "(--escrow FILE) to restore it."))
+        raise BackupInvalid(_needs_escrow())
     if passphrase is None:
         raise EscrowInvalid(_("Give the passphrase of the key escrow (it is asked for on a "
                               "terminal, or use --passphrase-file FILE)."))
@@ -524,27 +719,28 @@ def backup_restore(source: Path, *, escrow: Path | None = None,
             raise BackupInvalid(_("This backup is of a %(theirs)s database; this Mawa uses "
                                   "%(ours)s.") % {"theirs": manifest["database"],
                                                   "ours": connection.vendor})
+        stores = _stores_check(manifest)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         if connection.vendor == "sqlite":
             db_new = tmp_path / "database.sqlite3"
             key = _db_key()
             if "database.key" in escrowed:
                 key = escrowed["database.key"].decode("ascii").strip()
-            check = _sqlite_connect(db_new, key)
-            # CHECK constraints use REGEXP, which Django registers on its own connections.
-            check.create_function("REGEXP", 2, lambda pattern, value: value is not None and
-                                  re.search(pattern, str(value)) is not None)
             try:
-                ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-            except _database_errors():
-                ok = "unreadable"  # e.g. an encrypted database and no key for it
-            finally:
-                check.close()
-            if ok != "ok":
+                check = _sqlite_connect(db_new, key)
+                try:
+                    _regexp(check)
+                    whole = sqlite_check_rows(
+                        check.execute("PRAGMA integrity_check").fetchall()) is None
+                finally:
+                    check.close()
+            except database_errors():
+                whole = False  # e.g. an encrypted database and no key for it
+            if not whole:
                 raise BackupInvalid(_("The database in the backup is damaged, or the escrow "
                                       "holds no key that opens it."))
+            live = _live_sqlite_path()
             connections.close_all()
-            live = Path(settings.DATABASES["default"]["NAME"])
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             if live.exists():
                 live.replace(live.with_name(f"{live.name}.before-restore-{stamp}"))
             for suffix in ("-wal", "-shm"):
@@ -553,9 +749,17 @@ def backup_restore(source: Path, *, escrow: Path | None = None,
             shutil.copy2(db_new, live)
         else:
             connections.close_all()
-            subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "-d",
-                            _pg_env()["PGDATABASE"], str(tmp_path / "database.pgdump")],
-                           env=_pg_env(), check=True)
+            done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "-d",
+                                   _pg_env()["PGDATABASE"], str(tmp_path / "database.pgdump")],
+                                  env=_pg_env(), capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr or "").strip().splitlines()[-1:] or [""]
+                raise BackupInvalid(_("pg_restore failed (%(error)s).")
+                                    % {"error": last[0][:200]})
+        if manifest["format"] >= 2:  # format 1 held no stores: leave this machine's alone
+            _stores_install(manifest, tmp_path, stores, stamp)
+        if SECRET_KEY_FILE in manifest["files"]:
+            _secret_key_install(tmp_path / SECRET_KEY_FILE, stamp)
         # the escrow first, then the backup's own keys over it: those are the keys of the
         # database just restored (an escrow made before a key rotation still restores a
         # backup made after it)

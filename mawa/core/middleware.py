@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 
-from django.http import JsonResponse
+from django.db import IntegrityError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mawa.core import context
 from mawa.core.errors import MawaError
+from mawa.core.health import database_errors
 from mawa.core.ids import uuid7
 
 log = logging.getLogger("mawa.request")
@@ -124,3 +129,59 @@ class RefuseNulMiddleware:
                 body = request.body
                 return b"\x00" in body or b"\\u0000" in body.lower()
         return False
+
+
+def _request_language(request) -> str:
+    """The page language as ``ArabicFirstLocaleMiddleware`` chooses it (the cookie, else
+    Arabic), read again here: the database error may come before that middleware ran."""
+    from django.conf import settings
+
+    language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def is_database_failure(exc: BaseException | None) -> bool:
+    """A ``DatabaseError`` that means the database cannot be read or reached (damaged, locked,
+    gone); an ``IntegrityError`` is a refused write, not a failing database."""
+    return isinstance(exc, database_errors()) and not isinstance(
+        exc, (IntegrityError, sqlite3.IntegrityError))
+
+
+def database_error_response(request) -> HttpResponse:
+    """503 and a translated page (JSON for the API) that reads nothing from the database: no
+    base template, no context processors (they read the user and the sites)."""
+    language = _request_language(request)
+    with translation.override(language):
+        message = _("Mawa cannot read its database just now, so nothing was shown or saved. "
+                    "Tell the administrator: the database may be damaged (mawa verify).")
+        if wants_json(request):
+            response: HttpResponse = JsonResponse(
+                {"code": "database_unavailable", "message": message, "fields": {}}, status=503)
+        else:
+            response = HttpResponse(render_to_string("core/database_error.html", {
+                "message": message, "language": language,
+                "direction": "rtl" if translation.get_language_bidi() else "ltr"}),
+                status=503)
+    response["Content-Language"] = language
+    response["Retry-After"] = "60"
+    log.error("database error on %s %s", request.method, request.path,
+              extra={"path": request.path, "method": request.method, "status_code": 503})
+    return response
+
+
+class DatabaseErrorMiddleware:
+    """A view that meets a damaged or unreachable database (``DatabaseError``) answers the
+    translated database page with 503, not a bare 500. Errors raised in other middleware
+    (the session, the user) reach ``core.views.server_error`` (``handler500``), which answers
+    the same page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_failure(exception):
+            return database_error_response(request)
+        return None

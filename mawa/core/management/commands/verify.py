@@ -1,14 +1,31 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from mawa.core.health import (
+    EXIT_DATABASE_DAMAGED,
+    EXIT_LEDGER_BROKEN,
+    database_check,
+    database_errors,
+    problem_from,
+)
 from mawa.core.ledger import ledger_verify
 from mawa.core.management.base import MawaCommand
 
 
+def database_damaged_error(detail: str) -> CommandError:
+    """One line, in the operator's language, and exit 3."""
+    return CommandError(_("The database is damaged or cannot be read (%(detail)s). Stop "
+                          "Mawa and restore the last good backup (README, Operating).")
+                        % {"detail": detail}, returncode=EXIT_DATABASE_DAMAGED)
+
+
 class Command(MawaCommand):
-    help = ("Recompute every ledger chain and check every signed checkpoint; name the first "
-            "entry that does not hold. Exit 0 when everything holds, 1 otherwise.")
+    help = ("Check the database file (SQLite: PRAGMA quick_check), then recompute every "
+            "ledger chain and check every signed checkpoint; name the first entry that does "
+            "not hold. Exit 0 when everything holds, 1 when the ledger does not, 3 when the "
+            "database is damaged or unreadable.")
 
     def add_arguments(self, parser):
         parser.add_argument("--stream", action="append",
@@ -24,7 +41,13 @@ class Command(MawaCommand):
                     extra = json.load(fh)
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot read checkpoints file: {exc}")
-        report = ledger_verify(streams=options["stream"], extra_checkpoints=extra)
+        problem = database_check()
+        if problem is not None:
+            raise database_damaged_error(problem.detail)
+        try:
+            report = ledger_verify(streams=options["stream"], extra_checkpoints=extra)
+        except database_errors() as exc:
+            raise database_damaged_error(problem_from(exc).detail)
         self.stdout.write(f"{report.entries} entries in {report.streams} streams, "
                           f"{report.checkpoints} checkpoints")
         for warning in report.warnings:
@@ -36,4 +59,4 @@ class Command(MawaCommand):
         self.stderr.write(f"FIRST FAILURE: {report.first_failure}")
         for failure in report.failures[1:]:
             self.stderr.write(f"also: {failure}")
-        raise CommandError("ledger verification failed", returncode=1)
+        raise CommandError("ledger verification failed", returncode=EXIT_LEDGER_BROKEN)
