@@ -26,13 +26,18 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import secrets
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from openpyxl.utils.cell import range_boundaries
@@ -151,6 +156,9 @@ _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
 # looks like; real Arabic text has it only in a rare typo
 _GLUED = re.compile("[A-Za-z][\u0600-\u06ff]|[\u0600-\u06ff][A-Za-z]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_BYTES = bytes(range(128))
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
+                            rb"[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _line_of(data: bytes | str, pos: int) -> int:
@@ -212,11 +220,10 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         first_error = exc
-    # UTF-8 with a few damaged bytes is still UTF-8: refuse it as such, not as Arabic
-    loose = data.decode("utf-8", "replace")
-    bad = loose.count("\ufffd")
-    wide = len(loose) - len(loose.encode("ascii", "ignore"))
-    if wide - bad > 10 * bad:
+    # UTF-8 with a few damaged bytes is still UTF-8 (and would read as Arabic gibberish in
+    # Windows-1256): refuse it as such when most of its non-ASCII bytes form UTF-8 sequences
+    high = len(data.translate(None, _ASCII_BYTES))
+    if 2 * sum(map(len, _UTF8_SEQUENCE.findall(data))) >= high:
         raise ImportRefused(_("The file is UTF-8 text, but byte %(byte)s on line %(line)s is "
                               "not: the file is damaged. Save it again as “CSV UTF-8” and "
                               "try again.") % {"byte": f"0x{data[first_error.start]:02X}",
@@ -485,6 +492,59 @@ def _xlsx_read(data: bytes) -> Table:
         width -= 1
     return Table(rows[0][:width], [r + [""] * (width - len(r)) for r in rows[1:]],
                  "xlsx", lines=lines[1:])
+
+
+# --- uploaded files ----------------------------------------------------------------------
+#
+# The page keeps an uploaded file under ``var/imports/<token>.bin`` (with ``<token>.json``,
+# the page's state) between the upload, the preview and the import: readable by Mawa's user
+# alone, deleted once imported, and removed by ``mawa purge`` once older than
+# ``settings.MAWA_IMPORT_FILE_SECONDS`` whatever became of it.
+
+def uploads_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def upload_write(path: Path, data: bytes) -> None:
+    """Write a file of the upload store, 0600 from the first byte (never 0644 for a moment),
+    replacing any earlier version atomically."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def upload_store(data: bytes) -> str:
+    """Keep an uploaded file; returns its token (random, 32 hex digits)."""
+    token = secrets.token_hex(16)
+    upload_write(uploads_dir() / f"{token}.bin", data)
+    return token
+
+
+def uploads_purge(*, now: float | None = None) -> int:
+    """Remove the upload store's files older than ``MAWA_IMPORT_FILE_SECONDS`` (by their last
+    change: a running import touches its state file). Returns the number of uploads removed."""
+    now = time.time() if now is None else now
+    path = Path(settings.VAR_DIR) / "imports"
+    if not path.is_dir():
+        return 0
+    removed = 0
+    for item in path.iterdir():
+        try:
+            old = now - item.stat().st_mtime > settings.MAWA_IMPORT_FILE_SECONDS
+        except FileNotFoundError:
+            continue
+        if old and item.is_file():
+            item.unlink(missing_ok=True)
+            removed += item.suffix == ".bin"
+    return removed
 
 
 # --- mapping -----------------------------------------------------------------------------
@@ -773,4 +833,5 @@ def import_commit(*, user, site, result: CheckResult,
 
 
 __all__ = ["CheckResult", "ImportRefused", "Problem", "Table", "WrittenPersons", "import_check",
-           "import_commit", "mapping_guess", "table_read"]
+           "import_commit", "mapping_guess", "table_read", "upload_store", "upload_write",
+           "uploads_dir", "uploads_purge"]
