@@ -17,7 +17,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from mawa.accounts.roles import Role
@@ -45,6 +45,14 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + 
 LATIN1 = ("given_lat,family_lat,sex,birth\nJürgen,Muñoz,male,1980\nJosé,Peña,male,1981\n"
           ).encode("latin-1")
 SHORT_ROW = csv_bytes([ROWS[0], ["علي", "Ali", "العبيدي"]])  # 3 of 9 cells
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages in English here (Arabic is the default); one test below reads the Arabic."""
+    monkeypatch.setenv("MAWA_LANGUAGE", "en")
+    with translation.override("en"):
+        yield
 
 
 def officer_of(users):
@@ -99,7 +107,9 @@ def web(client_for, users, monkeypatch, settings, tmp_path):
 
     monkeypatch.setattr(threading, "Thread", Now)
     monkeypatch.setattr(views_import, "close_old_connections", lambda: None)
-    return client_for(officer_of(users))
+    client = client_for(officer_of(users))
+    client.cookies["django_language"] = "en"
+    return client
 
 
 def upload(client, data: bytes, name: str = "gate.csv") -> str:
@@ -144,7 +154,7 @@ def test_cr_only_file_excel_for_mac_previews_and_imports(users, sites, web, tmp_
 
 
 def test_cr_only_file_with_a_line_break_inside_a_quoted_cell():
-    data = 'given_lat,notes\r"Ali","first line\nsecond line"\r'.encode()
+    data = b'given_lat,notes\r"Ali","first line\nsecond line"\r'
     assert read(data).rows == [["Ali", "first line\nsecond line"]]
 
 
@@ -180,9 +190,14 @@ def test_a_binary_file_is_refused_as_not_a_table(data, web, tmp_path):
     command_refused(tmp_path, data, "gate.bin")
 
 
-def test_binary_refusal_text_on_the_page_and_the_command(web, tmp_path):
+def test_binary_refusal_text_on_the_page_and_the_command(web, tmp_path, monkeypatch):
     assert "This is not a CSV or XLSX file" in page_refused(web, BINARY)
     assert "This is not a CSV or XLSX file" in command_refused(tmp_path, BINARY)
+    web.cookies["django_language"] = "ar"
+    assert "هذا ليس ملف CSV ولا XLSX" in page_refused(web, BINARY)
+    monkeypatch.setenv("MAWA_LANGUAGE", "ar")
+    with translation.override("ar"):
+        assert "هذا ليس ملف CSV ولا XLSX" in command_refused(tmp_path, BINARY)
 
 
 # --- encodings ---------------------------------------------------------------------------
