@@ -364,11 +364,13 @@ def _column_number(letters: bytes) -> int:
 @dataclass
 class _SheetScan:
     cells: int = 0
+    rows: int = 0  # rows that hold something
     max_row: int = 0  # of the cells that hold something
     max_col: int = 0
     merged: list[str] = field(default_factory=list)
     _row: int = 0
     _col: int = 0
+    _counted: int = -1  # the last row counted in ``rows``
     _tail: bytes = b""
 
     def feed(self, piece: bytes) -> None:
@@ -399,6 +401,9 @@ class _SheetScan:
             if not empty:
                 self.max_row = max(self.max_row, self._row)
                 self.max_col = max(self.max_col, self._col)
+                if self._counted != self._row:
+                    self._counted = self._row
+                    self.rows += 1
 
 
 class _WorkbookScan:
@@ -454,6 +459,10 @@ def _xlsx_read(data: bytes) -> Table:
                 sheet = _SheetScan(
                     max_row=max((s.max_row for s in scan.sheets.values()), default=0),
                     max_col=max((s.max_col for s in scan.sheets.values()), default=0))
+            if sheet.rows - 1 > MAX_ROWS:
+                raise ImportRefused(_("The file has %(n)s rows; at most %(max)s can be "
+                                      "imported at once.") % {"n": sheet.rows - 1,
+                                                             "max": MAX_ROWS})
             extent = sheet.max_row * sheet.max_col
             if extent > XLSX_MAX_CELLS:
                 raise ImportRefused(_("The sheet's data reaches row %(rows)s and column "

@@ -328,6 +328,16 @@ def test_an_xlsx_with_too_many_cells_is_refused(monkeypatch):
     assert exc.code == "import_too_many_cells"
 
 
+def test_an_xlsx_with_too_many_rows_is_refused_before_it_is_opened(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 5)
+    opened = []  # the sheet's XML is never parsed
+    monkeypatch.setattr("openpyxl.worksheet._read_only.ReadOnlyWorksheet._cells_by_row",
+                        lambda *a, **k: opened.append(1) or iter(()))
+    cells = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (n, n) for n in range(1, 9))
+    exc = refused(xlsx_with_sheet(sheet(cells)), "gate.xlsx")
+    assert "7 rows" in str(exc.message) and not opened
+
+
 def test_styled_empty_cells_far_away_do_not_count_as_data():
     table = read(xlsx_with_sheet(sheet(
         b'<row r="1"><c r="A1" t="inlineStr"><is><t>given_lat</t></is></c>'
