@@ -276,7 +276,7 @@ def upload_check(data: bytes, *, allowed: frozenset[str] | set[str], max_bytes: 
     if len(data) > max_bytes:
         raise UploadRefused("too_large")
     if extension_must_match:
-        if ext_named not in allowed or ext_named not in TYPES:
+        if ext_named is None or ext_named not in allowed or ext_named not in TYPES:
             raise UploadRefused("type_not_allowed")
         if not magic_matches(ext_named, data[:HEAD]):
             raise UploadRefused("type_mismatch")
