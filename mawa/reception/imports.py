@@ -114,7 +114,7 @@ class Table:
 
 @dataclass
 class Problem:
-    row: int  # 1-based data row as in the file (header is row 1, first data row is 2)
+    row: int  # the row's line in the CSV file / row in the sheet (the header is 1)
     column: str
     reason: str
 
@@ -248,10 +248,10 @@ def _newlines_normalise(text: str) -> str:
     if not crlf and lone_cr > lone_lf:  # CR alone ends the lines; an LF is inside a cell
         return text.replace("\r", "\n")
     stray = re.search("\r(?!\n)", text)
-    assert stray is not None
     raise ImportRefused(_("Line %(line)s holds a stray carriage return (CR) inside a cell, in "
                           "a file whose lines end otherwise. Remove it (a line break inside "
-                          "that cell) and try again.") % {"line": _line_of(text, stray.start())},
+                          "that cell) and try again.")
+                        % {"line": _line_of(text, stray.start() if stray else 0)},
                         code="import_stray_cr")
 
 
@@ -280,7 +280,11 @@ def _text_check(text: str) -> str:
 
 def _delimiter(text: str) -> str:
     """The separator that splits the header line into the most cells (comma on a tie)."""
-    header = next((line for line in text.split("\n", 50)[:50] if line.strip()), "")
+    first = re.search(r"\S", text)
+    if first is None:
+        return ","
+    end = text.find("\n", first.start())
+    header = text[text.rfind("\n", 0, first.start()) + 1:len(text) if end < 0 else end]
     best, most = ",", 0
     for d in ",;\t":
         n = len(next(csv.reader([header], delimiter=d), []))
