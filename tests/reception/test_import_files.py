@@ -331,7 +331,7 @@ def test_an_xlsx_with_too_many_cells_is_refused(monkeypatch):
 def test_an_xlsx_with_too_many_rows_is_refused_before_it_is_opened(monkeypatch):
     monkeypatch.setattr(imports, "MAX_ROWS", 5)
     opened = []  # the sheet's XML is never parsed
-    monkeypatch.setattr("openpyxl.worksheet._read_only.ReadOnlyWorksheet._cells_by_row",
+    monkeypatch.setattr("openpyxl.worksheet._reader.WorkSheetParser.parse",
                         lambda *a, **k: opened.append(1) or iter(()))
     cells = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (n, n) for n in range(1, 9))
     exc = refused(xlsx_with_sheet(sheet(cells)), "gate.xlsx")
