@@ -155,10 +155,6 @@ SESSION_COOKIE_AGE = int(os.environ.get("MAWA_IDLE_TIMEOUT_SECONDS", 30 * 60))
 SESSION_SAVE_EVERY_REQUEST = True
 # Absolute lifetime of a session whatever the activity (protection.md R14).
 MAWA_ABSOLUTE_SESSION_SECONDS = int(os.environ.get("MAWA_ABSOLUTE_SESSION_SECONDS", 12 * 3600))
-# an uploaded import file (var/imports) is kept this long at most, then ``mawa purge`` removes
-# it: as long as the longest session that could have uploaded it (docs/security.md)
-MAWA_IMPORT_FILE_SECONDS = int(os.environ.get("MAWA_IMPORT_FILE_SECONDS",
-                                              MAWA_ABSOLUTE_SESSION_SECONDS))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -204,4 +200,8 @@ LOGGING = {
 
 # --- Mawa -------------------------------------------------------------------
 MAWA_DEMO_ACCOUNTS_FILE = VAR_DIR / "demo-accounts.json"
+# an uploaded import file (var/imports) is kept this long at most, then ``mawa purge`` removes
+# it: as long as the longest session that could have uploaded it (docs/imports.md)
+MAWA_IMPORT_FILE_SECONDS = int(os.environ.get("MAWA_IMPORT_FILE_SECONDS",
+                                              MAWA_ABSOLUTE_SESSION_SECONDS))
 MAWA_CHECKPOINT_EVERY = 500  # sign a checkpoint of a stream every N entries
