@@ -208,4 +208,8 @@ LOGGING = {
 
 # --- Mawa -------------------------------------------------------------------
 MAWA_DEMO_ACCOUNTS_FILE = VAR_DIR / "demo-accounts.json"
+# an uploaded import file (var/imports) is kept this long at most, then ``mawa purge`` removes
+# it: as long as the longest session that could have uploaded it (docs/imports.md)
+MAWA_IMPORT_FILE_SECONDS = int(os.environ.get("MAWA_IMPORT_FILE_SECONDS",
+                                              MAWA_ABSOLUTE_SESSION_SECONDS))
 MAWA_CHECKPOINT_EVERY = 500  # sign a checkpoint of a stream every N entries

@@ -9,7 +9,9 @@ from the end of internment (release, repatriation, referral to asylum, referral 
 - ``internment+10y``: the record itself goes after ten years (not yet automated: see
   docs/security.md, open points);
 - export files: 15 minutes after they were made (``core.exports``); temporary files
-  (``var/tmp``): one day.
+  (``var/tmp``): one day; uploaded import files (``var/imports``, kept between the upload,
+  the preview and the import): ``settings.MAWA_IMPORT_FILE_SECONDS``, by default the longest
+  session (12 hours) — ``reception.imports.uploads_purge``.
 
 A person is spared while any item they surrendered is under an unlifted legal hold (IDDRS 6.40:
 do not destroy what may be evidence). Every run leaves one ledger entry with counts only — no
@@ -31,6 +33,7 @@ from mawa.core.exports import exports_purge
 from mawa.core.ledger import ledger_append
 from mawa.custody.models import LegalHold
 from mawa.reception.fieldinfo import PERSON_FIELDS
+from mawa.reception.imports import uploads_purge
 from mawa.reception.models import Person
 
 RETENTION_DAYS = {"internment+1y": 365, "until_notified": 365, "internment+10y": 3652}
@@ -74,7 +77,8 @@ def files_purge(*, now: float) -> dict[str, int]:
             if path.is_file() and now - path.stat().st_mtime > TEMP_SECONDS:
                 path.unlink(missing_ok=True)
                 removed_tmp += 1
-    return {"exports": exports_purge(now=now), "temp_files": removed_tmp}
+    return {"exports": exports_purge(now=now), "temp_files": removed_tmp,
+            "import_files": uploads_purge(now=now)}
 
 
 def purge_run(*, actor=None, now: dt.datetime | None = None) -> dict:

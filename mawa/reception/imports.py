@@ -23,14 +23,21 @@ Steps, shared by the page and ``mawa import persons FILE``:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
+import os
 import re
+import secrets
+import time
 import uuid
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +46,7 @@ from mawa.accounts.roles import Perm
 from mawa.core.audit import audit
 from mawa.core.db.rows import sqlite_cache
 from mawa.core.errors import MawaError, ValidationFailed
+from mawa.core.uploads import UploadRefused, zip_check
 from mawa.names import search_keys
 from mawa.reception import selectors, services
 from mawa.reception.models import ArrivalGroup, IdentityDocument, Person
@@ -46,6 +54,13 @@ from mawa.reception.services import DocumentInput, PersonInput
 
 MAX_BYTES = 40 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_LINE_CHARS = 100_000  # one line of a CSV file (below the csv module's own field limit)
+MAX_CELL_CHARS = 10_000  # one cell (a quoted cell may span lines)
+# XLSX: checked from the zip before the workbook is opened (see ``_xlsx_read``)
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+XLSX_MAX_RATIO = 100  # the kernel's limit for archives; real workbooks inflate 5-20 times
+XLSX_MAX_CELLS = 5_000_000  # cells in the sheet's XML, and rows x columns of its data
 CHUNK = 5000
 # Registry look-ups by name are only affordable per row for small files; larger files are
 # checked against the register by service and document number (exact, in bulk).
@@ -92,11 +107,14 @@ class Table:
     rows: list[list[str]]
     encoding: str = ""
     sha256: str = ""
+    # the file's line (CSV) or sheet row (XLSX) of each row, for the problems; empty for a
+    # table made in code (then row i is reported as i + 2)
+    lines: list[int] = field(default_factory=list)
 
 
 @dataclass
 class Problem:
-    row: int  # 1-based data row as in the file (header is row 1, first data row is 2)
+    row: int  # the row's line in the CSV file / row in the sheet (the header is 1)
     column: str
     reason: str
 
@@ -122,27 +140,188 @@ class CheckResult:
 
 
 # --- reading -----------------------------------------------------------------------------
+#
+# A file is read in full before anything is checked, so every way a file can be wrong ends in
+# ``ImportRefused`` with a message that names the line and the problem — never in an error of
+# the csv module or the XLSX reader. Lines may end in LF, CR+LF or CR alone (Excel for Mac);
+# the text may be UTF-8 (with or without its mark), UTF-16 (with its mark, or plainly so
+# without) or Windows-1256 when it reads as Arabic; anything else is refused by name.
 
-def _has_arabic(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8", "UTF-8"), (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+         (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"), (b"\xff\xfe", "utf-16-le", "UTF-16"),
+         (b"\xfe\xff", "utf-16-be", "UTF-16"))
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+# an Arabic character glued to a Latin letter: what Latin-1 (ñ, Ä, ö …) read as Windows-1256
+# looks like; real Arabic text has it only in a rare typo
+_GLUED = re.compile("[A-Za-z][\u0600-\u06ff]|[\u0600-\u06ff][A-Za-z]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_BYTES = bytes(range(128))
+
+
+def _line_of(data: bytes | str, pos: int) -> int:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(newline, 0, pos) + 1  # type: ignore[arg-type]
+
+
+def _not_a_table() -> ImportRefused:
+    return ImportRefused(_("This is not a CSV or XLSX file (it holds binary data). Save the "
+                           "sheet as “CSV UTF-8” or XLSX and try again."), code="import_binary")
+
+
+def _encoding_refused(data: bytes, exc: UnicodeDecodeError) -> ImportRefused:
+    return ImportRefused(
+        _("The file's encoding is not one Mawa reads (UTF-8, UTF-16, or Windows-1256 for "
+          "Arabic): byte %(byte)s on line %(line)s is not UTF-8, and the text does not read "
+          "as Arabic either (Latin-1 or another Western encoding?). Save it as “CSV UTF-8” "
+          "and try again.") % {"byte": f"0x{data[exc.start]:02X}",
+                               "line": _line_of(data, exc.start)},
+        code="import_encoding")
+
+
+def _utf16_unmarked(data: bytes) -> str | None:
+    """UTF-16 without its byte-order mark: the zero high bytes of ASCII characters (digits,
+    separators, line ends) all fall on one side."""
+    sample = data[:4096]
+    sample = sample[:len(sample) - len(sample) % 2]
+    half = max(len(sample) // 2, 1)
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= half // 10 and even == 0:
+        return "utf-16-le"
+    if even >= half // 10 and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8"
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec), codec[:6]
+            except UnicodeDecodeError as exc:
+                raise ImportRefused(
+                    _("The file is marked as %(encoding)s text but byte %(pos)s is not "
+                      "%(encoding)s. Save it as “CSV UTF-8” and try again.")
+                    % {"encoding": name, "pos": exc.start + len(bom)}, code="import_encoding")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportRefused(_("This is an old Excel workbook (.xls). Save it as XLSX or as "
+                              "“CSV UTF-8” and try again."), code="import_binary")
+    if b"\x00" in data:
+        codec16 = _utf16_unmarked(data)
+        if codec16 is None:
+            raise _not_a_table()
+        try:
+            return data.decode(codec16), "utf-16"
+        except UnicodeDecodeError:
+            raise _not_a_table()
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_error = exc
+    # UTF-8 with a few damaged bytes is still UTF-8 (and would read as Arabic gibberish in
+    # Windows-1256): refuse it as such when most of its non-ASCII bytes form UTF-8 sequences
+    high = len(data.translate(None, _ASCII_BYTES))
+    utf8_high = len(data.decode("utf-8", "ignore").encode("utf-8")) - (len(data) - high)
+    if 2 * utf8_high >= high:
+        raise ImportRefused(_("The file is UTF-8 text, but byte %(byte)s on line %(line)s is "
+                              "not: the file is damaged. Save it again as “CSV UTF-8” and "
+                              "try again.") % {"byte": f"0x{data[first_error.start]:02X}",
+                                               "line": _line_of(data, first_error.start)},
+                            code="import_encoding")
+    # judged on a megabyte from the first byte that is not UTF-8: enough to tell, and cheap
+    start = max(first_error.start - 4096, 0)
+    sample = data[start:start + (1 << 20)].decode("cp1256", "replace")
+    letters = len(sample) - len(_ARABIC_LETTER.sub("", sample))  # counted without a list
+    if not letters or 20 * _GLUED.subn("", sample)[1] > letters:
+        raise _encoding_refused(data, first_error)
+    return data.decode("cp1256", "replace"), "windows-1256"
+
+
+def _newlines_normalise(text: str) -> str:
+    """Every line ending as LF: CR+LF (Windows) and CR alone (Excel for Mac) become LF. In a
+    file whose lines end in LF or CR+LF, a CR alone is a stray character inside a cell: refused
+    with its line, rather than read as a line break that would shift every cell after it."""
+    crlf = text.count("\r\n")
+    lone_cr = text.count("\r") - crlf
+    if not lone_cr:
+        return text.replace("\r\n", "\n") if crlf else text
+    lone_lf = text.count("\n") - crlf
+    if not crlf and lone_cr > lone_lf:  # CR alone ends the lines; an LF is inside a cell
+        return text.replace("\r", "\n")
+    stray = re.search("\r(?!\n)", text)
+    raise ImportRefused(_("Line %(line)s holds a stray carriage return (CR) inside a cell, in "
+                          "a file whose lines end otherwise. Remove it (a line break inside "
+                          "that cell) and try again.")
+                        % {"line": _line_of(text, stray.start() if stray else 0)},
+                        code="import_stray_cr")
+
+
+_LONG_LINE = re.compile(f"^[^\n]{{{MAX_LINE_CHARS + 1}}}", re.MULTILINE)
+
+
+def _text_check(text: str) -> str:
+    text = text.rstrip("\x1a")  # the end-of-file mark of old DOS tools
+    control = _CONTROL.search(text)
+    if control:
+        sample = text[:65536]
+        if "\x00" in text or len(_CONTROL.findall(sample)) * 100 > len(sample):
+            raise _not_a_table()
+        raise ImportRefused(_("Line %(line)s holds a control character (%(char)s) that has no "
+                              "place in a table. Remove it and try again.")
+                            % {"line": _line_of(text, control.start()),
+                               "char": f"U+{ord(control.group()):04X}"}, code="import_binary")
+    long_line = _LONG_LINE.search(text)
+    if long_line:
+        raise ImportRefused(_("Line %(line)s is longer than %(max)s characters: this is not a "
+                              "table of persons, or a separator is missing.")
+                            % {"line": _line_of(text, long_line.start()),
+                               "max": MAX_LINE_CHARS}, code="import_line_too_long")
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """The separator that splits the header line into the most cells (comma on a tie)."""
+    first = re.search(r"\S", text)
+    if first is None:
+        return ","
+    end = text.find("\n", first.start())
+    header = text[text.rfind("\n", 0, first.start()) + 1:len(text) if end < 0 else end]
+    best, most = ",", 0
+    for d in ",;\t":
+        n = len(next(csv.reader([header], delimiter=d), []))
+        if n > most:
+            best, most = d, n
+    return best
+
+
+def _cell_too_long(line: int) -> ImportRefused:
+    return ImportRefused(_("A cell on line %(line)s is longer than %(max)s characters (a quote "
+                           "opened and never closed?). Correct it and try again.")
+                         % {"line": line, "max": MAX_CELL_CHARS}, code="import_cell_too_long")
+
+
+def _csv_read(data: bytes) -> Table:
+    text, encoding = _decode(data)
+    text = _text_check(_newlines_normalise(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
+                        quotechar='"', skipinitialspace=True, strict=False)
+    rows, lines, last = [], [], 0
     try:
-        text = data.decode("cp1256")
-    except UnicodeDecodeError:
-        raise ImportRefused(_("The file is neither UTF-8 nor Windows-1256 (Arabic) text. "
-                              "Save it as “CSV UTF-8” and try again."))
-    if not _has_arabic(text) and any(b > 0x7F for b in data):
-        raise ImportRefused(_("The file's encoding could not be recognised. Save it as "
-                              "“CSV UTF-8” and try again."))
-    return text, "windows-1256"
+        for record in reader:
+            start, last = last + 1, reader.line_num
+            cells = [c.strip() for c in record]
+            if any(cells):
+                if max(map(len, cells)) > MAX_CELL_CHARS:
+                    raise _cell_too_long(start)
+                rows.append(cells)
+                lines.append(start)
+                if len(rows) > MAX_ROWS + 1:
+                    break
+    except csv.Error:
+        # the only one left with these settings: a quoted cell past the csv module's limit
+        raise _cell_too_long(last + 1)
+    if not rows:
+        raise ImportRefused(_("The file is empty."))
+    return Table(rows[0], rows[1:], encoding, lines=lines[1:])
 
 
 def table_read(data: bytes, filename: str) -> Table:
@@ -156,16 +335,7 @@ def table_read(data: bytes, filename: str) -> Table:
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
         table = _xlsx_read(data)
     else:
-        text, encoding = _decode(data)
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        all_rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), dialect)]
-        all_rows = [r for r in all_rows if any(r)]
-        if not all_rows:
-            raise ImportRefused(_("The file is empty."))
-        table = Table(all_rows[0], all_rows[1:], encoding)
+        table = _csv_read(data)
     table.sha256 = digest
     if len(table.rows) > MAX_ROWS:
         raise ImportRefused(_("The file has %(n)s rows; at most %(max)s can be imported at "
@@ -177,34 +347,217 @@ def table_read(data: bytes, filename: str) -> Table:
     return table
 
 
+# An XLSX file is a zip of XML. Before the workbook is opened, the zip is checked by the
+# kernel's archive check with limits for a workbook (``core.uploads.zip_check``: declared and
+# actual sizes, expansion ratio), and the sheets' XML is scanned as it inflates — cells
+# counted, the extent of the cells that hold something found, merged ranges collected —
+# so that a small file claiming millions of cells is refused before any cell is built.
+
+_XML_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell)\b([^>]*?)(/?)>")
+_ATTR_R = re.compile(rb"""\sr\s*=\s*["']([A-Z]{0,3})([0-9]{0,7})["']""")
+_ATTR_REF = re.compile(rb"""\sref\s*=\s*["']([A-Z]{1,3}[0-9]{1,7}:[A-Z]{1,3}[0-9]{1,7})["']""")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+@dataclass
+class _SheetScan:
+    cells: int = 0
+    rows: int = 0  # rows that hold something
+    max_row: int = 0  # of the cells that hold something
+    max_col: int = 0
+    merged: list[str] = field(default_factory=list)
+    _row: int = 0
+    _col: int = 0
+    _counted: int = -1  # the last row counted in ``rows``
+    _tail: bytes = b""
+
+    def feed(self, piece: bytes) -> None:
+        buf = self._tail + piece
+        cut = buf.rfind(b"<")
+        if cut < 0 or len(buf) - cut > 1 << 20:
+            cut = len(buf)
+        self._tail = buf[cut:]
+        for m in _XML_TAG.finditer(buf, 0, cut):
+            tag, attrs, empty = m.groups()
+            if tag == b"mergeCell":
+                ref = _ATTR_REF.search(attrs)
+                if ref:
+                    self.merged.append(ref.group(1).decode())
+                continue
+            r = _ATTR_R.search(attrs)
+            if tag == b"row":
+                self._row = int(r.group(2)) if r and r.group(2) else self._row + 1
+                self._col = 0
+                continue
+            self.cells += 1
+            if r and r.group(1):
+                self._col = _column_number(r.group(1))
+                if r.group(2):
+                    self._row = int(r.group(2))
+            else:
+                self._col += 1
+            if not empty:
+                self.max_row = max(self.max_row, self._row)
+                self.max_col = max(self.max_col, self._col)
+                if self._counted != self._row:
+                    self._counted = self._row
+                    self.rows += 1
+
+
+class _WorkbookScan:
+    def __init__(self):
+        self.sheets: dict[str, _SheetScan] = {}
+
+    def __call__(self, member: zipfile.ZipInfo, piece: bytes) -> None:
+        name = member.filename
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            sheet = self.sheets.setdefault(name, _SheetScan())
+            sheet.feed(piece)
+            if sheet.cells > XLSX_MAX_CELLS:
+                raise _too_many_cells(sheet.cells)
+
+
+def _too_many_cells(n: int) -> ImportRefused:
+    return ImportRefused(_("The workbook's sheet has more than %(n)s cells; at most %(max)s "
+                           "can be read. Delete unused rows and columns or split the file.")
+                         % {"n": n, "max": XLSX_MAX_CELLS}, code="import_too_many_cells")
+
+
+def _xlsx_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v).strip()
+
+
 def _xlsx_read(data: bytes) -> Table:
+    scan = _WorkbookScan()
+    try:
+        zip_check(data, max_members=XLSX_MAX_MEMBERS, max_total=XLSX_MAX_UNCOMPRESSED,
+                  max_ratio=XLSX_MAX_RATIO, scan=scan)
+    except UploadRefused as exc:
+        if exc.code == "zip_bomb":
+            raise ImportRefused(_("This XLSX workbook expands far beyond its size (at most "
+                                  "%(ratio)s times its size and %(mb)s MB are read): it was "
+                                  "not opened.") % {"ratio": XLSX_MAX_RATIO,
+                                                   "mb": XLSX_MAX_UNCOMPRESSED >> 20},
+                                code="import_zip_bomb")
+        raise ImportRefused(_("This is not a readable XLSX workbook."), code="import_binary")
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = load_workbook(io.BytesIO(data), data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ImportRefused(_("This is not a readable XLSX workbook (%(e)s).")
-                            % {"e": type(exc).__name__})
-    ws = wb.worksheets[0]
-    merged = [str(r) for r in ws.merged_cells.ranges if r.min_row <= 1]
-    if merged:
-        raise ImportRefused(_("Header cells %(ranges)s are merged. Unmerge them so that each "
-                              "column has its own header in row 1.")
-                            % {"ranges": ", ".join(sorted(merged))})
-    rows = []
-    for r in ws.iter_rows(values_only=True):
-        cells = ["" if v is None else (v.date().isoformat() if hasattr(v, "date")
-                                       and callable(v.date) else str(v)).strip() for v in r]
-        if any(cells):
-            rows.append(cells)
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            sheet = scan.sheets.get(getattr(ws, "_worksheet_path", ""))
+            if sheet is None:  # not where the scan looked: take the largest sheet's extent
+                sheet = _SheetScan(
+                    max_row=max((s.max_row for s in scan.sheets.values()), default=0),
+                    max_col=max((s.max_col for s in scan.sheets.values()), default=0))
+            if sheet.rows - 1 > MAX_ROWS:
+                raise ImportRefused(_("The file has %(n)s rows; at most %(max)s can be "
+                                      "imported at once.") % {"n": sheet.rows - 1,
+                                                             "max": MAX_ROWS})
+            extent = sheet.max_row * sheet.max_col
+            if extent > XLSX_MAX_CELLS:
+                raise ImportRefused(_("The sheet's data reaches row %(rows)s and column "
+                                      "%(cols)s (%(n)s cells); at most %(max)s cells can be "
+                                      "read. Delete unused rows and columns or split the "
+                                      "file.") % {"rows": sheet.max_row, "cols": sheet.max_col,
+                                                  "n": extent, "max": XLSX_MAX_CELLS},
+                                    code="import_too_many_cells")
+            merged = [r for r in sheet.merged
+                      if min(int(n) for n in re.findall(r"[0-9]+", r)) <= 1]
+            if merged:
+                raise ImportRefused(_("Header cells %(ranges)s are merged. Unmerge them so "
+                                      "that each column has its own header in row 1.")
+                                    % {"ranges": ", ".join(sorted(merged))})
+            rows, lines = [], []
+            if extent:
+                for n, r in enumerate(ws.iter_rows(min_row=1, max_row=sheet.max_row,
+                                                   min_col=1, max_col=sheet.max_col,
+                                                   values_only=True), start=1):
+                    cells = [_xlsx_value(v) for v in r]
+                    if any(cells):
+                        if any(len(c) > MAX_CELL_CHARS for c in cells):
+                            raise _cell_too_long(n)
+                        rows.append(cells)
+                        lines.append(n)
+        finally:
+            wb.close()
+    except ImportRefused:
+        raise
+    except Exception:  # noqa: BLE001 — any failure of the XLSX reader on a hostile file
+        raise ImportRefused(_("This is not a readable XLSX workbook."), code="import_binary")
     if not rows:
         raise ImportRefused(_("The workbook's first sheet is empty."))
     width = len(rows[0])
     while width and not rows[0][width - 1]:
         width -= 1
-    return Table(rows[0][:width], [r[:width] + [""] * (width - len(r)) for r in rows[1:]],
-                 "xlsx")
+    return Table(rows[0][:width], [r + [""] * (width - len(r)) for r in rows[1:]],
+                 "xlsx", lines=lines[1:])
+
+
+# --- uploaded files ----------------------------------------------------------------------
+#
+# The page keeps an uploaded file under ``var/imports/<token>.bin`` (with ``<token>.json``,
+# the page's state) between the upload, the preview and the import: readable by Mawa's user
+# alone, deleted once imported, and removed by ``mawa purge`` once older than
+# ``settings.MAWA_IMPORT_FILE_SECONDS`` whatever became of it.
+
+def uploads_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def upload_write(path: Path, data: bytes) -> None:
+    """Write a file of the upload store, 0600 from the first byte (never 0644 for a moment),
+    replacing any earlier version atomically."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def upload_store(data: bytes) -> str:
+    """Keep an uploaded file; returns its token (random, 32 hex digits)."""
+    token = secrets.token_hex(16)
+    upload_write(uploads_dir() / f"{token}.bin", data)
+    return token
+
+
+def uploads_purge(*, now: float | None = None) -> int:
+    """Remove the upload store's files older than ``MAWA_IMPORT_FILE_SECONDS`` (by their last
+    change: a running import touches its state file). Returns the number of uploads removed."""
+    now = time.time() if now is None else now
+    path = Path(settings.VAR_DIR) / "imports"
+    if not path.is_dir():
+        return 0
+    removed = 0
+    for item in path.iterdir():
+        try:
+            old = now - item.stat().st_mtime > settings.MAWA_IMPORT_FILE_SECONDS
+        except FileNotFoundError:
+            continue
+        if old and item.is_file():
+            item.unlink(missing_ok=True)
+            removed += item.suffix == ".bin"
+    return removed
 
 
 # --- mapping -----------------------------------------------------------------------------
@@ -291,10 +644,25 @@ def import_check(*, user, site, table: Table, mapping: dict[str, str] | None = N
     numbers_by_row: dict[int, list[tuple[str, str, str]]] = {}
     columns = [(f, index[h]) for h, f in mapping.items()]
     group_id = group.id if group else None
-    for n, raw in enumerate(table.rows, start=2):
-        if progress and n % 1000 == 0:
-            progress(n - 1, len(table.rows))
+    header_width = len(table.headers)
+    lines = table.lines if len(table.lines) == len(table.rows) else \
+        range(2, len(table.rows) + 2)
+    for pos, (n, raw) in enumerate(zip(lines, table.rows, strict=True)):
+        if progress and pos % 1000 == 999:
+            progress(pos + 1, len(table.rows))
         width = len(raw)
+        if width != header_width:
+            filled = width
+            while filled > header_width and not raw[filled - 1]:
+                filled -= 1
+            if filled != header_width:
+                # the cells cannot be put in their columns: a separator, a quote or a line
+                # break out of place; nothing else is checked on this row
+                result.problems.append(Problem(n, "", str(_(
+                    "This row has %(cells)s cells but the header has %(columns)s: a separator, "
+                    "a quote or a line break inside a cell is out of place.")
+                    % {"cells": filled, "columns": header_width})))
+                continue
         cells = {f: (raw[i] if i < width else "") for f, i in columns}
         before = len(result.problems)
         # one search over the whole row first: a match inside a cell is a match in the row,
@@ -339,7 +707,7 @@ def import_check(*, user, site, table: Table, mapping: dict[str, str] | None = N
             else:
                 seen_numbers[(kind, number)] = n
         numbers_by_row[n] = [x for x in numbers if x[1]]
-        client_key = uuid.uuid5(_NS, f"{table.sha256}:{n}")
+        client_key = uuid.uuid5(_NS, f"{table.sha256}:{pos + 2}")  # by position, as ever
         result.people.append(services.CleanPerson(
             client_key=client_key, values=values, aliases=aliases, documents=documents,
             content_hash=services.person_content_hash(values, aliases, documents, hashes,
@@ -478,4 +846,5 @@ def import_commit(*, user, site, result: CheckResult,
 
 
 __all__ = ["CheckResult", "ImportRefused", "Problem", "Table", "WrittenPersons", "import_check",
-           "import_commit", "mapping_guess", "table_read"]
+           "import_commit", "mapping_guess", "table_read", "upload_store", "upload_write",
+           "uploads_dir", "uploads_purge"]

@@ -1,21 +1,22 @@
 """Import pages: upload → preview (mapping, every problem) → import with a progress bar.
 
-The uploaded file is kept under ``var/imports/<token>`` (0600) until imported; the token is
-random and bound to the uploading user. The import itself runs in a background thread after
-the request, because 100,000 rows take longer than a browser waits; the page polls its
-progress with htmx.
+The uploaded file is kept under ``var/imports/<token>.bin`` (0600, ``imports.upload_store``)
+until imported, and removed by ``mawa purge`` after ``MAWA_IMPORT_FILE_SECONDS`` if it never is;
+the token is random and bound to the uploading user. Whatever the file holds, the preview
+answers a page: a file that cannot be read is refused with its reason (400), never a 500.
+The import itself runs in a background thread after the request, because 100,000 rows take
+longer than a browser waits; the page polls its progress with htmx.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 
-from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from mawa.accounts import access
@@ -26,9 +27,7 @@ from mawa.reception import imports, selectors
 
 
 def _dir():
-    path = settings.VAR_DIR / "imports"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return imports.uploads_dir()
 
 
 def _meta(token: str, user) -> dict:
@@ -44,7 +43,7 @@ def _meta(token: str, user) -> dict:
 
 
 def _save_meta(token: str, meta: dict) -> None:
-    (_dir() / f"{token}.json").write_text(json.dumps(meta))
+    imports.upload_write(_dir() / f"{token}.json", json.dumps(meta).encode())
 
 
 def _site(request):
@@ -61,11 +60,10 @@ def import_upload(request):
     if request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
         if upload.size > imports.MAX_BYTES:
-            error = imports.ImportRefused(imports._("The file is larger than %(n)s MB.")
-                                          % {"n": imports.MAX_BYTES // 1024 // 1024}).message
+            error = _("The file is larger than %(n)s MB.") % {
+                "n": imports.MAX_BYTES // 1024 // 1024}
         else:
-            token = secrets.token_hex(16)
-            (_dir() / f"{token}.bin").write_bytes(upload.read())
+            token = imports.upload_store(upload.read())
             _save_meta(token, {"user": str(request.user.pk), "name": upload.name[:200],
                                "group": request.POST.get("group", ""), "state": "uploaded"})
             return redirect("reception:import_preview", token=token)
@@ -79,7 +77,12 @@ def _check(request, meta, token):
     group = None
     if meta.get("group"):
         group = selectors.arrival_group_get(user=request.user, group_id=meta["group"])
-    table = imports.table_read((_dir() / f"{token}.bin").read_bytes(), meta["name"])
+    try:
+        data = (_dir() / f"{token}.bin").read_bytes()
+    except OSError:
+        raise imports.ImportRefused(_("This upload is no longer kept (it was imported, or it "
+                                      "expired). Upload the file again."), code="import_gone")
+    table = imports.table_read(data, meta["name"])
     mapping = meta.get("mapping") or imports.mapping_guess(table.headers)
     return site, imports.import_check(user=request.user, site=site, table=table,
                                       mapping=mapping, group=group)

@@ -1,10 +1,16 @@
-"""``mawa import persons FILE --user NAME --site CODE [--group CODE] [--report OUT.csv]``"""
+"""``mawa import persons FILE --user NAME --site CODE [--group CODE] [--report OUT.csv]``
+
+A file that cannot be read (binary, an unknown encoding, a line of megabytes, a zip bomb …)
+ends with one line naming the reason and exit code 2, never a traceback; nothing is written
+unless every row passes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from mawa.accounts.models import User
 from mawa.core.errors import NotFound
@@ -39,6 +45,9 @@ class Command(MawaCommand):
                 raise NotFound()
         path = Path(o["file"])
         try:
+            if path.stat().st_size > imports.MAX_BYTES:  # refused before it is read
+                raise imports.ImportRefused(_("The file is larger than %(n)s MB.")
+                                            % {"n": imports.MAX_BYTES // 1024 // 1024})
             data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}")
