@@ -86,9 +86,11 @@ def test_the_pages_show_the_secret_once(client_for, officer, sites):
     assert response.status_code == 200, response.content
     token = ApiToken.objects.get(user=officer)
     body = response.content.decode()
-    assert f"mawa_{token.prefix}_" in body
+    secret = re.search(rf"mawa_{token.prefix}_[A-Za-z0-9_-]{{20,}}", body).group(0)
+    assert "no-store" in response["Cache-Control"]
+    assert bearer(secret, "get", "/api/me").status_code == 200
     listing = client.get("/accounts/tokens/").content.decode()
-    assert "reporting" in listing and f"mawa_{token.prefix}_" not in listing
+    assert "reporting" in listing and secret not in listing
     assert client.post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
