@@ -133,6 +133,7 @@ def test_a_read_only_token_cannot_write(officer, sites):
             "arrived_at": "2024-05-01T08:00:00Z", "reported_count": 2}
     refused = bearer(secret, "post", "/api/reception/groups", body)
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert refused.json()["message"] == "رمز الواجهة البرمجية هذا للقراءة فقط."  # translated
     assert json.loads(uses(token)[-1].payload)["outcome"] == "denied"
 
 
