@@ -14,15 +14,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.utils.translation import gettext
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import PathView
 from ninja.parser import Parser
-from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field, JsonValue
 
 from mawa.accountability.api import router as accountability_router
-from mawa.accounts import access, services as accounts_services
+from mawa.accounts import access
+from mawa.accounts import services as accounts_services
 from mawa.accounts.hidden import hidden_permissions
 from mawa.camp.api import router as camp_router
 from mawa.core.apitexts import ninja_text
