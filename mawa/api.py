@@ -1,6 +1,8 @@
 """The REST API (django-ninja): one router per app, an OpenAPI schema at /api/docs.
 
-Authentication is the session (same cookie as the pages; ninja enforces CSRF for it).
+Authentication is the session (same cookie as the pages; ninja enforces CSRF for it) or an API
+token of an integration (``Authorization: Bearer …``, ``accounts.ApiToken``: scoped, expiring,
+revocable, every use on the ledger; no CSRF token, no cookie).
 Domain errors map to JSON once, here. Each app's router is imported by name below and mounted
 under the app's name.
 """
@@ -12,18 +14,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.utils.translation import gettext
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import PathView
 from ninja.parser import Parser
-from ninja.security import django_auth
+from ninja.security import HttpBearer, django_auth
 from pydantic import Field, JsonValue
 
 from mawa.accountability.api import router as accountability_router
 from mawa.accounts import access
+from mawa.accounts import services as accounts_services
 from mawa.accounts.hidden import hidden_permissions
 from mawa.camp.api import router as camp_router
 from mawa.core.apitexts import ninja_text
-from mawa.core.errors import MawaError
+from mawa.core.errors import Forbidden, MawaError
 from mawa.custody.api import router as custody_router
 from mawa.matching.api import router as matching_router
 from mawa.reception.api import router as reception_router
@@ -159,8 +162,29 @@ class JsonObjectParser(Parser):
         return data
 
 
-api = MawaAPI(title="Mawa API", version="1", auth=django_auth, urls_namespace="api",
-              parser=JsonObjectParser())
+class TokenAuth(HttpBearer):
+    """An integration's API token (``Authorization: Bearer mawa_…``). The request's user is the
+    token's, with the token's scope attached (``access.TokenScope``): every access check of
+    the request sees only its permissions and sites. A header with an unknown, expired or
+    revoked token answers 401; a writing method with a read-only token 403. Asked before the
+    session, so that a bearer request is never asked for a CSRF token."""
+
+    def __call__(self, request: HttpRequest):
+        use = accounts_services.api_token_for_request(request)
+        if use is None:
+            return None
+        if use.refusal == "read_only":
+            raise Forbidden(gettext("This API token is read-only."))
+        if use.user is None:
+            raise AuthenticationError()
+        return use.user
+
+    def authenticate(self, request: HttpRequest, token: str):  # pragma: no cover - __call__
+        return None
+
+
+api = MawaAPI(title="Mawa API", version="1", auth=[TokenAuth(), django_auth],
+              urls_namespace="api", parser=JsonObjectParser())
 
 
 @api.exception_handler(MawaError)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.db import transaction
@@ -58,10 +59,38 @@ def break_glass_rule_register(rule: BreakGlassRule) -> None:
         _BREAK_GLASS_RULES.append(rule)
 
 
+@dataclass(frozen=True)
+class TokenScope:
+    """What an API token lets a request do (``ApiToken``), attached to the request's user as
+    ``token_scope`` by the token authentication: every check below then sees no more than the
+    token's permissions and sites, and never more than the user's role and sites give now.
+
+    ``permissions`` None: the role's permissions outside the compartment; ``site_ids`` None:
+    every site of the user's. ``read_only``: the API refuses every writing method."""
+
+    token_id: str
+    read_only: bool
+    permissions: frozenset[str] | None
+    site_ids: frozenset | None
+
+    def permissions_within(self, role_perms: frozenset[str]) -> frozenset[str]:
+        named = self.permissions if self.permissions is not None else (
+            role_perms - COMPARTMENT_PERMS)
+        return role_perms & named
+
+
+def token_scope(user) -> TokenScope | None:
+    """The API token scope the request's ``user`` acts under (None: a session)."""
+    return getattr(user, "token_scope", None)
+
+
 def permissions_of(user) -> frozenset[str]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     perms = ROLE_PERMISSIONS.get(user.role, frozenset())
+    scope = token_scope(user)
+    if scope is not None:  # a token: never break-glass, never more than it names
+        return scope.permissions_within(perms)
     if user.role == Role.ADMINISTRATOR and _break_glass_open(user):
         perms = perms | BREAK_GLASS_PERMS
     return perms
@@ -91,12 +120,15 @@ def site_ids(user) -> set | None:
     """Ids of the sites the user works at; None means every site."""
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
+    scope = token_scope(user)
     if user.all_sites:
-        return None
+        return None if scope is None or scope.site_ids is None else set(scope.site_ids)
     cached = getattr(user, "_mawa_site_ids", None)
     if cached is None:
         assigned_sites(user)
         cached = user._mawa_site_ids
+    if scope is not None and scope.site_ids is not None:
+        return cached & scope.site_ids
     return cached
 
 
@@ -253,7 +285,8 @@ def hidden(perm: str) -> Callable:
 def hidden_refuse(request, *perms: str) -> None:
     """Unless the request's user may use one of ``perms``: audit the refusal and raise the
     ``Http404`` of an unknown URL (Django's own answer to a URL that resolves to nothing)."""
-    user = getattr(request, "user", None)
+    # an API request's user (``request.auth``: the session's or an API token's, scoped)
+    user = getattr(request, "auth", None) or getattr(request, "user", None)
     if any(can(user, perm) for perm in perms):
         return
     _deny(user, perms[0])

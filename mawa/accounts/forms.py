@@ -76,3 +76,27 @@ class UserCreateForm(UserAccessForm):
         password = self.cleaned_data["password"]
         validate_password(password)
         return password
+
+
+class ApiTokenForm(BootstrapMixin, forms.Form):
+    """A new API token: its name, scope, sites and expiry (``services.api_token_create``)."""
+
+    SCOPES = [("read_only", _("Read only (everything my role may read)")),
+              ("permissions", _("The permissions chosen below (reading and writing)"))]
+
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What the token is for, e.g. the camp's ration system."))
+    scope = forms.ChoiceField(label=_("Scope"), choices=SCOPES, initial="read_only")
+    permissions = forms.MultipleChoiceField(label=_("Permissions"), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+    sites = forms.ModelMultipleChoiceField(label=_("Sites"), queryset=Site.objects.none(),
+                                           required=False, widget=forms.CheckboxSelectMultiple)
+    all_sites = forms.BooleanField(label=_("Every site I work at"), required=False)
+    expires_at = forms.DateField(label=_("Expires on"),
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, permissions=(), sites=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["permissions"].choices = [(p, p) for p in sorted(permissions)]
+        if sites is not None:
+            self.fields["sites"].queryset = sites

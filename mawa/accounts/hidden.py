@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.urls import is_valid_path
 
-from mawa.accounts import access
+from mawa.accounts import access, services
 
 
 def hidden_permissions(view, method: str = "") -> tuple[str, ...]:
@@ -45,6 +45,9 @@ class HiddenRoutesMiddleware:
         # and log line.
         perms = hidden_permissions(view_func, request.method)
         if perms:
+            use = services.api_token_for_request(request)  # an integration's bearer token
+            if use is not None and use.user is not None:
+                request.auth = use.user
             access.hidden_refuse(request, *perms)
         return None
 

@@ -163,3 +163,34 @@ class GrantRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.target_id} ({self.status})"
+
+
+class ApiToken(models.Model):
+    """A bearer token for an integration (issue 20): one user's, scoped, expiring, revocable.
+
+    Only a keyed hash of the secret (HMAC-SHA256) is stored, with a short public ``prefix`` to
+    find the row; the secret is shown once, when the token is created. The token never gives
+    more than its user's role gives at the time of each request (``access.TokenScope``):
+    ``permissions`` empty means every permission of the role outside the compartment; the
+    compartment only when named here and still held by the role. ``sites`` empty with
+    ``all_sites`` means every site of the user's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    read_only = models.BooleanField(_("read only"), default=True)
+    permissions = models.JSONField(default=list, blank=True)
+    sites = models.ManyToManyField("core.Site", blank=True, related_name="+")
+    all_sites = models.BooleanField(_("all my sites"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix} of {self.user_id}"

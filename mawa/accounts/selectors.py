@@ -4,7 +4,7 @@ decision who may read them is the access policy's, so the reads live here)."""
 from __future__ import annotations
 
 from mawa.accounts import access
-from mawa.accounts.models import GrantRequest, User
+from mawa.accounts.models import ApiToken, GrantRequest, User
 from mawa.accounts.roles import Perm
 from mawa.core.audit import audit_read
 from mawa.core.models import Site
@@ -43,3 +43,8 @@ def grants_managed(*, user):
         return qs
     return qs.filter(all_sites=False, target__in=users_managed(user=user)).exclude(
         sites__in=Site.objects.exclude(pk__in=list(ids)))
+
+
+def api_tokens_of(*, user):
+    """``user``'s own API tokens, newest first, with their sites."""
+    return ApiToken.objects.filter(user=user).prefetch_related("sites")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.models import (
+    ApiToken,
     GrantRequest,
     LoginThrottle,
     RecoveryCode,
@@ -582,3 +583,149 @@ def grant_refuse(*, actor, request_id) -> GrantRequest:
           detail={"user": str(request.target_id), "kind": request.kind,
                   "withdrawn": withdrawn})
     return request
+
+
+# --- API tokens (issue 20) --------------------------------------------------------------
+
+API_TOKEN_MAX_DAYS = 365
+API_TOKEN_DEFAULT_DAYS = 90
+API_TOKEN_PREFIX = "mawa_"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _api_token_hash(secret: str) -> str:
+    """The keyed hash stored for a token's secret (HMAC-SHA256, the server's secret key)."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"mawa.api-token|{secret}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_at: dt.datetime, read_only: bool = True,
+                     permissions: list[str] | None = None, sites: list[Site] | None = None,
+                     all_sites: bool = False) -> tuple[ApiToken, str]:
+    """Create an API token for ``user`` and return it with its secret, which is never stored
+    and never shown again. ``permissions`` (empty: the role's outside the compartment) must be
+    the user's own; ``sites`` (or ``all_sites``: every site of the user's) the user's own; the
+    expiry within ``API_TOKEN_MAX_DAYS``."""
+    if not user.is_active or not user.is_authenticated:
+        raise Forbidden()
+    name = (name or "").strip()
+    errors: dict[str, list] = {}
+    if not name:
+        errors["name"] = [_("Give the token a name.")]
+    role_perms = ROLE_PERMISSIONS.get(user.role, frozenset())
+    named = sorted(set(permissions or []))
+    if any(p not in role_perms for p in named):
+        errors["permissions"] = [_("A token cannot have a permission your role does not give.")]
+    now = timezone.now()
+    if expires_at <= now:
+        errors["expires_at"] = [_("The expiry must be in the future.")]
+    elif expires_at > now + dt.timedelta(days=API_TOKEN_MAX_DAYS):
+        errors["expires_at"] = [_("A token expires within %(days)d days at most.")
+                                % {"days": API_TOKEN_MAX_DAYS}]
+    chosen = list(sites or [])
+    if not chosen and not all_sites:
+        errors["sites"] = [_("Choose the token's sites.")]
+    own = access.site_ids(user)
+    if own is not None and any(s.pk not in own for s in chosen):
+        errors["sites"] = [_("A token can only have sites you work at.")]
+    if errors:
+        raise MawaError(_("The token was not created."), code="invalid", fields=errors)
+    prefix = secrets.token_hex(4)
+    while ApiToken.objects.filter(prefix=prefix).exists():  # pragma: no cover - 1 in 4e9
+        prefix = secrets.token_hex(4)
+    secret = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, secret_hash=_api_token_hash(secret),
+            read_only=read_only, permissions=named, all_sites=bool(all_sites and not chosen),
+            expires_at=expires_at)
+        if chosen:
+            token.sites.set(chosen)
+        audit(actor=user, action="api_token.create", obj=token,
+              detail={"prefix": prefix, "read_only": read_only, "permissions": named,
+                      "sites": sorted(s.code for s in chosen), "all_sites": token.all_sites,
+                      "expires_at": expires_at.isoformat()})
+    return token, secret
+
+
+def api_token_revoke(*, user: User, token_id) -> ApiToken:
+    """Revoke one of ``user``'s own tokens (another's answers like a missing one)."""
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+        if token is None:
+            raise NotFound()
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit(actor=user, action="api_token.revoke", obj=token,
+                  detail={"prefix": token.prefix})
+    return token
+
+
+class ApiTokenUse:
+    """The result of presenting a bearer token: the scoped ``user`` or a ``refusal``
+    (``unauthorized``: unknown, malformed, expired, revoked or its user disabled;
+    ``read_only``: a writing method with a read-only token)."""
+
+    def __init__(self, user: User | None = None, refusal: str = ""):
+        self.user = user
+        self.refusal = refusal
+
+
+def api_token_use(secret: str, *, method: str, path: str) -> ApiTokenUse:
+    """Check a presented token and return its user with the token's scope attached
+    (``access.TokenScope``). Every use of a known token, allowed or refused, is one entry on
+    the audit ledger; an unknown one is answered alike without an entry (no user to name)."""
+    secret = (secret or "").strip()
+    parts = secret[len(API_TOKEN_PREFIX):].split("_", 1) if secret.startswith(
+        API_TOKEN_PREFIX) else []
+    if len(parts) != 2 or not parts[0]:
+        _api_token_hash(secret)  # the same work as a known prefix
+        return ApiTokenUse(refusal="unauthorized")
+    token = (ApiToken.objects.select_related("user").filter(prefix=parts[0][:16]).first())
+    expected = token.secret_hash if token is not None else "0" * 64
+    matches = hmac.compare_digest(expected, _api_token_hash(secret))
+    if token is None or not matches:
+        return ApiTokenUse(refusal="unauthorized")
+    user = token.user
+    now = timezone.now()
+    refusal = ""
+    if token.revoked_at is not None:
+        refusal, reason = "unauthorized", "revoked"
+    elif token.expires_at <= now:
+        refusal, reason = "unauthorized", "expired"
+    elif not user.is_active:
+        refusal, reason = "unauthorized", "user inactive"
+    elif token.read_only and method.upper() not in _SAFE_METHODS:
+        refusal, reason = "read_only", "read only"
+    else:
+        reason = ""
+    with transaction.atomic():
+        if not refusal:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        audit(actor=user, action="api_token.use", obj=token,
+              outcome="denied" if refusal else "ok",
+              detail={"prefix": token.prefix, "method": method.upper()[:10],
+                      "path": path[:200], **({"reason": reason} if reason else {})})
+    if refusal:
+        return ApiTokenUse(refusal=refusal)
+    site_ids = None if token.all_sites else frozenset(token.sites.values_list("pk", flat=True))
+    user.token_scope = access.TokenScope(  # type: ignore[attr-defined]
+        token_id=str(token.pk), read_only=token.read_only,
+        permissions=frozenset(token.permissions) if token.permissions else None,
+        site_ids=site_ids)
+    return ApiTokenUse(user=user)
+
+
+def api_token_for_request(request) -> ApiTokenUse | None:
+    """The request's bearer token, checked once per request (one ledger entry however many
+    times the middleware and the API ask); None when the request carries none."""
+    if hasattr(request, "_mawa_token_use"):
+        return request._mawa_token_use
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    use = None
+    if scheme.lower() == "bearer" and request.path.startswith("/api/"):
+        use = api_token_use(value, method=request.method or "", path=request.path)
+    request._mawa_token_use = use
+    return use

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mawa.accounts import views, views_users
+from mawa.accounts import views, views_tokens, views_users
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("confirm/", views.reauth, name="reauth"),
     path("sessions/", views.sessions, name="sessions"),
+    path("tokens/", views_tokens.tokens, name="tokens"),
+    path("tokens/<uuid:token_id>/revoke/", views_tokens.token_revoke, name="token_revoke"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("site/", views.site_switch, name="site_switch"),
     path("users/", views_users.users, name="users"),

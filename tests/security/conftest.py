@@ -164,6 +164,12 @@ def world(sites, users, make_user, settings, tmp_path):
         target=users["outsider"], requested_by=users[Role.ADMINISTRATOR],
         role=Role.RECEPTION_OFFICER, step_up_at=timezone.now())
     w["grant"].sites.set([sites["ZZZ"]])
+    # an API token of the ZZZ officer (accounts.views_tokens)
+    from mawa.accounts.services import api_token_create
+
+    w["api_token"], _secret = api_token_create(
+        user=users["outsider"], name="ration system", sites=[sites["ZZZ"]],
+        expires_at=timezone.now() + dt.timedelta(days=30))
 
     # the compartment, at RHM (a site of the local cast) and at ZZZ
     def compartment(site, tag):
