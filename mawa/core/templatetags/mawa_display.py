@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import template
 from django.apps import apps
+from django.utils.module_loading import import_string
 
 from mawa.core import display
 
@@ -57,3 +58,15 @@ def shown_value(path: str, key, value) -> str:
 def stream_label(stream) -> str:
     """A ledger stream in words (``custody/RHM`` → "Custody at Rahma crossing")."""
     return display.stream_label(stream)
+
+
+@register.filter
+def choices_label(value, dotted: str) -> str:
+    """``{{ person.vulnerabilities|choices_label:"mawa.reception.models.Vulnerability" }}``:
+    a stored choice, or a list of them, by the translated labels of the caller's choices."""
+    choices = import_string(dotted)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "—"
+        return ", ".join(display.choice_label(None, "", v, choices) for v in value)
+    return display.choice_label(None, "", value, choices)
