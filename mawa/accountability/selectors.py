@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mawa.accountability.models import (
     Act,
@@ -23,6 +24,7 @@ from mawa.accountability.models import (
     Source,
 )
 from mawa.accounts import access
+from mawa.accounts.models import User
 from mawa.accounts.roles import Perm, Role
 from mawa.core.audit import audit
 from mawa.core.models import LedgerEntry
@@ -103,8 +105,24 @@ def evidence_get(*, user, evidence_id) -> EvidenceItem:
     return item
 
 
+#: the chain-of-custody entry kinds of an evidence item, in words
+EVIDENCE_EVENTS = {
+    "evidence.received": _("Received"), "evidence.copied": _("Working copy made"),
+    "evidence.view": _("Viewed"), "evidence.download": _("Downloaded"),
+    "evidence.handover": _("Handed over"), "evidence.fixity": _("Fixity checked"),
+}
+
+
 def evidence_custody(*, item: EvidenceItem) -> list:
-    return list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
+    """The item's chain of custody; each entry carries ``label`` (the kind in words) and
+    ``actor_name`` (the user's name, not their id)."""
+    entries = list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
+    names = {str(u.pk): u.get_full_name() or u.username for u in User.objects.filter(
+        pk__in={e.actor for e in entries if len(e.actor or "") == 36})}
+    for e in entries:
+        e.label = EVIDENCE_EVENTS.get(e.kind, e.kind)
+        e.actor_name = names.get(e.actor, e.actor)
+    return entries
 
 
 def referral_get(*, user, referral_id) -> Referral:
