@@ -10,8 +10,14 @@ from django.utils import timezone
 from mawa.accounts.roles import Role
 from mawa.reception.models import LifecycleEvent, PersonRevision
 from tests.custody.test_display import SNAKE, visible
+from tests.reception.test_person_page import CSV_GOOD, _upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def import_in_request(monkeypatch, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
 
 
 @pytest.fixture
@@ -51,3 +57,21 @@ def test_person_history_shows_labels_and_site_names(client_for, users, sites, pe
     assert not SNAKE.findall(revisions), SNAKE.findall(revisions)
     assert "civilian" not in revisions
     assert "wounded" not in html.split('data-testid="history"')[0]
+
+
+@pytest.mark.parametrize("language,expected", [
+    ("ar", ["الاسم (بالعربية)", "تاريخ الميلاد", "رقم الوثيقة"]),
+    ("en", ["Date of birth", "Document number"]),
+])
+@pytest.mark.usefixtures("import_in_request")
+def test_import_mapping_offers_field_labels(client_for, users, language, expected):
+    client = client_for(users[Role.RECEPTION_OFFICER])
+    client.cookies["django_language"] = language
+    token = _upload(client, CSV_GOOD)
+    html = client.get(reverse("reception:import_preview", args=[token])).content.decode()
+    mapping = html.split('data-testid="import-mapping"', 1)[1].split("</table>", 1)[0]
+    shown = " ".join(re.findall(r">([^<>]+)</option>", mapping))
+    assert not SNAKE.findall(shown), SNAKE.findall(shown)
+    for label in expected:
+        assert label in shown, (label, shown)
+    assert 'value="given_ar"' in mapping  # the stored key still goes back to the server
