@@ -8,6 +8,8 @@ does not exist. Reading an event or an evidence item is audited inside the read'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
@@ -105,6 +107,18 @@ def evidence_get(*, user, evidence_id) -> EvidenceItem:
     return item
 
 
+@dataclass
+class CustodyStep:
+    """One entry of an evidence item's chain of custody, as the page shows it."""
+
+    seq: int
+    ts: str
+    kind: str
+    label: object
+    actor: str
+    actor_name: str
+
+
 #: the chain-of-custody entry kinds of an evidence item, in words
 EVIDENCE_EVENTS = {
     "evidence.received": _("Received"), "evidence.copied": _("Working copy made"),
@@ -119,10 +133,8 @@ def evidence_custody(*, item: EvidenceItem) -> list:
     entries = list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
     names = {str(u.pk): u.get_full_name() or u.username for u in User.objects.filter(
         pk__in={e.actor for e in entries if len(e.actor or "") == 36})}
-    for e in entries:
-        e.label = EVIDENCE_EVENTS.get(e.kind, e.kind)
-        e.actor_name = names.get(e.actor, e.actor)
-    return entries
+    return [CustodyStep(e.seq, e.ts, e.kind, EVIDENCE_EVENTS.get(e.kind, e.kind),
+                        e.actor, names.get(e.actor, e.actor)) for e in entries]
 
 
 def referral_get(*, user, referral_id) -> Referral:

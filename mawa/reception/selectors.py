@@ -172,8 +172,9 @@ def person_history(*, person: Person):
     label, text) pairs, a camp by its name."""
     events = list(person.events.select_related("actor", "site").order_by("at", "id"))
     for e in events:
-        e.shown = display.labelled(e.details or {}, model=Person, labels=HISTORY_LABELS,
-                                   sites=("camp",))
+        # an attribute for the page only, not a field
+        e.shown = display.labelled(  # type: ignore[attr-defined]
+            e.details or {}, model=Person, labels=HISTORY_LABELS, sites=("camp",))
     return events
 
 
