@@ -8,9 +8,12 @@ does not exist. Reading an event or an evidence item is audited inside the read'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mawa.accountability.models import (
     Act,
@@ -23,6 +26,7 @@ from mawa.accountability.models import (
     Source,
 )
 from mawa.accounts import access
+from mawa.accounts.models import User
 from mawa.accounts.roles import Perm, Role
 from mawa.core.audit import audit
 from mawa.core.models import LedgerEntry
@@ -103,8 +107,34 @@ def evidence_get(*, user, evidence_id) -> EvidenceItem:
     return item
 
 
+@dataclass
+class CustodyStep:
+    """One entry of an evidence item's chain of custody, as the page shows it."""
+
+    seq: int
+    ts: str
+    kind: str
+    label: object
+    actor: str
+    actor_name: str
+
+
+#: the chain-of-custody entry kinds of an evidence item, in words
+EVIDENCE_EVENTS = {
+    "evidence.received": _("Received"), "evidence.copied": _("Working copy made"),
+    "evidence.view": _("Viewed"), "evidence.download": _("Downloaded"),
+    "evidence.handover": _("Handed over"), "evidence.fixity": _("Fixity checked"),
+}
+
+
 def evidence_custody(*, item: EvidenceItem) -> list:
-    return list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
+    """The item's chain of custody; each entry carries ``label`` (the kind in words) and
+    ``actor_name`` (the user's name, not their id)."""
+    entries = list(LedgerEntry.objects.filter(stream=item.stream).order_by("seq"))
+    names = {str(u.pk): u.get_full_name() or u.username for u in User.objects.filter(
+        pk__in={e.actor for e in entries if len(e.actor or "") == 36})}
+    return [CustodyStep(e.seq, e.ts, e.kind, EVIDENCE_EVENTS.get(e.kind, e.kind),
+                        e.actor, names.get(e.actor, e.actor)) for e in entries]
 
 
 def referral_get(*, user, referral_id) -> Referral:

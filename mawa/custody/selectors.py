@@ -8,10 +8,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.models import User
 from mawa.accounts.roles import Perm
+from mawa.core import display
 from mawa.core.errors import NotFound
 from mawa.core.ids import short_code_normalise
 from mawa.core.models import LedgerEntry
@@ -21,12 +23,15 @@ from mawa.custody.models import (
     Discrepancy,
     HandoverBatch,
     Item,
+    ItemPhoto,
+    ItiCategory,
     Kind,
     LegalHold,
     Receipt,
     State,
     StockCheck,
     Store,
+    UnrocaCategory,
 )
 from mawa.custody.services import serial_key, stock_check_overdue
 
@@ -84,6 +89,48 @@ class HistoryLine:
     site: str
     data: dict
     stream_ref: str
+    shown: list = field(default_factory=list)  # (translated label, text) pairs of ``data``
+    ledger_seq: int = 0
+    site_name: str = ""
+
+
+#: labels of event data keys that are no field of Item (the others use the field's name)
+HISTORY_LABELS = {
+    "receipt": _("receipt"), "bearer": _("handed in by"), "by": _("by"), "tag": _("tag"),
+    "to_site": _("to site"), "escort": _("escort"), "store": _("store"),
+    "taken_by": _("taken by"), "purpose": _("purpose"), "seal": _("seal number"),
+    "method": _("method"), "plan": _("plan"), "monitor": _("monitor"),
+    "recipient": _("recipient"), "document": _("document"), "note": _("note"),
+    "reason": _("reason"), "changes": _("changes"), "parent": _("split from"),
+    "sources": _("merged from"), "subject": _("photo of"), "check": _("stock check"),
+    "discrepancy": _("discrepancy"), "holds_remaining": _("holds remaining"),
+    "quantity": _("quantity"), "certified_by": _("certified by"),
+}
+#: keys kept in the ledger for machines, not for the page
+HISTORY_HIDDEN = ("photo", "sha256", "hold")
+
+
+def _history_shown(lines: list[HistoryLine]) -> None:
+    """Fill each line's ``shown`` through the display layer: choices by their labels, sites
+    and stores by their names, booleans as yes/no."""
+    store_ids = {str(ln.data.get("store")) for ln in lines if ln.data.get("store")}
+    stores = {}
+    for s in Store.objects.filter(pk__in=[i for i in store_ids if len(i) == 36]):
+        stores[str(s.pk)] = s.name
+    names = display.site_names({ln.site for ln in lines}
+                               | {ln.data.get("to_site", "") for ln in lines})
+    for ln in lines:
+        data = dict(ln.data)
+        if data.get("store"):
+            data["store"] = stores.get(str(data["store"]), data["store"])
+        if isinstance(data.get("changes"), dict):
+            data["changes"] = "; ".join(
+                f"{display.field_label(Item, k)}: {display.value_text(v)}"
+                for k, v in data["changes"].items())
+        ln.shown = display.labelled(
+            data, model=Item, labels=HISTORY_LABELS, sites=("to_site",),
+            choices={"subject": ItemPhoto.Subject}, hide=HISTORY_HIDDEN)
+        ln.site_name = names.get(ln.site, ln.site)
 
 
 def item_history(*, item: Item) -> list[HistoryLine]:
@@ -101,7 +148,8 @@ def item_history(*, item: Item) -> list[HistoryLine]:
         spec = derive.KINDS.get(r.kind)
         out.append(HistoryLine(r.item_seq, r.kind, spec.label if spec else r.kind, e.ts[:16]
                                .replace("T", " "), actors.get(e.actor, e.actor), e.site, data,
-                               f"{e.stream}#{e.seq}"))
+                               f"{e.stream}#{e.seq}", ledger_seq=e.seq))
+    _history_shown(out)
     return out
 
 
@@ -185,6 +233,16 @@ COLUMNS = [
 ]
 
 
+def _category_label(code: str) -> str:
+    """An ITI or UNROCA category code in words (the reconciliation stores whichever is set)."""
+    if not code:
+        return ""
+    for choices in (ItiCategory, UnrocaCategory):
+        if code in choices.values:
+            return str(choices(code).label)
+    return code
+
+
 def reconciliation(*, user, site=None) -> dict:
     """Surrendered vs in store vs at the gate vs in transit vs out vs disposed vs missing, by
     kind and category, per site of surrender. Lots count rounds, other items count pieces.
@@ -214,7 +272,11 @@ def reconciliation(*, user, site=None) -> dict:
                 line[col] += amount
     # Destroyed and split quantities of lots leave the live lots but stay "surrendered":
     # count the surrendered rounds from the surrender events' quantities instead.
-    lines = [{"site": k[0], "kind": k[1], "category": k[2], **v}
+    names = display.site_names(k[0] for k in table)
+    lines = [{"site": k[0], "kind": k[1], "category": k[2], **v,
+              "site_name": names.get(k[0], k[0]),
+              "kind_label": display.choice_label(Item, "kind", k[1]),
+              "category_label": _category_label(k[2])}
              for k, v in sorted(table.items())]
     totals = {c: sum(line[c] for line in lines if line["kind"] != Kind.AMMUNITION)
               for c, _ in COLUMNS}

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import display
 from mawa.core.audit import audit, audit_read
 from mawa.core.hooks import hook_ask
 from mawa.core.ids import short_code_normalise
@@ -157,8 +159,23 @@ def person_documents(*, user, person: Person) -> list[IdentityDocument]:
     return list(person.documents.order_by("created_at"))
 
 
+#: labels of lifecycle ``details`` keys (sites are shown by name, the rest as written)
+HISTORY_LABELS = {
+    "camp": _("camp"), "referral_to": _("referred to"), "facility": _("facility"),
+    "authority": _("authority"), "decision": _("decision"), "note": _("note"),
+    "date": _("date"), "destination": _("destination"), "reason": _("reason"),
+}
+
+
 def person_history(*, person: Person):
-    return list(person.events.select_related("actor", "site").order_by("at", "id"))
+    """Lifecycle events oldest first; each carries ``shown``: its details as (translated
+    label, text) pairs, a camp by its name."""
+    events = list(person.events.select_related("actor", "site").order_by("at", "id"))
+    for e in events:
+        # an attribute for the page only, not a field
+        e.shown = display.labelled(  # type: ignore[attr-defined]
+            e.details or {}, model=Person, labels=HISTORY_LABELS, sites=("camp",))
+    return events
 
 
 def person_as_dict(*, user, person: Person) -> dict:

@@ -17,13 +17,16 @@ from django.db import close_old_connections
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import display
 from mawa.core.errors import MawaError, NotFound
 from mawa.core.models import SiteKind
 from mawa.reception import imports, selectors
+from mawa.reception.models import Person
 
 
 def _dir():
@@ -51,6 +54,20 @@ def _site(request):
     if site is not None and site.kind == SiteKind.CROSSING:
         return site
     return next((s for s in access.sites_for(request.user) if s.kind == SiteKind.CROSSING), None)
+
+
+#: import targets that are no field of Person (the others use the field's verbose name)
+IMPORT_FIELD_LABELS = {
+    "birth": gettext_lazy("Date of birth"), "approximate_age": gettext_lazy("Approximate age"),
+    "document_kind": gettext_lazy("Document kind"),
+    "document_number": gettext_lazy("Document number"),
+    "document_issuer": gettext_lazy("Issued by"),
+}
+
+
+def _import_fields() -> list[tuple[str, str]]:
+    """The mapping's targets as (stored key, translated label) for the select boxes."""
+    return [(f, display.field_label(Person, f, IMPORT_FIELD_LABELS)) for f in imports.FIELDS]
 
 
 @never_cache
@@ -109,7 +126,7 @@ def import_preview(request, token):
                          daemon=True).start()
         return redirect("reception:import_progress", token=token)
     return render(request, "reception/import_preview.html", {
-        "token": token, "meta": meta, "result": result, "fields": imports.FIELDS,
+        "token": token, "meta": meta, "result": result, "fields": _import_fields(),
         "preview": result.table.rows[:10], "problems": result.problems[:200]})
 
 
