@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-
 from django.urls import reverse
 from django.utils import timezone
 
