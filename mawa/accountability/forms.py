@@ -86,6 +86,8 @@ class EvidenceForm(forms.Form):
 
 class HoldForm(forms.Form):
     item_code = forms.CharField(label=_("Surrendered item (code)"), max_length=20)
+    act_code = forms.CharField(label=_("Act (code)"), max_length=20, required=False,
+                               help_text=_("The act the item is evidence of."))
     reason = forms.CharField(label=_("Reason (stays in the compartment)"),
                              widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -203,6 +203,9 @@ class HoldRecord(models.Model):
     only a reference (the event's code), so the reason never leaves the compartment."""
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="holds")
+    # the act the item is evidence of (the allegation alone does not say which act)
+    act = models.ForeignKey(Act, on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="holds")
     hold = models.OneToOneField("custody.LegalHold", on_delete=models.PROTECT,
                                 related_name="+")
     reason = EncryptedTextField(_("reason"))

@@ -189,22 +189,39 @@ def _custody_item(actor, item):
                                site_field=("site", "location_site"), **lookup)
 
 
-def item_hold_set(*, actor, event: Event, item, reason: str) -> HoldRecord:
+def item_hold_set(*, actor, event: Event, item, reason: str,
+                  act: Act | str | None = None) -> HoldRecord:
     """Put a surrendered item on legal hold for an allegation (IDDRS 6.40: what may be
     evidence is not destroyed). Custody's ``legal_hold_set`` blocks every disposition; it is
-    given only the event's code, while the reason is kept here, encrypted."""
+    given only the event's code, while the reason is kept here, encrypted.
+
+    The hold names the act too (``act``: an act of ``event`` or its code), and the item is
+    linked to that act; without ``act``, the one act of the event the item is linked to."""
     _edit(actor)
     reason = (reason or "").strip()
     if not reason:
         raise _invalid("reason", _("Say why the item must be kept."))
+    if isinstance(act, str):
+        code = act.strip().upper()
+        act = Act.objects.filter(event=event, short_code=code).first() if code else None
+        if code and act is None:
+            raise _invalid("act_code", _("No act of this event has this code."))
+    if act is not None and act.event_id != event.id:
+        raise _invalid("act_code", _("No act of this event has this code."))
     item = _custody_item(actor, item)
     with transaction.atomic():
+        if act is None:
+            linked = list(Act.objects.filter(event=event, items__item=item)[:2])
+            act = linked[0] if len(linked) == 1 else None
+        else:
+            act_item_link(actor=actor, act=act, item=item)
         hold = legal_hold_set(actor=actor, item=item,
                               reason=_("Accountability %(code)s") % {"code": event.short_code})
-        record = HoldRecord.objects.create(event=event, hold=hold, reason=reason,
+        record = HoldRecord.objects.create(event=event, act=act, hold=hold, reason=reason,
                                            created_by=actor)
         ledger_append(stream=f"event/{event.id}", kind="hold.set", actor=actor,
-                      site=event.site, payload={"hold": hold.pk, "item": item.pk})
+                      site=event.site, payload={"hold": hold.pk, "item": item.pk,
+                                                "act": act.id if act else None})
     return record
 
 

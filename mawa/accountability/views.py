@@ -90,7 +90,7 @@ def _event_context(request, event: Event, **forms_given) -> dict:
         "evidence": selectors.event_evidence(event=event),
         "referrals": list(event.referrals.select_related("requested_by", "approved_by")),
         "holds": list(HoldRecord.objects.filter(event=event).select_related(
-            "hold", "hold__item")),
+            "hold", "hold__item", "act")),
         "can_edit": access.can(request.user, Perm.COMPARTMENT_EDIT),
         "act_form": forms_given.get("act_form") or forms.ActForm(),
         "involvement_form": forms_given.get("involvement_form") or forms.InvolvementForm(),
@@ -200,7 +200,7 @@ def evidence_upload(request, event_id):
 def hold_set(request, event_id):
     def action(event, data):
         services.item_hold_set(actor=request.user, event=event, item=data["item_code"],
-                               reason=data["reason"])
+                               reason=data["reason"], act=data["act_code"])
         return _("Legal hold set on %(code)s.") % {"code": data["item_code"].upper()}
 
     return _post(request, event_id, forms.HoldForm, "hold_form", action)

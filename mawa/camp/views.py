@@ -378,6 +378,11 @@ def incidents(request):
                 severity=c["severity"], occurred_at=c["occurred_at"], summary=c["summary"],
                 block=Block.objects.filter(site=site, id=c["block"]).first()
                 if c["block"] else None, persons=persons)
+            if incident.is_sensitive and not access.can(request.user,
+                                                         Perm.INCIDENT_SENSITIVE_VIEW, site):
+                messages.success(request, _("Incident recorded. It is sensitive: only protection "
+                                            "staff can open it from now on."))
+                return redirect(request.get_full_path())
             return redirect("camp:incident", incident_id=incident.id)
     rows = selectors.incidents_visible(user=request.user, site=site).select_related(
         "block").annotate(n_persons=Count("persons")).order_by("is_closed", "-occurred_at")[:100]

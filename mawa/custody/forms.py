@@ -22,6 +22,8 @@ from mawa.custody.models import (
 
 class SurrenderStartForm(BootstrapMixin, forms.Form):
     client_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    site = forms.ChoiceField(label=_("Crossing where the items are handed in"),
+                             help_text=_("Your working site, unless you choose another here."))
     person = AsciiDigitsCharField(label=_("Person's code"), required=False,
                                   help_text=_("The code on the registration slip, e.g. "
                                               "RHM-00042-K."))

@@ -210,13 +210,16 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 @access.requires(Perm.CUSTODY_RECORD)
 def surrender_start(request):
-    form = forms.SurrenderStartForm(request.POST or None)
+    # Surrenders happen at a crossing: the receipt is recorded at the working site; when that
+    # is not a crossing (a depot, a camp) the officer must choose the crossing, never silently.
+    crossings = {str(s.pk): s for s in request.user_sites if s.kind == SiteKind.CROSSING}
+    working = request.site if request.site is not None and str(request.site.pk) in crossings \
+        else None
+    form = forms.SurrenderStartForm(request.POST or None,
+                                    initial={"site": str(working.pk) if working else ""})
+    form.fields["site"].choices = [("", "—"), *((k, str(s)) for k, s in crossings.items())]
     if request.method == "POST" and form.is_valid():
-        # Surrenders happen at a crossing: prefer the working site if it is one, else the
-        # user's first crossing (the site switcher may be left on a depot or camp).
-        site = request.site
-        if site is None or site.kind != SiteKind.CROSSING:
-            site = next((s for s in request.user_sites if s.kind == SiteKind.CROSSING), site)
+        site = crossings[form.cleaned_data["site"]]
         person = group = None
         pcode = short_code_normalise(form.cleaned_data["person"] or "")
         gcode = short_code_normalise(form.cleaned_data["group"] or "")

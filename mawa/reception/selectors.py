@@ -50,6 +50,10 @@ def arrival_group_list(*, user, limit: int = 50, before=None) -> list[ArrivalGro
     """Groups at the user's sites, newest first, keyset-paginated on the UUIDv7 id."""
     access.require(user, Perm.PERSON_VIEW)
     qs = access.scope(ArrivalGroup.objects.select_related("site"), user).order_by("-id")
+    try:
+        before = uuid.UUID(str(before)) if before else None
+    except ValueError:  # a mangled cursor gives the first page, as the person list does
+        before = None
     if before:
         qs = qs.filter(id__lt=before)
     groups = list(qs[:limit])

@@ -324,6 +324,10 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
             _add(errors, "approximate_age", _("Enter an age between 0 and 110."))
         else:
             y, precision = arrived_at.year - data.approximate_age, DatePrecision.ESTIMATED
+            if data.approximate_age < 18 and category == Category.COMBATANT:
+                # the same rule as a typed date: a child is never a combatant without a decision
+                _add(errors, "approximate_age", _("By this age the person is a child; choose the "
+                                                  "category “child”."))
     earliest = partial_date_earliest(y, m, d)
     if earliest and earliest > arrived_at.date():
         _add(errors, "birth", _("The date of birth is after the arrival."))

@@ -8,7 +8,7 @@ import pytest
 from mawa.accountability import services
 from mawa.accountability.models import HoldRecord
 from mawa.accounts.roles import Role
-from mawa.core.errors import Conflict, NotFound
+from mawa.core.errors import Conflict, NotFound, ValidationFailed
 from mawa.core.models import LedgerEntry
 
 REASON = "Rifle identified by witness W-1 as used at the school on 3 November"
@@ -67,3 +67,16 @@ def test_a_hold_needs_a_reason(event, investigator, weapon):
 
     with pytest.raises(ValidationFailed):
         services.item_hold_set(actor=investigator, event=event, item=weapon, reason=" ")
+
+
+def test_a_hold_names_the_act_and_links_the_item_to_it(event, act, investigator, weapon):
+    """Issue 15: a legal hold linked to the allegation but not to the act."""
+    from mawa.accountability.models import ActItem
+
+    record = services.item_hold_set(actor=investigator, event=event, item=weapon,
+                                    reason=REASON, act=act.short_code)
+    assert HoldRecord.objects.get(pk=record.pk).act == act
+    assert ActItem.objects.filter(act=act, item=weapon).exists()
+    with pytest.raises(ValidationFailed):
+        services.item_hold_set(actor=investigator, event=event, item=weapon, reason=REASON,
+                               act="NOPE-1")

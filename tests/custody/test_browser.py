@@ -32,6 +32,7 @@ def test_surrender_receipt_and_verify(browser_page, login_in_browser, users, sit
     login_in_browser(page, officer.username, language=language)
     page.goto(page.base + "/custody/surrender/")
     page.fill("input[name=person]", person.short_code.lower())
+    page.select_option("select[name=site]", str(sites["RHM"].pk))  # working site is DEP
     page.fill("input[name=witness]", "Sgt. Aziz")
     page.click("[data-testid=open-surrender]")
     page.wait_for_selector("[data-testid=item-form]")

@@ -37,3 +37,8 @@ def register(sites, officer, group):
             data=PersonInput(values=base, birth=birth))
 
     return make
+
+
+@pytest.fixture
+def officer_client(client_for, officer):
+    return client_for(officer)

@@ -171,10 +171,11 @@ def stock_adjust(*, actor, item: ItemType, quantity: int, reason: str,
 
 
 def entitlement_refusal(*, item: ItemType, person: Person, at: dt.datetime,
-                        is_out: bool, received: list[tuple[str, dt.datetime]],
-                        excluded_ids: set) -> Refused | None:
-    """Which rule, if any, refuses ``item`` to ``person`` at ``at``. Pure: the caller passes
-    today's and recent distributions (``received``: (item id, time)).
+                        is_out: bool, received: list[tuple[str, dt.datetime, int]],
+                        excluded_ids: set, quantity: int = 1) -> Refused | None:
+    """Which rule, if any, refuses ``quantity`` of ``item`` to ``person`` at ``at``. Pure: the
+    caller passes today's and recent distributions (``received``: (item id, time, quantity)).
+    The maximum per day counts units, not scans: one scan of 2 is two.
 
     Rules are checked in a fixed order and the first that refuses explains itself.
     """
@@ -190,19 +191,24 @@ def entitlement_refusal(*, item: ItemType, person: Person, at: dt.datetime,
         return Refused(_("Refused by rule “present in the camp”: %(code)s is out of the camp.")
                        % label, code="rule_present")
     day = timezone.localdate(at)
-    same_today = [t for i, t in received if i == str(item.id) and timezone.localdate(t) == day]
-    if item.max_per_day and len(same_today) >= item.max_per_day:
+    had = sum(q for i, t, q in received if i == str(item.id) and timezone.localdate(t) == day)
+    if item.max_per_day and had >= item.max_per_day:
         return Refused(_("Refused by rule “maximum per day”: %(code)s already received "
                          "%(item)s %(n)s time(s) today (maximum %(max)s).")
-                       % {**label, "n": len(same_today), "max": item.max_per_day},
+                       % {**label, "n": had, "max": item.max_per_day},
+                       code="rule_max_per_day")
+    if item.max_per_day and had + quantity > item.max_per_day:
+        return Refused(_("Refused by rule “maximum per day”: %(code)s may receive at most "
+                         "%(max)s of %(item)s a day; %(n)s already received, %(q)s asked.")
+                       % {**label, "n": had, "q": quantity, "max": item.max_per_day},
                        code="rule_max_per_day")
     if item.min_interval_hours:
-        last = max((t for i, t in received if i == str(item.id)), default=None)
+        last = max((t for i, t, _q in received if i == str(item.id)), default=None)
         if last is not None and at - last < dt.timedelta(hours=item.min_interval_hours):
             return Refused(_("Refused by rule “minimum interval”: %(code)s received %(item)s "
                              "less than %(h)s hours ago.")
                            % {**label, "h": item.min_interval_hours}, code="rule_interval")
-    clash = [i for i, t in received if i in excluded_ids and timezone.localdate(t) == day]
+    clash = [i for i, t, _q in received if i in excluded_ids and timezone.localdate(t) == day]
     if clash:
         other = ItemType.objects.filter(id=clash[0]).first()
         return Refused(_("Refused by rule “excludes”: %(code)s already received %(other)s "
@@ -237,13 +243,14 @@ def distribution_record(*, actor, item: ItemType, person: Person, client_key,
             raise Refused(_("Refused by rule “who is entitled”: %(code)s is not held at this "
                             "camp.") % {"code": person.short_code}, code="rule_entitled")
         since = at - dt.timedelta(hours=max(locked_item.min_interval_hours, 24))
-        received = [(str(i), t) for i, t in Distribution.objects.filter(
+        received = [(str(i), t, q) for i, t, q in Distribution.objects.filter(
             person=person, at__gte=min(since, at.replace(hour=0, minute=0, second=0))
-        ).values_list("item_id", "at")]
+        ).values_list("item_id", "at", "quantity")]
         excluded_ids = {str(i) for i in locked_item.excludes.values_list("id", flat=True)}
         is_out = Movement.objects.filter(person=person, is_open=True).exists()
         refusal = entitlement_refusal(item=locked_item, person=person, at=at, is_out=is_out,
-                                      received=received, excluded_ids=excluded_ids)
+                                      received=received, excluded_ids=excluded_ids,
+                                      quantity=quantity)
         if refusal is not None:
             raise refusal
         if locked_item.stock < quantity:

@@ -29,14 +29,18 @@ from mawa.custody.services._common import (
 )
 
 
-def _new_lot(parent: Item, *, site: Site, client_key, quantity: int) -> Item:
+def _new_lot(parent: Item, *, site: Site, client_key, quantity: int,
+             surrendered_at: Site | None = None) -> Item:
+    """A new lot at ``site`` (where it is now). ``surrendered_at``: its site of surrender
+    (a split lot's child keeps its parent's: it is not a new surrender); else ``site``."""
     copy = {f.name: getattr(parent, f.name) for f in Item._meta.concrete_fields
             if f.name not in ("id", "short_code", "client_key", "created_at", "receipt",
                               "parent", "custodian", "location_site", "store", "site",
                               "mounted_on", "catalogue")}
     copy["quantity"] = quantity
-    return Item(**copy, site=site, short_code=short_code_next(site=site), client_key=client_key,
-                parent=parent, catalogue_id=parent.catalogue_id, location_site=site)
+    return Item(**copy, site=surrendered_at or site, short_code=short_code_next(site=site),
+                client_key=client_key, parent=parent, catalogue_id=parent.catalogue_id,
+                location_site=site)
 
 
 def lot_split(*, actor, item: Item, parts: list, client_key) -> list[Item]:
@@ -75,7 +79,7 @@ def lot_split(*, actor, item: Item, parts: list, client_key) -> list[Item]:
 
 def _split_locked(actor, item: Item, quantities: list[int], keys: list) -> list[Item]:
     site = item.location_site
-    children = [_new_lot(item, site=site, client_key=k, quantity=q)
+    children = [_new_lot(item, site=site, client_key=k, quantity=q, surrendered_at=item.site)
                 for k, q in zip(keys, quantities, strict=True)]
     lines = [(item, {"qty": -sum(quantities)})] + [
         (c, {"new": True, "qty": q}) for c, q in zip(children, quantities, strict=True)]
