@@ -280,7 +280,7 @@ _TOKENS = [
 ]
 # The ledger page: the length and head of the ``audit`` stream (every user's reads and
 # writes, counted together) and of the custody streams (see the module docstring).
-_LEDGER_ROW = re.compile(r'(<td class="code">(?:audit|custody/[A-Z]+)</td>)<td class="num">\d+'
+_LEDGER_ROW = re.compile(r'(<td title="(?:audit|custody/[A-Z]+)">[^<]*</td>)<td class="num">\d+'
                          r'</td><td class="code small">[0-9a-f]+')
 
 
@@ -307,6 +307,9 @@ def as_twin(text: str, twin: Twin) -> str:
     text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "{image}", text)
     text = re.sub(r"MAWA1\.[A-Za-z0-9_.\-]+", "{signed}", text)
     text = re.sub(r"((?:custody|person)/[^#\s\"<]+)#\d+", r"\1#{n}", text)
+    # the same ledger position, shown in words under that reference ("Ledger entry 9")
+    text = re.sub(r'(title="(?:custody|person)/[^"#]+#\{n\}">[^<0-9٠-٩]*)[0-9٠-٩]+', r"\1{n}",
+                  text)
     text = re.sub(r'("seq": |"item_seq": )\d+', r"\1{n}", text)
     return text
 
