@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, ConfigDict, Field
@@ -280,7 +281,7 @@ def person_register(request, payload: PersonIn):
     elif payload.site:
         site = _site(user, payload.site)
     else:
-        raise HttpError(400, "site or group is required")
+        raise HttpError(400, _("Give the site or the arrival group."))
     person, created = services.person_register(
         actor=user, site=site, client_key=payload.client_key, group=group,
         data=PersonInput(values=payload.values.given(), birth=payload.birth,
@@ -312,11 +313,11 @@ def person_list(request, code: str = "", status: str | None = None,
     proxy logs and browser history (attack test 17), so a name search is
     ``POST /persons/search``; ``q`` is refused rather than silently ignored."""
     if q is not None:
-        raise HttpError(400, "search by name, document or service number with "
-                             "POST /api/reception/persons/search")
+        raise HttpError(400, _("Search by name, document or service number with "
+                               "POST /api/reception/persons/search."))
     canonical = short_code_normalise(code) if code else ""
     if canonical is None:
-        raise HttpError(400, "code is not a Mawa short code")
+        raise HttpError(400, _("This is not a Mawa short code."))
     return _person_page(request.auth, q=canonical, status=status, group=group, after=after,
                         limit=limit)
 

@@ -233,3 +233,20 @@ def test_a_person_answers_with_its_schema(api, register):
     transitions = api("get", f"/persons/{person.id}/transitions").json()
     assert transitions["history"][0]["to_status"] == "arrived"
     assert {"to", "label", "requires"} <= set(transitions["allowed"][0])
+
+
+def test_the_apis_own_refusals_answer_in_the_users_language(client_for, officer):
+    """The reception API's 400s are Mawa's messages, translated like the pages' (issue 20)."""
+    client = client_for(officer)
+    for lang, expected in (("ar", "هذا ليس رمزًا مختصرًا من رموز مأوى."),
+                           ("en", "This is not a Mawa short code.")):
+        client.cookies["django_language"] = lang
+        answer = client.get("/api/reception/persons?code=Mohammed")
+        assert answer.status_code == 400
+        assert answer.json() == {"detail": expected}
+        body = {"client_key": str(uuid.uuid4()), "values": {"given_ar": "محمد"}}
+        answer = client.post("/api/reception/persons", data=json.dumps(body),
+                             content_type="application/json")
+        assert answer.status_code == 400
+        assert answer.json()["detail"] != "site or group is required"
+        assert answer.json()["detail"].isascii() == (lang == "en")
