@@ -16,10 +16,13 @@ rotated (refused, nothing changed). The ``core.fields.EncryptedTextField`` colum
 are registered at once by ``encrypted_fields_register(Model)``: their stored tokens are read
 and written as raw text (the field itself would hand back and take plaintext).
 
-The look-up keys (``crypto.lookup_hash``) are not rotated here: a keyed hash cannot be
-recomputed from another hash, only from the decrypted values, and every consumer of the hashes
-(the reception's ``number_key``, the matching index) must be rebuilt with it. That is the
-owning app's explicit operation (``mawa.reception.services.document_keys_rehash``).
+The look-up keys (``crypto.lookup_hash``) are not rotated here, and rotating a field key leaves
+them (and every hash) as they are. A keyed hash cannot be recomputed from another hash, only
+from the decrypted values, and every holder of the hashes must be rebuilt together: the
+reception's ``IdentityDocument.number_key`` (from the sealed numbers), the matching index's
+records and ``N|`` blocking keys (from the register) and the national IDs of the imported watch
+lists (only from the watch-list files, imported again). That is a separate, explicit operation
+with the service stopped; it is not automated yet (issue 20, left open).
 """
 
 from __future__ import annotations
