@@ -19,6 +19,7 @@ through ``get_db_prep_save``, which seals them.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -65,6 +66,10 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(EncryptedTextField):
     """A JSON value (a dict, a list…) stored as the sealed text of its JSON: read back as the
     value. Like its parent it cannot be searched by the database."""
+
+    # for django-stubs' mypy plugin: any JSON value in, any JSON value out
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
