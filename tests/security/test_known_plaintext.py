@@ -111,9 +111,9 @@ def installation(tmp_path_factory):
            if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "MAWA_DB_KEY_FILE")}
     env["MAWA_VAR_DIR"] = str(var)
 
-    def run(*args):
-        result = subprocess.run([MAWA, *args], env=env, capture_output=True, text=True,
-                                timeout=300)
+    def run(*args, var_dir=var):
+        result = subprocess.run([MAWA, *args], env={**env, "MAWA_VAR_DIR": str(var_dir)},
+                                capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"mawa {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result
 
@@ -123,7 +123,7 @@ def installation(tmp_path_factory):
     run("shell", "-c", f"exec(open({str(script)!r}, encoding='utf-8').read())")
     archive = tmp / "backup.tar.enc"
     run("backup", str(archive))
-    return {"var": var, "wal": wal_copy, "archive": archive}
+    return {"var": var, "wal": wal_copy, "archive": archive, "tmp": tmp, "run": run}
 
 
 def test_the_database_file_holds_no_sensitive_value(installation):
@@ -236,3 +236,26 @@ def test_the_lookup_key_is_not_the_field_key(settings, tmp_path):
         crypto._path("reception").read_bytes()
     for path in (crypto.lookup_key_path("reception"), crypto._path("reception")):
         assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_restore_on_a_clean_machine_brings_the_keys_back(installation):
+    """The field and look-up keys travel in the backup: restored with the README's escrow step,
+    the sealed values open and a document number still finds its holder."""
+    run, tmp = installation["run"], installation["tmp"]
+    escrow = tmp / "escrow.json"
+    exported = run("keys", "export-escrow", str(escrow)).stdout
+    (tmp / "passphrase").write_text(next(ln.split(": ", 1)[1] for ln in exported.splitlines()
+                                         if ln.startswith("Passphrase")))
+    clean = tmp / "clean"
+    run("restore", str(installation["archive"]), "--escrow", str(escrow), "--passphrase-file",
+        str(tmp / "passphrase"), var_dir=clean)
+    shown = run("shell", "-c", (
+        "from mawa.reception.models import IdentityDocument, Person\n"
+        "from mawa.reception.values import document_lookup\n"
+        "p = Person.objects.get()\n"
+        "d = IdentityDocument.objects.get(number_key=document_lookup('qx 774-8213'))\n"
+        "print(p.family_contact_phone, p.vulnerability_notes, d.number, d.person_id == p.pk)"),
+        var_dir=clean).stdout
+    assert shown.strip().splitlines()[-1] == " ".join([SECRETS["corrected_phone"],
+                                      SECRETS["vulnerability_notes"],
+                                      SECRETS["document_number"], "True"])
