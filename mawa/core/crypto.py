@@ -62,24 +62,26 @@ def _read_armoured(path: Path) -> bytes:
 _cache: dict[str, tuple[tuple, bytes]] = {}
 
 
-def _cached(path: Path) -> bytes | None:
+def _cached(path: Path | str) -> bytes | None:
+    name = str(path)
     try:
-        st = path.stat()
+        st = os.stat(name)
     except FileNotFoundError:
         return None
     signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    found = _cache.get(str(path))
+    found = _cache.get(name)
     if found is not None and found[0] == signature:
         return found[1]
-    key = _read_armoured(path)
-    _cache[str(path)] = (signature, key)
+    key = _read_armoured(Path(name))
+    _cache[name] = (signature, key)
     return key
 
 
-def _key_file(path: Path, *, create: bool, armour: str) -> bytes:
+def _key_file(path: Path | str, *, create: bool, armour: str) -> bytes:
     key = _cached(path)
     if key is not None:
         return key
+    path = Path(path)
     if not create:
         raise KeyMissing(_("The field key %(name)s is missing from the key directory. Restore "
                            "it from the backup.") % {"name": path.name})
@@ -99,12 +101,17 @@ def _key_file(path: Path, *, create: bool, armour: str) -> bytes:
     return key
 
 
+def _name(purpose: str, kind: str) -> str:
+    # a string, not a Path: this runs for every value sealed, opened or hashed
+    return os.path.join(settings.KEY_DIR, f"{purpose}.{kind}.pem")
+
+
 def field_key(purpose: str, *, create: bool) -> bytes:
-    return _key_file(_path(purpose), create=create, armour="FIELD KEY")
+    return _key_file(_name(purpose, "fieldkey"), create=create, armour="FIELD KEY")
 
 
 def lookup_key_path(purpose: str) -> Path:
-    return Path(settings.KEY_DIR) / f"{purpose}.lookupkey.pem"
+    return Path(_name(purpose, "lookupkey"))
 
 
 def lookup_hash(purpose: str, normalised: str) -> str:
@@ -112,7 +119,7 @@ def lookup_hash(purpose: str, normalised: str) -> str:
     exact look-ups of a sealed field; ``""`` for ``""``. The key is created on first use."""
     if not normalised:
         return ""
-    key = _key_file(lookup_key_path(purpose), create=True, armour="LOOKUP KEY")
+    key = _key_file(_name(purpose, "lookupkey"), create=True, armour="LOOKUP KEY")
     return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
