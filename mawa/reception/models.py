@@ -189,7 +189,8 @@ class Person(DomainModel):
                                                 purpose="reception", blank=True)
 
     photo = models.FileField(_("photo"), upload_to="reception/photos/%Y/%m/", blank=True)
-    vulnerabilities = models.JSONField(_("vulnerabilities"), default=list, blank=True)
+    vulnerabilities = EncryptedJSONField(_("vulnerabilities"), purpose="reception",
+                                         default=list, blank=True)
     vulnerability_notes = EncryptedTextField(_("vulnerability notes"), purpose="reception",
                                              blank=True)
 
@@ -203,7 +204,8 @@ class Person(DomainModel):
                                                "organisation or service that received them."))
 
     icrc_withheld = models.BooleanField(_("withheld from ICRC notification"), default=False)
-    icrc_withheld_reason = models.TextField(_("reason for withholding"), blank=True)
+    icrc_withheld_reason = EncryptedTextField(_("reason for withholding"), purpose="reception",
+                                              blank=True)
 
     completeness = models.PositiveSmallIntegerField(_("completeness (%)"), default=0)
     notes = models.TextField(_("notes"), blank=True)

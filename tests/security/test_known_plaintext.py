@@ -44,6 +44,7 @@ SECRETS = {
     "movement_note": "Nephrology ward Kestrel-Plover",
     "incident_summary": "Narrative Tamarind-Ocelot assault",
     "follow_up": "Follow-up Jacaranda-Mongoose",
+    "vulnerability": "torture_survivor",  # a code of a list, sealed with the list
 }
 
 SCRIPT = """
@@ -72,7 +73,8 @@ person, _ = reception.person_register(
                              "family_contact_relation": "brother",
                              "family_contact_phone": S["family_contact_phone"],
                              "family_contact_address": S["family_contact_address"],
-                             "vulnerability_notes": S["vulnerability_notes"]}},
+                             "vulnerability_notes": S["vulnerability_notes"],
+                             "vulnerabilities": [S["vulnerability"], "wounded"]}},
                      birth="1991",
                      documents=[DocumentInput(kind="national_id",
                                               number=S["document_number"])]))

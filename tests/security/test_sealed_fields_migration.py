@@ -53,7 +53,8 @@ def test_existing_rows_are_sealed_and_unsealed_again(users, sites):
         id=uuid.uuid4(), client_key=uuid.uuid4(), site_id=sites["RHM"].pk,
         current_site_id=sites["RHM"].pk, arrived_at=now, status_changed_at=now,
         short_code="RHM-00001-A", registered_by_id=officer.pk, content_hash="x",
-        family_contact_phone="0771234567", vulnerability_notes="diabetic")
+        family_contact_phone="0771234567", vulnerability_notes="diabetic",
+        vulnerabilities=["torture_survivor"])
     doc = Document.objects.create(id=uuid.uuid4(), person_id=person.pk, kind="national_id",
                                   number="ab-123 45", number_key="AB12345")
     incident = Incident.objects.create(site_id=sites["NUR"].pk, client_key=uuid.uuid4(),
@@ -68,6 +69,8 @@ def test_existing_rows_are_sealed_and_unsealed_again(users, sites):
     assert _raw("camp_incident", "summary", incident.pk).startswith("gcm1:")
     p = new.get_model("reception", "Person").objects.get(pk=person.pk)
     assert (p.family_contact_phone, p.vulnerability_notes) == ("0771234567", "diabetic")
+    assert p.vulnerabilities == ["torture_survivor"]
+    assert _raw("reception_person", "vulnerabilities", person.pk).startswith("gcm1:")
     d = new.get_model("reception", "IdentityDocument").objects.get(pk=doc.pk)
     assert d.number == "ab-123 45" and d.number_key == document_lookup("ab-123 45")
     assert new.get_model("camp", "Incident").objects.get(pk=incident.pk).summary == \
@@ -84,6 +87,8 @@ def test_existing_rows_are_sealed_and_unsealed_again(users, sites):
 
     _migrate(BEFORE)
     assert _raw("reception_person", "family_contact_phone", person.pk) == "0771234567"
+    assert old.get_model("reception", "Person").objects.get(
+        pk=person.pk).vulnerabilities == ["torture_survivor"]
     assert _raw("reception_identitydocument", "number", doc.pk) == "ab-123 45"
     assert _raw("reception_identitydocument", "number_key", doc.pk) == document_key("ab-123 45")
     assert _raw("camp_incident", "summary", incident.pk) == "what was told"

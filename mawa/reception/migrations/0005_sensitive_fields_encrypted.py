@@ -1,5 +1,6 @@
-"""Issue 20, item 2: family contacts, vulnerability notes, lifecycle notes, the values a
-correction replaced and document numbers are sealed with the "reception" field key
+"""Issue 20, item 2: family contacts, vulnerabilities and their notes, the reason for
+withholding from the ICRC, lifecycle notes, the values a correction replaced and document
+numbers are sealed with the "reception" field key
 (``mawa.core.fields.EncryptedTextField``); ``IdentityDocument.number_key`` becomes the keyed
 hash of the normalised number (``values.document_lookup``), no longer the number itself.
 
@@ -21,7 +22,8 @@ from mawa.core.fields import columns_convert
 from mawa.reception.values import document_key, document_lookup
 
 PERSON = ["family_contact_name", "family_contact_relation", "family_contact_phone",
-          "family_contact_address", "vulnerability_notes"]
+          "family_contact_address", "vulnerability_notes", "vulnerabilities",
+          "icrc_withheld_reason"]
 
 
 def seal(apps, schema_editor):
@@ -91,6 +93,16 @@ class Migration(migrations.Migration):
             model_name='personrevision',
             name='prior',
             field=mawa.core.fields.EncryptedJSONField(purpose='reception'),
+        ),
+        migrations.AlterField(
+            model_name='person',
+            name='vulnerabilities',
+            field=mawa.core.fields.EncryptedJSONField(blank=True, default=list, purpose='reception', verbose_name='vulnerabilities'),
+        ),
+        migrations.AlterField(
+            model_name='person',
+            name='icrc_withheld_reason',
+            field=mawa.core.fields.EncryptedTextField(blank=True, purpose='reception', verbose_name='reason for withholding'),
         ),
         migrations.RunPython(seal, unseal, elidable=False),
     ]
