@@ -102,6 +102,7 @@ def generate(n: int, seed: int) -> None:
     from mawa.matching.services import registry_index_write
     from mawa.reception.models import ArrivalGroup, IdentityDocument, Person, PersonNameKey
     from mawa.reception.services import person_completeness, person_name_keys
+    from mawa.reception.values import document_lookup
 
     if Person.objects.exists():
         sys.exit("generate needs an empty database (set MAWA_VAR_DIR or DATABASE_URL)")
@@ -152,7 +153,8 @@ def generate(n: int, seed: int) -> None:
             if rng.random() < 0.3:
                 docs.append(row(IdentityDocument, id=uuid7(), person_id=p.id,
                                 kind="national_id", number=f"N{i:09d}",
-                                number_key=f"N{i:09d}", issuer="", expiry=None,
+                                number_key=document_lookup(f"N{i:09d}"), issuer="",
+                                expiry=None,
                                 created_at=now))
             keys += [row(PersonNameKey, person_id=p.id, part=part, key=key)
                      for part, key in person_name_keys(p.__dict__, [])]

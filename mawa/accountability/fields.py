@@ -1,28 +1,31 @@
-"""A text field stored encrypted (AES-GCM, key from the key directory; see ``crypto``).
+"""The compartment's encrypted text field: the kernel's ``EncryptedTextField`` sealed under the
+compartment's own key-encryption key (``accountability.crypto``), not a registry field key.
 
 The column holds ``enc1:<base64(nonce || ciphertext)>``; the model label and field name are the
-authenticated data. The plaintext never reaches the database, its WAL or a backup. Such a field
-cannot be searched or sorted by the database — on purpose.
+authenticated data (the kernel field's ``context``). The plaintext never reaches the database,
+its WAL or a backup. The compartment's KEK rotation (``accountability.keyrotation``) re-encrypts
+these fields; they are not registered with the kernel's field-key rotation.
 """
 
 from __future__ import annotations
 
-from django.db import models
-
 from mawa.accountability import crypto
+from mawa.core import fields
 
 
-class EncryptedTextField(models.TextField):
-    def _context(self) -> str:
-        return f"{self.model._meta.label_lower}.{self.name}"
+class EncryptedTextField(fields.EncryptedTextField):
+    kernel_key = False
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("purpose", "accountability")
+        super().__init__(*args, **kwargs)
 
-    def from_db_value(self, value, expression, connection):
-        if value is None or value == "":
-            return value
-        return crypto.text_decrypt(value, context=self._context())
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("purpose", None)  # always the compartment's: migrations stay as they were
+        return name, path, args, kwargs
 
-    def get_prep_value(self, value):
-        value = super().get_prep_value(value)
-        if value is None or value == "":
-            return value
-        return crypto.text_encrypt(str(value), context=self._context())
+    def seal(self, plaintext: str) -> str:
+        return crypto.text_encrypt(plaintext, context=self.context())
+
+    def unseal(self, token: str) -> str:
+        return crypto.text_decrypt(token, context=self.context())

@@ -9,11 +9,15 @@ class CampConfig(AppConfig):
     def ready(self):
         # here, not at the top: the registry imports apps.py before the models exist
         from mawa.accounts.roles import Perm
+        from mawa.camp.models import Incident, IncidentFollowUp, Movement
         from mawa.camp.panels import camp_panel
         from mawa.core.dashboard import panel_register
+        from mawa.core.keyrotation import encrypted_fields_register
         from mawa.core.nav import NavEntry, nav_register
 
         nav_register(NavEntry("camp:home", _("Camp"), Perm.CAMP_VIEW, 30))
         nav_register(NavEntry("camp:rollcalls", _("Roll calls"), Perm.CAMP_OPERATE, 31))
         nav_register(NavEntry("camp:distributions", _("Distributions"), Perm.CAMP_OPERATE, 32))
         panel_register(camp_panel)
+        # movement notes and incident narratives: sealed with the "camp" field key
+        encrypted_fields_register(Movement, Incident, IncidentFollowUp)

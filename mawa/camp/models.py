@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from mawa.core.fields import EncryptedTextField
 from mawa.core.ids import uuid7
 from mawa.core.models import DomainModel, Site
 from mawa.reception.models import Person
@@ -164,7 +165,8 @@ class Movement(DomainModel):
     due_back_at = models.DateTimeField(_("due back"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     destination = models.CharField(_("destination"), max_length=200, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    # why to hospital or court: sealed with the camp field key (``core.fields``)
+    note = EncryptedTextField(_("note"), purpose="camp", blank=True)
     is_open = models.BooleanField(default=False, help_text="Out and not back yet.")
     actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     returned_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+",
@@ -429,7 +431,8 @@ class Incident(DomainModel):
     occurred_at = models.DateTimeField(_("occurred at"))
     block = models.ForeignKey(Block, on_delete=models.PROTECT, related_name="+", null=True,
                               blank=True, verbose_name=_("block"))
-    summary = models.TextField(_("what happened"))
+    # incident narratives (SGBV, self-harm, health): sealed with the camp field key
+    summary = EncryptedTextField(_("what happened"), purpose="camp")
     persons = models.ManyToManyField(Person, blank=True, related_name="+",
                                      verbose_name=_("people involved"))
     is_closed = models.BooleanField(_("closed"), default=False)
@@ -453,7 +456,7 @@ class IncidentFollowUp(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="follow_ups")
     at = models.DateTimeField()
     actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(_("follow-up"))
+    note = EncryptedTextField(_("follow-up"), purpose="camp")
     closes = models.BooleanField(default=False)
 
     class Meta:

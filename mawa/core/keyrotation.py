@@ -12,7 +12,17 @@ key, and running the rotation again finishes the swap without re-encrypting twic
 
 The app that owns a sealed field registers it here (``encrypted_field_register``), with the
 authenticated context each value was sealed with: a purpose with no field registered cannot be
-rotated (refused, nothing changed).
+rotated (refused, nothing changed). The ``core.fields.EncryptedTextField`` columns of a model
+are registered at once by ``encrypted_fields_register(Model)``: their stored tokens are read
+and written as raw text (the field itself would hand back and take plaintext).
+
+The look-up keys (``crypto.lookup_hash``) are not rotated here, and rotating a field key leaves
+them (and every hash) as they are. A keyed hash cannot be recomputed from another hash, only
+from the decrypted values, and every holder of the hashes must be rebuilt together: the
+reception's ``IdentityDocument.number_key`` (from the sealed numbers), the matching index's
+records and ``N|`` blocking keys (from the register) and the national IDs of the imported watch
+lists (only from the watch-list files, imported again). That is a separate, explicit operation
+with the service stopped; it is not automated yet (issue 20, left open).
 """
 
 from __future__ import annotations
@@ -26,27 +36,41 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from mawa.core import crypto
 from mawa.core.audit import audit
 from mawa.core.errors import MawaError
+from mawa.core.fields import EncryptedTextField
 
 # purpose → [(model, field, context of a row)]. Each app that seals fields with a purpose's
 # key registers them in its ``AppConfig.ready`` (``accounts``: the TOTP secrets); the kernel
 # names no model of an app above it.
-ENCRYPTED_FIELDS: dict[str, list[tuple[type, str, Callable]]] = {}
+ENCRYPTED_FIELDS: dict[str, list[tuple[type, str, Callable | None]]] = {}
 
 
 def encrypted_field_register(*, purpose: str, model: type, field: str,
-                             context: Callable) -> None:
+                             context: Callable | None) -> None:
     """Declare that ``model.field`` is sealed with the ``purpose`` field key, each value with
     the authenticated context ``context(row)``: ``field_key_rotate`` re-encrypts it. Registering
-    the same field twice keeps one."""
+    the same field twice keeps one. ``context=None``: an ``EncryptedTextField``, whose context
+    is the field's own and whose stored tokens are rotated as raw text."""
     fields = ENCRYPTED_FIELDS.setdefault(purpose, [])
     if all((m, f) != (model, field) for m, f, _c in fields):
         fields.append((model, field, context))
+
+
+def encrypted_fields_register(*models_: type) -> None:
+    """Register every ``core.fields.EncryptedTextField`` of these models (with their own
+    purpose and context) for rotation. Subclasses sealed under another hierarchy (the
+    compartment's) are left to their own rotation."""
+    for model in models_:
+        for field in model._meta.concrete_fields:
+            if isinstance(field, EncryptedTextField) and field.kernel_key:
+                encrypted_field_register(purpose=field.purpose, model=model, field=field.name,
+                                         context=None)
 
 
 class RotationRefused(MawaError):
@@ -99,6 +123,9 @@ def field_key_rotate(*, purpose: str, actor="system:keys") -> int:
     count = 0
     with transaction.atomic():
         for model, name, context_of in fields:
+            if context_of is None:
+                count += _rotate_column(model, name, old, new)
+                continue
             for row in model.objects.select_for_update().exclude(**{name: ""}).iterator():
                 value, context = getattr(row, name), context_of(row)
                 if _open(new, value, context) is not None:
@@ -114,4 +141,27 @@ def field_key_rotate(*, purpose: str, actor="system:keys") -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     os.replace(current, current.with_name(f"{current.name[:-4]}.retired-{stamp}"))
     os.replace(nxt, current)
+    return count
+
+
+def _rotate_column(model, name: str, old: bytes, new: bytes, batch: int = 500) -> int:
+    """Re-seal one ``EncryptedTextField`` column, reading and writing the stored tokens as
+    text (not through the field), in batches of primary keys."""
+    context = model._meta.get_field(name).context()
+    text = models.TextField()
+    rows = (model.objects.exclude(**{f"{name}__isnull": True}).exclude(**{name: ""})
+            .order_by("pk").annotate(_token=Cast(name, output_field=text))
+            .values_list("pk", "_token"))
+    count = 0
+    pending: list[tuple] = []
+    for pk, token in rows.iterator(chunk_size=batch):
+        if _open(new, token, context) is not None:
+            continue
+        plaintext = _open(old, token, context)
+        if plaintext is None:
+            raise crypto.DecryptionFailed()
+        pending.append((pk, _seal(new, plaintext, context)))
+    for pk, token in pending:
+        model.objects.filter(pk=pk).update(**{name: models.Value(token, output_field=text)})
+        count += 1
     return count

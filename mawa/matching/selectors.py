@@ -47,7 +47,7 @@ from mawa.names import (
 )
 from mawa.reception.models import IdentityDocument, Person
 from mawa.reception.selectors import MatchCandidate, persons_visible
-from mawa.reception.values import document_key
+from mawa.reception.values import document_lookup
 
 # How many indexed persons sharing keys with a query are scored at most (the ones sharing
 # most keys first). Scoring one candidate costs ~0.3 ms of CPU, so the count decides the
@@ -353,7 +353,8 @@ def candidates_for(*, user, data: dict, limit: int = 5, min_probability: float =
 
 def _persons_by_document(numbers_of: list[list]) -> list[list]:
     """For each query's document numbers, the persons holding one of them (at most 20)."""
-    keys_of = [[k for k in (document_key(str(n or "")) for n in numbers) if k]
+    # the numbers' keyed hashes: what ``IdentityDocument.number_key`` holds
+    keys_of = [[k for k in (document_lookup(str(n or "")) for n in numbers) if k]
                for numbers in numbers_of]
     wanted = sorted({k for keys in keys_of for k in keys})
     holders: dict[str, list] = defaultdict(list)

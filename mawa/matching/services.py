@@ -15,7 +15,7 @@ import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 from django.db import connection, transaction
@@ -54,6 +54,7 @@ from mawa.names import (
 )
 from mawa.reception.models import DocumentKind, IdentityDocument, Person, PersonAlias
 from mawa.reception.services import person_merge
+from mawa.reception.values import document_lookup
 
 SYSTEM = "system:cli"
 # Suggestions at or above this probability go to the review queue.
@@ -75,6 +76,9 @@ def _require(actor, perm: str, site=None) -> None:
 # --- the registry index ------------------------------------------------------------------
 
 def _national_id(person: Person) -> str:
+    """The keyed hash of the person's first national ID (never the number in clear: the
+    index's records and blocking keys hold the hash, and equal numbers give equal hashes; a
+    number one character off is therefore "different", not "near")."""
     for doc in person.documents.all():
         if doc.kind == DocumentKind.NATIONAL_ID:
             return doc.number_key
@@ -384,7 +388,10 @@ def watchlist_import(*, actor, content: bytes, source: str, version: str, licenc
     try:
         reader = (read_ftm(handle, report) if text.lstrip().startswith("{")
                   else read_records_csv(handle, report))
-        records = [r for _line, r in reader]
+        # a listed national ID is compared with the register's keyed hashes
+        # (``IdentityDocument.number_key``), so it is kept as one too
+        records = [replace(r, national_id=document_lookup(r.national_id)) if r.national_id
+                   else r for _line, r in reader]
     except UnusableInput as exc:
         raise ValidationFailed(_("The file cannot be read as FollowTheMoney JSON lines or CSV: "
                                  "%(why)s") % {"why": exc}, code="watchlist_unreadable") from None

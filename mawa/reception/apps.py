@@ -9,7 +9,13 @@ class ReceptionConfig(AppConfig):
     def ready(self):
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
+        from mawa.core.keyrotation import encrypted_fields_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.reception.models import IdentityDocument, LifecycleEvent, Person, PersonRevision
+
+        # family contacts, notes, document numbers: sealed with the "reception" field key
+        # (``mawa keys rotate --purpose reception`` re-encrypts them)
+        encrypted_fields_register(Person, IdentityDocument, LifecycleEvent, PersonRevision)
 
         nav_register(NavEntry("reception:group_list", _("Arrival groups"), Perm.PERSON_VIEW, 10))
         nav_register(NavEntry("reception:person_list", _("Persons"), Perm.PERSON_VIEW, 11))

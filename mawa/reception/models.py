@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mawa.core.fields import EncryptedJSONField, EncryptedTextField
 from mawa.core.ids import uuid7
 from mawa.core.models import DomainModel, Site
 
@@ -176,18 +177,22 @@ class Person(DomainModel):
     unit = models.CharField(_("unit"), max_length=160, blank=True)
     branch = models.CharField(_("branch"), max_length=20, choices=Branch.choices, blank=True)
 
-    family_contact_name = models.CharField(_("family contact: name"), max_length=160,
-                                           blank=True)
-    family_contact_relation = models.CharField(_("family contact: relationship"),
-                                               max_length=60, blank=True)
-    family_contact_phone = models.CharField(_("family contact: telephone"), max_length=40,
-                                            blank=True)
-    family_contact_address = models.CharField(_("family contact: address"), max_length=300,
-                                              blank=True)
+    # sealed with the reception field key (``core.fields``): never in clear in the database,
+    # its WAL or a backup. Lengths are checked by ``services`` (``_TEXT_LIMITS``).
+    family_contact_name = EncryptedTextField(_("family contact: name"), purpose="reception",
+                                             blank=True)
+    family_contact_relation = EncryptedTextField(_("family contact: relationship"),
+                                                 purpose="reception", blank=True)
+    family_contact_phone = EncryptedTextField(_("family contact: telephone"),
+                                              purpose="reception", blank=True)
+    family_contact_address = EncryptedTextField(_("family contact: address"),
+                                                purpose="reception", blank=True)
 
     photo = models.FileField(_("photo"), upload_to="reception/photos/%Y/%m/", blank=True)
-    vulnerabilities = models.JSONField(_("vulnerabilities"), default=list, blank=True)
-    vulnerability_notes = models.TextField(_("vulnerability notes"), blank=True)
+    vulnerabilities = EncryptedJSONField(_("vulnerabilities"), purpose="reception",
+                                         default=list, blank=True)
+    vulnerability_notes = EncryptedTextField(_("vulnerability notes"), purpose="reception",
+                                             blank=True)
 
     category = models.CharField(_("category"), max_length=10, choices=Category.choices,
                                 default=Category.COMBATANT)
@@ -199,7 +204,8 @@ class Person(DomainModel):
                                                "organisation or service that received them."))
 
     icrc_withheld = models.BooleanField(_("withheld from ICRC notification"), default=False)
-    icrc_withheld_reason = models.TextField(_("reason for withholding"), blank=True)
+    icrc_withheld_reason = EncryptedTextField(_("reason for withholding"), purpose="reception",
+                                              blank=True)
 
     completeness = models.PositiveSmallIntegerField(_("completeness (%)"), default=0)
     notes = models.TextField(_("notes"), blank=True)
@@ -307,15 +313,17 @@ class PersonNameKey(models.Model):
 
 
 class IdentityDocument(models.Model):
-    """A document the person carried. ``number_key`` is the number reduced to letters and ASCII
-    digits (no spaces, dashes, case) so that a search finds it however it was typed."""
+    """A document the person carried. The number is sealed (``EncryptedTextField``);
+    ``number_key`` is the keyed hash of the number reduced to letters and ASCII digits (no
+    spaces, dashes, case: ``values.document_lookup``), so that a search or a duplicate check
+    finds it however it was typed without the number being in clear."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents",
                                verbose_name=_("person"))
     kind = models.CharField(_("document kind"), max_length=20, choices=DocumentKind.choices)
-    number = models.CharField(_("document number"), max_length=60)
-    number_key = models.CharField(max_length=60, editable=False)
+    number = EncryptedTextField(_("document number"), purpose="reception")
+    number_key = models.CharField(max_length=64, editable=False)
     issuer = models.CharField(_("issued by"), max_length=120, blank=True)
     expiry = models.DateField(_("expiry date"), null=True, blank=True)
     scan = models.FileField(_("scan"), upload_to="reception/documents/%Y/%m/", blank=True)
@@ -344,7 +352,7 @@ class LifecycleEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="+")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True, purpose="reception")  # e.g. why to hospital: sealed
     details = models.JSONField(default=dict, blank=True)
     ledger_seq = models.PositiveBigIntegerField()
 
@@ -363,7 +371,7 @@ class PersonRevision(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField(help_text="The version these values belonged to.")
-    prior = models.JSONField()
+    prior = EncryptedJSONField(purpose="reception")  # may hold family contacts: sealed
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="+")
     at = models.DateTimeField(auto_now_add=True)

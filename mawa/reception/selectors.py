@@ -30,7 +30,7 @@ from mawa.reception.models import (
     PersonNameKey,
     Status,
 )
-from mawa.reception.values import document_key
+from mawa.reception.values import document_key, document_lookup
 
 PERSON_SITES = ("site", "current_site")
 
@@ -396,7 +396,7 @@ def person_search(*, user, q: str = "", group_id=None, status: str | None = None
     by_number = Q()
     if number and any(ch.isdigit() for ch in number):
         by_number = Q(service_number=number) | Q(id__in=IdentityDocument.objects.filter(
-            number_key=number).values("person_id"))
+            number_key=document_lookup(number)).values("person_id"))
     keys = _search_keys(q) if q and not code else []
     if code or (by_number and not keys):
         # a selective index of its own (short code, numbers): the visibility OR is checked

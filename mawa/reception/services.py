@@ -76,6 +76,7 @@ from mawa.reception.models import (
 from mawa.reception.values import (
     BadValue,
     document_key,
+    document_lookup,
     name_check,
     partial_date_earliest,
     partial_date_parse,
@@ -367,7 +368,7 @@ def person_input_clean(data: PersonInput, *, arrived_at: dt.datetime
                            name=f"{prefix}.scan", errors=errors)
         if scan is not None:
             hashes[f"scan{i}"] = hashlib.sha256(scan).hexdigest()
-        documents.append({"kind": doc.kind, "number": number, "number_key": document_key(number),
+        documents.append({"kind": doc.kind, "number": number, "number_key": document_lookup(number),
                           "issuer": (doc.issuer or "").strip()[:120], "expiry": doc.expiry,
                           "scan": doc.scan})
     photo = _file_check(data.photo, limit=PHOTO_MAX_BYTES, magic=_IMAGE_MAGIC, name="photo",

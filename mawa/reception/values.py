@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
+from mawa.core import crypto
 from mawa.core.digits import to_ascii_digits
 from mawa.reception.models import DatePrecision
 
@@ -138,3 +139,15 @@ def _name_check(value: str, script: str) -> str:
 def document_key(number: str) -> str:
     """A document or service number reduced to upper-case letters and ASCII digits."""
     return re.sub(r"[^0-9A-Z\u0600-\u06ff]", "", to_ascii_digits(number or "").upper())
+
+
+#: the purpose of the reception's field key and look-up key in the key directory
+KEY_PURPOSE = "reception"
+
+
+def document_lookup(number: str) -> str:
+    """What ``IdentityDocument.number_key`` holds for ``number``: the keyed hash of its
+    ``document_key``, so that a number is found however it was typed without the database
+    holding it in clear (the number itself is an ``EncryptedTextField``). ``""`` for a number
+    with no letter or digit. Every look-up by document number goes through this."""
+    return crypto.lookup_hash(KEY_PURPOSE, document_key(number))

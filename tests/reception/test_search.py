@@ -43,7 +43,7 @@ def expected(user, q: str = "", *, status=None, group_id=None) -> list:
             continue
         by_name = keys <= carried.get(p.id, set())
         numbered = by_number and (p.service_number == number or any(
-            d.number_key == number for d in p.documents.all()))
+            document_key(d.number) == number for d in p.documents.all()))
         if by_name and not by_number or (by_number and (numbered or keys and by_name)):
             out.append(p.id)
     return sorted(out, reverse=True)

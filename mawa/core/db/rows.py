@@ -49,6 +49,11 @@ def _converter(field):
     column, which parses it); the rest goes through Django's own ``get_db_prep_save``
     (dates, times), so the stored form is the ORM's."""
     internal = field.get_internal_type()
+    if getattr(field, "encrypted", False):  # core.fields.EncryptedTextField: sealed per value
+        def seal(v, prep=field.get_db_prep_save):
+            return prep(v, connection)
+
+        return seal
     if internal in _PLAIN:
         return None
     if internal == "FileField":
