@@ -1,0 +1,50 @@
+"""Dates and values in printed documents, one way for every document (issue 16).
+
+A date is written ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM UTC`` with its time) in both languages,
+in a ``<bdi dir="ltr">``: inside an Arabic sentence its digits would otherwise take the
+sentence's direction and come out reversed (``06-12-2026``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC) if timezone.is_aware(value) else value
+
+
+@register.filter
+def docdate(value) -> str:
+    """``value`` (a date, a datetime or an ISO string) as an isolated ``YYYY-MM-DD``."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = _utc(value).date()
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return format_html('<bdi dir="ltr" class="date">{}</bdi>', text)
+
+
+@register.filter
+def docdatetime(value) -> str:
+    """A datetime as an isolated ``YYYY-MM-DD HH:MM UTC``."""
+    if value in (None, ""):
+        return "—"
+    if not isinstance(value, dt.datetime):
+        return docdate(value)
+    return format_html('<bdi dir="ltr" class="date">{} UTC</bdi>',
+                       _utc(value).strftime("%Y-%m-%d %H:%M"))
+
+
+@register.filter
+def isolated(value) -> str:
+    """A value in whatever script (a code, a name), isolated from the text around it."""
+    if value in (None, ""):
+        return "—"
+    return format_html("<bdi>{}</bdi>", value)
