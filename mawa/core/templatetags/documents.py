@@ -8,6 +8,7 @@ sentence's direction and come out reversed (``06-12-2026``).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from django import template
 from django.utils import timezone
@@ -42,9 +43,22 @@ def docdatetime(value) -> str:
                        _utc(value).strftime("%Y-%m-%d %H:%M"))
 
 
+def direction_of(text: str) -> str:
+    """``rtl`` when the first letter of ``text`` is Arabic (or Hebrew), else ``ltr``: what
+    ``dir="auto"`` would say (WeasyPrint does not apply it, so it is decided here)."""
+    for ch in text:
+        if unicodedata.bidirectional(ch) in ("R", "AL"):
+            return "rtl"
+        if unicodedata.bidirectional(ch) == "L":
+            return "ltr"
+    return "ltr"
+
+
 @register.filter
 def isolated(value) -> str:
-    """A value in whatever script (a code, a name), isolated from the text around it."""
+    """A value in whatever script (a code, a name, a free text), isolated from the text
+    around it in its own direction, so that neither reorders the other."""
     if value in (None, ""):
         return "—"
-    return format_html("<bdi>{}</bdi>", value)
+    text = str(value)
+    return format_html('<bdi dir="{}">{}</bdi>', direction_of(text), text)
