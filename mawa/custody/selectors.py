@@ -350,7 +350,8 @@ class DestructionCertificate:
     site: object
     plan: str
     lines: list[DestructionLine]
-    links_checked: bool
+    links_checked: bool  # the compartment answered
+    links_shown: bool = False  # the user may see its answer (compartment users only)
 
     @property
     def first_at(self):
@@ -393,7 +394,7 @@ def destruction_get(*, user, code: str) -> DestructionCertificate:
     every item ``user`` may see that was destroyed at the same site under the same plan.
     NotFound when the item was not destroyed. Allegation links are asked of the layers above
     (``custody.items_linked``: the accountability compartment answers which item ids are
-    linked to an act, nothing more)."""
+    linked to an act, nothing more), for a user of the compartment only."""
     item = item_get(user=user, code=code)
     event = (CustodyEvent.objects.filter(item=item, kind="destroyed")
              .select_related("ledger_entry").order_by("-item_seq").first())
@@ -417,7 +418,12 @@ def destruction_get(*, user, code: str) -> DestructionCertificate:
     actors = {str(u.pk): u.get_full_name() or u.username
               for u in User.objects.filter(pk__in={ev.ledger_entry.actor for ev, _d, _a in found
                                                    if len(ev.ledger_entry.actor) == 36})}
-    answers = hook_ask("custody.items_linked", item_ids=[str(ev.item_id) for ev, _d, _a in found])
+    # Which items are linked to an allegation belongs to the accountability compartment: it is
+    # asked, and printed, only for a user of the compartment (protection.md R9: no export of a
+    # non-investigator changes with compartment data); the others' certificate says so.
+    links_shown = access.can(user, Perm.COMPARTMENT_VIEW)
+    answers = hook_ask("custody.items_linked",
+                       item_ids=[str(ev.item_id) for ev, _d, _a in found]) if links_shown else []
     linked = set().union(*answers) if answers else set()
     lines = [DestructionLine(
         item=ev.item, quantity=ev.to_quantity or ev.item.quantity, at=ev.at,
@@ -430,4 +436,4 @@ def destruction_get(*, user, code: str) -> DestructionCertificate:
         for ev, data, after in found]
     # a destruction does not move an item: it stays at the site where it was destroyed
     return DestructionCertificate(site=item.location_site, plan=plan, lines=lines,
-                                  links_checked=bool(answers))
+                                  links_checked=bool(answers), links_shown=links_shown)
