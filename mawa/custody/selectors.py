@@ -406,14 +406,14 @@ def destruction_get(*, user, code: str) -> DestructionCertificate:
                                           item__in=items_visible(user=user))
               .select_related("ledger_entry", "item", "item__catalogue")
               .order_by("at", "item__short_code"))
-    found = []
+    found: list[tuple[CustodyEvent, dict, dict]] = []
     for ev in events:
         payload = json.loads(ev.ledger_entry.payload)
         data = payload.get("data", {})
         if str(data.get("plan", "")) != plan:
             continue
-        after = next((ln.get("after", {}) for ln in payload.get("items", [])
-                      if ln.get("id") == str(ev.item_id)), {})
+        after: dict = next((ln.get("after", {}) for ln in payload.get("items", [])
+                            if ln.get("id") == str(ev.item_id)), {})
         found.append((ev, data, after))
     actors = {str(u.pk): u.get_full_name() or u.username
               for u in User.objects.filter(pk__in={ev.ledger_entry.actor for ev, _d, _a in found
