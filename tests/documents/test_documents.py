@@ -335,3 +335,25 @@ def test_the_situation_report_shows_every_materiel_column(documents, language):
     missing = [h for h in headers if not set(_normal_words(h)) <= words]
     assert missing == []
     assert len(headers) >= 12
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_id_cards_sit_in_their_own_cells_ten_to_a_sheet(documents, language):
+    """At 100 % scale the cards are ID-1 cells of 85.6 × 54 mm, two across and five down,
+    centred on the A4 sheet: each card's code lies inside one cell of its own, so that no two
+    cards overlap (rows 2 and 4 used to overlap by about a centimetre)."""
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1",
+                           str(documents[("idcards", language)]), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    left, top = (210 - 2 * 85.6) / 2, (297 - 5 * 54) / 2
+    cells = []
+    for x0, y0, x1, y1 in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+            r"RHM-\d{5}-K</word>", bbox):
+        x0, y0, x1, y1 = (float(v) / MM for v in (x0, y0, x1, y1))
+        col, row = int((x0 - left) // 85.6), int((y0 - top) // 54)
+        # the whole code inside the same cell, a few millimetres from its edges
+        assert int((x1 - left) // 85.6) == col and int((y1 - top) // 54) == row
+        assert 0 <= col < 2 and 0 <= row < 5
+        cells.append((row, col))
+    assert sorted(cells) == [(r, c) for r in range(5) for c in range(2)]
