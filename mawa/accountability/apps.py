@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from mawa.accounts.roles import Perm
 from mawa.core.backup import file_store_register
 from mawa.core.dashboard import panel_register
+from mawa.core.hooks import hook_register
 from mawa.core.nav import NavEntry, nav_register
 
 
@@ -14,7 +15,7 @@ class AccountabilityConfig(AppConfig):
     def ready(self):
         # here, not at the top: they read models, not loaded yet when this module is
         from mawa.accountability.dashboard import accountability_panel
-        from mawa.accountability.selectors import break_glass_open
+        from mawa.accountability.selectors import break_glass_open, items_linked
         from mawa.accountability.services import evidence_dir
         from mawa.accounts import access
 
@@ -28,3 +29,5 @@ class AccountabilityConfig(AppConfig):
         access.break_glass_rule_register(break_glass_open)
         # the evidence files travel in every backup with the database that points at them
         file_store_register("evidence", evidence_dir)
+        # the destruction certificate asks which items were linked to an allegation
+        hook_register("custody.items_linked", items_linked)

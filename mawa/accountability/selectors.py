@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accountability.models import (
     Act,
+    ActItem,
     BreakGlassGrant,
     Event,
     EvidenceItem,
@@ -227,3 +228,11 @@ def referral_record(*, referral: Referral, items: list[EvidenceItem]) -> dict:
                       "creator_willing_to_testify": e.creator_willing_to_testify}
                      for e in items],
     }
+
+
+def items_linked(*, item_ids: list[str], **_kw) -> set[str]:
+    """Of the custody item ids asked, those linked to an act of an allegation: custody's
+    answer to ``custody.items_linked`` (the destruction certificate's evidence check). Only
+    the ids: which act, which allegation, stays in the compartment."""
+    return {str(i) for i in ActItem.objects.filter(item_id__in=item_ids)
+            .values_list("item_id", flat=True)}

@@ -81,6 +81,8 @@ KINDS: dict[str, ExportKind] = {k.name: k for k in (
     ExportKind("custody_handover_pdf", "custody.dispose",
                _("Handover to the country of origin (printed PDF)"), "handover.pdf",
                encrypted=False),
+    ExportKind("custody_destruction_pdf", "custody.dispose",
+               _("Destruction certificate (printed PDF)"), "destruction.pdf", encrypted=False),
 )}
 
 

@@ -13,6 +13,19 @@ from django.template.loader import render_to_string
 
 FONT_DIR = Path(__file__).resolve().parent / "static" / "fonts"
 
+# The one stylesheet of every printed document (with ``core/pdf_base.html``, which every PDF
+# template extends): Mawa's fonts, and the bidi and pagination rules of issue 16.
+# - The document's direction and language are those of the language it is rendered in
+#   (``<html lang dir>`` in the base template); a run in the other script is isolated
+#   (``<bdi>``, or an element with ``dir``), so codes, dates, Latin names in Arabic and Arabic
+#   names in English keep their own order.
+# - A label and its value are one unit (``.lv``: never split across lines, never reordered); the
+#   colon follows the label in the reading order of the document's language.
+# - Dates are written by one helper (``documents`` template library: ``docdate``,
+#   ``docdatetime``), isolated left to right: Arabic sentences do not reverse them.
+# - No row, label, figure or chart is split across pages; table headers repeat on each page;
+#   a heading stays with what follows it; long words and codes wrap inside their cell instead
+#   of pushing a table off the page.
 FONT_CSS = f"""
 @font-face {{ font-family: "Mawa Naskh";
              src: url("file://{FONT_DIR}/NotoNaskhArabic-Regular.ttf"); }}
@@ -22,7 +35,23 @@ FONT_CSS = f"""
 @font-face {{ font-family: "Mawa Sans"; font-weight: bold;
              src: url("file://{FONT_DIR}/NotoSans-Bold.ttf"); }}
 html {{ font-family: "Mawa Sans", "Mawa Naskh"; }}
-[lang="ar"], [dir="rtl"] {{ font-family: "Mawa Naskh", "Mawa Sans"; }}
+[lang="ar"] {{ font-family: "Mawa Naskh", "Mawa Sans"; }}
+[lang="en"], [dir="ltr"] {{ font-family: "Mawa Sans", "Mawa Naskh"; }}
+body {{ margin: 0; }}
+.code, .num, .date {{ font-family: "Mawa Sans", "Mawa Naskh"; white-space: nowrap; }}
+.lv {{ display: inline-block; break-inside: avoid; }}
+.lv .l {{ color: #444; }}
+h1, h2, h3, h4, dt, .keep-next {{ break-after: avoid; }}
+tr, li, dt, dd, figure, .chart, .keep, .lv, .sign {{ break-inside: avoid; }}
+thead {{ display: table-header-group; }}
+tfoot {{ display: table-footer-group; }}
+table {{ max-width: 100%; }}
+th, td {{ overflow-wrap: break-word; text-align: start; vertical-align: top; }}
+img, svg {{ max-width: 100%; }}
+.chart svg {{ height: auto; }}
+.sign {{ display: flex; gap: 8mm; margin-top: 12mm; }}
+.sign > div {{ flex: 1; border-top: 0.5pt solid #000; padding-top: 1mm; font-size: 8.5pt; }}
+.small {{ font-size: 8pt; color: #333; }}
 """
 
 

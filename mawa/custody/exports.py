@@ -5,8 +5,10 @@
   like personal data — permission, step-up, purpose and recipient on the ledger, AES-256 zip,
   15-minute single-use link.
 - The printed documents (kinds ``custody_receipt_pdf``, ``custody_labels_pdf``,
-  ``custody_handover_pdf``): the receipt handed to the soldier, the tag labels fixed to the
-  items, the handover document signed with the receiving state's delegation. They are made to
+  ``custody_handover_pdf``, ``custody_destruction_pdf``): the receipt handed to the soldier,
+  the tag labels fixed to the items, the handover document signed with the receiving state's
+  delegation, the destruction certificate signed by the officer, the monitor and the
+  certifying officer. They are made to
   leave on paper, so they are not encrypted and printing stays one click; but each print is
   checked against its kind's permission at the document's site and recorded
   (``exports.export_record``: who, which document, size and SHA-256 of the very bytes served,
@@ -25,13 +27,15 @@ from mawa.core.errors import NotFound
 from mawa.core.pdf import render_pdf
 from mawa.custody.models import HandoverBatch, Item, Receipt, State
 from mawa.custody.receipts import payload_verify, qr_svg_data_uri
-from mawa.custody.selectors import reconciliation
+from mawa.custody.selectors import DestructionCertificate, reconciliation
 
 # The purposes of the printed documents are fixed: printing them has one purpose each.
 RECEIPT_PURPOSE = "receipt handed to the person"
 LABELS_PURPOSE = "tag labels fixed to the items"
 HANDOVER_PURPOSE = "handover to the delegation"
 HANDOVER_RECIPIENT = "the receiving state's delegation"
+DESTRUCTION_PURPOSE = "destruction certificate"
+DESTRUCTION_RECIPIENT = "the destruction file"
 
 
 def reconciliation_csv(report: dict) -> bytes:
@@ -122,3 +126,15 @@ def handover_print(*, user, batch: HandoverBatch) -> bytes:
                     render=lambda: render_pdf("custody/handover_pdf.html",
                                               {"batch": batch, "lines": batch.report}),
                     detail={"batch": batch.short_code, "items": len(batch.report)})
+
+
+def destruction_print(*, user, certificate: DestructionCertificate) -> bytes:
+    """The destruction certificate of a destruction plan (``selectors.destruction_get``):
+    the items, method, witnesses, the evidence checks done (no legal hold, allegation
+    links) and the signatures, printed in the active language."""
+    return _printed(user=user, kind="custody_destruction_pdf", purpose=DESTRUCTION_PURPOSE,
+                    recipient=DESTRUCTION_RECIPIENT, site=certificate.site,
+                    render=lambda: render_pdf("custody/destruction_pdf.html",
+                                              {"certificate": certificate}),
+                    detail={"plan": certificate.plan,
+                            "items": [ln.item.short_code for ln in certificate.lines]})

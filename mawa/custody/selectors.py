@@ -3,6 +3,7 @@ and at the site where it is now."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from mawa.accounts.models import User
 from mawa.accounts.roles import Perm
 from mawa.core import display
 from mawa.core.errors import NotFound
+from mawa.core.hooks import hook_ask
 from mawa.core.ids import short_code_normalise
 from mawa.core.models import LedgerEntry
 from mawa.custody import derive
@@ -318,3 +320,120 @@ def items_by_tag(*, user, tags: list[str]) -> list[Item]:
     if len(items) != len(codes):
         raise NotFound()
     return items
+
+
+# --- the destruction certificate -----------------------------------------------------------
+
+@dataclass
+class DestructionLine:
+    """One item destroyed, as its ``destroyed`` custody event recorded it."""
+
+    item: Item
+    quantity: int
+    at: dt.datetime
+    method: str
+    monitor: str
+    certified_by: str
+    note: str
+    recorded_by: str
+    ledger_ref: str
+    on_hold: bool  # as the ledger line says the item stood after the event (never True:
+    #                the service refuses a destruction under hold; printed as the check)
+    linked: bool | None  # linked to an allegation (None: the question had no answer)
+
+
+@dataclass
+class DestructionCertificate:
+    """The destructions of one destruction plan at one site: every item destroyed under the
+    same plan reference (IDDRS 4.10 and 5.40: items, method, witnesses, checks, signatures)."""
+
+    site: object
+    plan: str
+    lines: list[DestructionLine]
+    links_checked: bool  # the compartment answered
+    links_shown: bool = False  # the user may see its answer (compartment users only)
+
+    @property
+    def first_at(self):
+        return min(ln.at for ln in self.lines)
+
+    @property
+    def last_at(self):
+        return max(ln.at for ln in self.lines)
+
+    def _distinct(self, name: str) -> list[str]:
+        return list(dict.fromkeys(getattr(ln, name) for ln in self.lines if getattr(ln, name)))
+
+    @property
+    def methods(self) -> list[str]:
+        return self._distinct("method")
+
+    @property
+    def monitors(self) -> list[str]:
+        return self._distinct("monitor")
+
+    @property
+    def certifiers(self) -> list[str]:
+        return self._distinct("certified_by")
+
+    @property
+    def officers(self) -> list[str]:
+        return self._distinct("recorded_by")
+
+    @property
+    def held(self) -> int:
+        return sum(1 for ln in self.lines if ln.on_hold)
+
+    @property
+    def linked(self) -> int:
+        return sum(1 for ln in self.lines if ln.linked)
+
+
+def destruction_get(*, user, code: str) -> DestructionCertificate:
+    """The destruction certificate of the plan under which the item ``code`` was destroyed:
+    every item ``user`` may see that was destroyed at the same site under the same plan.
+    NotFound when the item was not destroyed. Allegation links are asked of the layers above
+    (``custody.items_linked``: the accountability compartment answers which item ids are
+    linked to an act, nothing more), for a user of the compartment only."""
+    item = item_get(user=user, code=code)
+    event = (CustodyEvent.objects.filter(item=item, kind="destroyed")
+             .select_related("ledger_entry").order_by("-item_seq").first())
+    if event is None:
+        raise NotFound()
+    entry = event.ledger_entry
+    plan = str(json.loads(entry.payload).get("data", {}).get("plan", ""))
+    events = (CustodyEvent.objects.filter(kind="destroyed", ledger_entry__stream=entry.stream,
+                                          item__in=items_visible(user=user))
+              .select_related("ledger_entry", "item", "item__catalogue")
+              .order_by("at", "item__short_code"))
+    found: list[tuple[CustodyEvent, dict, dict]] = []
+    for ev in events:
+        payload = json.loads(ev.ledger_entry.payload)
+        data = payload.get("data", {})
+        if str(data.get("plan", "")) != plan:
+            continue
+        after: dict = next((ln.get("after", {}) for ln in payload.get("items", [])
+                            if ln.get("id") == str(ev.item_id)), {})
+        found.append((ev, data, after))
+    actors = {str(u.pk): u.get_full_name() or u.username
+              for u in User.objects.filter(pk__in={ev.ledger_entry.actor for ev, _d, _a in found
+                                                   if len(ev.ledger_entry.actor) == 36})}
+    # Which items are linked to an allegation belongs to the accountability compartment: it is
+    # asked, and printed, only for a user of the compartment (protection.md R9: no export of a
+    # non-investigator changes with compartment data); the others' certificate says so.
+    links_shown = access.can(user, Perm.COMPARTMENT_VIEW)
+    answers = hook_ask("custody.items_linked",
+                       item_ids=[str(ev.item_id) for ev, _d, _a in found]) if links_shown else []
+    linked = set().union(*answers) if answers else set()
+    lines = [DestructionLine(
+        item=ev.item, quantity=ev.to_quantity or ev.item.quantity, at=ev.at,
+        method=str(data.get("method", "")), monitor=str(data.get("monitor", "")),
+        certified_by=str(data.get("certified_by", "")), note=str(data.get("note", "")),
+        recorded_by=actors.get(ev.ledger_entry.actor, ev.ledger_entry.actor),
+        ledger_ref=f"{ev.ledger_entry.stream}#{ev.ledger_entry.seq}",
+        on_hold=bool(after.get("on_hold")),
+        linked=(str(ev.item_id) in linked) if answers else None)
+        for ev, data, after in found]
+    # a destruction does not move an item: it stays at the site where it was destroyed
+    return DestructionCertificate(site=item.location_site, plan=plan, lines=lines,
+                                  links_checked=bool(answers), links_shown=links_shown)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("items/<str:code>/hold/", views.item_hold, name="item_hold"),
     path("items/<str:code>/hold/<uuid:hold_id>/lift/", views.hold_lift, name="hold_lift"),
     path("items/<str:code>/label.pdf", views.item_label, name="item_label"),
+    path("items/<str:code>/destruction.pdf", views.destruction_pdf, name="destruction_pdf"),
     path("surrender/", views.surrender_start, name="surrender_start"),
     path("receipts/<str:code>/", views.receipt_detail, name="receipt_detail"),
     path("receipts/<str:code>/issue/", views.receipt_issue, name="receipt_issue"),

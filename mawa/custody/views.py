@@ -97,6 +97,8 @@ def _item_context(request, item: Item, **extra) -> dict:
         "photos": item.photos.order_by("created_at"),
         "can_record": access.can(user, Perm.CUSTODY_RECORD, item.location_site),
         "can_hold": access.can(user, Perm.COMPARTMENT_EDIT),
+        "can_certify_destruction": item.state == State.DESTROYED and access.can(
+            user, Perm.CUSTODY_DISPOSE, item.location_site),
         "event_form": extra.pop("event_form", None) or forms.EventForm(stores=stores),
         "photo_form": extra.pop("photo_form", None) or forms.PhotoForm(),
         "split_form": extra.pop("split_form", None) or forms.SplitForm(),
@@ -197,6 +199,15 @@ def item_label(request, code):
     pdf = custody_exports.labels_print(user=request.user, items=[item],
                                        site=item.location_site)
     return _pdf_response(pdf, f"label-{item.short_code}.pdf")
+
+
+@access.requires(Perm.CUSTODY_DISPOSE)
+def destruction_pdf(request, code):
+    """Print the destruction certificate of the plan under which this item was destroyed
+    (kind ``custody_destruction_pdf``: checked and on the ledger)."""
+    certificate = selectors.destruction_get(user=request.user, code=code)
+    pdf = custody_exports.destruction_print(user=request.user, certificate=certificate)
+    return _pdf_response(pdf, f"destruction-{certificate.lines[0].item.short_code}.pdf")
 
 
 def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:

@@ -690,6 +690,7 @@ def _exports(t: Twins, batch) -> dict:
     """Every kind of ``core.exports`` (and the printed custody documents, through their
     pages), made by a user: the content's bytes. Person-bound kinds are made for the flagged
     person."""
+    from mawa.custody import services as custody_services
     from mawa.custody.exports import reconciliation_export
     from mawa.protection.subject_access import subject_access_pdf_export
     from mawa.reception.exports import persons_export_file
@@ -711,6 +712,12 @@ def _exports(t: Twins, batch) -> dict:
         return make
 
     receipt = t.flagged.receipt.short_code
+    # the plain twin's weapon destroyed, for the destruction certificate (the flagged one is
+    # linked to the allegation in the world with compartment data: its links are the
+    # compartment's, and the certificate of a non-investigator does not show them)
+    destroyed = custody_services.item_event_record(
+        actor=t.users[Role.CUSTODY_OFFICER], item=t.plain.item, kind="destroyed",
+        data={"method": "Cutting", "plan": "DP-1", "monitor": "Maj. Karim"})
     return {
         "persons_csv": lambda u: _opened(persons_export_file(user=u, **asked)),
         "icrc_csv": lambda u: _opened(icrc_notification_export(user=u, fmt="csv", **asked)),
@@ -724,6 +731,8 @@ def _exports(t: Twins, batch) -> dict:
         "custody_receipt_pdf": printed(f"/custody/receipts/{receipt}/receipt.pdf"),
         "custody_labels_pdf": printed(f"/custody/receipts/{receipt}/labels.pdf"),
         "custody_handover_pdf": printed(f"/custody/handovers/{batch.short_code}/handover.pdf"),
+        "custody_destruction_pdf": printed(
+            f"/custody/items/{destroyed.short_code}/destruction.pdf"),
     }
 
 
