@@ -51,7 +51,9 @@ DOB_BITS = {
 }
 NATIONAL_ID_BITS = {"missing": 0.0, "same": 14.0, "near": 5.0, "diff": -5.0}
 MILITARY_ID_BITS = {"missing": 0.0, "same": 12.0, "near": 4.0, "diff": -4.0}
-SEX_BITS = {"same": 0.9, "diff": -6.0}
+# A wrongly recorded sex is a common clerical slip (a default left on the form): a moderate
+# penalty, so that a true pair that agrees on everything else still matches.
+SEX_BITS = {"same": 0.9, "diff": -3.0}
 PLACE_SAME_MAX_BITS, PLACE_DIFF_BITS = 5.0, -1.5
 NATIONALITY_BITS = {"same": 0.3, "diff": -2.0}
 SHIFTED_CHAIN_BITS = -9.0
