@@ -44,8 +44,8 @@ def test_nationality_keeps_other_countries_apart():
 
 
 def test_nationality_written_three_ways_is_agreement_not_disagreement():
-    base = dict(given_name="Khaled", father_name="Omar", family_name="Najjar",
-                birth_date="1985-04-04")
+    base = {"given_name": "Khaled", "father_name": "Omar", "family_name": "Najjar",
+                "birth_date": "1985-04-04"}
     a = NameRecord("1", nationality="Syrian", **base)
     b = NameRecord("2", nationality="سوري", **base)
     c = NameRecord("3", nationality="SY", **base)
@@ -58,8 +58,8 @@ def test_nationality_written_three_ways_is_agreement_not_disagreement():
 
 
 def test_a_wrongly_recorded_sex_does_not_lose_a_true_pair():
-    base = dict(given_name="Wissam", father_name="Yasser", grandfather_name="Ahmad",
-                family_name="Ghannam", birth_date="1985-04-04", birth_place="Homs")
+    base = {"given_name": "Wissam", "father_name": "Yasser", "grandfather_name": "Ahmad",
+                "family_name": "Ghannam", "birth_date": "1985-04-04", "birth_place": "Homs"}
     a = NameRecord("1", sex="M", **base)
     b = NameRecord("2", sex="F", **base)
     m = score_pair(a, b)
