@@ -83,14 +83,7 @@ def dedupe(
     scorer = Scorer(freqs)
     n = len(prepared)
 
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(prepared):
-        for key in prepared_keys(p, "dedupe"):
-            blocks[key].append(i)
-    # The loose given+family key ("G|…") only rescues records with little else; its blocks
-    # get a tighter cap because common name pairs make them large and mostly negative.
-    usable = [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
-    del blocks
+    usable = candidate_blocks(prepared, max_block)
 
     pb = bar(desc="score", total=len(usable), unit="block")
     edges, best_any = _score_blocks(prepared, scorer, usable, threshold, workers, pb)
@@ -110,6 +103,22 @@ def dedupe(
         c = conf[i] if clusters.size[root] > 1 else 1.0 - best_any[i]
         out.append(Assignment(p.record_id, prepared[head].record_id, round(c, 4)))
     return out
+
+
+def candidate_blocks(prepared: Sequence[Prepared], max_block: int = 150) -> list[list[int]]:
+    """Blocks of record indexes whose pairs dedupe scores (every pair in a block once).
+
+    Records sharing a blocking key (:func:`mawa.names._blocking.prepared_keys`) form a
+    block; blocks larger than ``max_block`` are skipped (their records meet through more
+    specific keys), which bounds the comparisons per record.
+    """
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(prepared):
+        for key in prepared_keys(p, "dedupe"):
+            blocks[key].append(i)
+    # The loose given+family key ("G|…") only rescues records with little else; its blocks
+    # get a tighter cap because common name pairs make them large and mostly negative.
+    return [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
 
 
 def _score_range(
