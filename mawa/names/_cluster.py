@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._blocking import prepared_keys
+from ._blocking import dedupe_keys, phonetic_key
 from ._model import NameFrequencies, Scorer
 from ._record import NameRecord, Prepared, prepare
 
@@ -105,20 +105,56 @@ def dedupe(
     return out
 
 
-def candidate_blocks(prepared: Sequence[Prepared], max_block: int = 150) -> list[list[int]]:
+def candidate_blocks(
+    prepared: Sequence[Prepared], max_block: int = 150, window: int = 4
+) -> list[list[int]]:
     """Blocks of record indexes whose pairs dedupe scores (every pair in a block once).
 
-    Records sharing a blocking key (:func:`mawa.names._blocking.prepared_keys`) form a
+    Records sharing a blocking key (:func:`mawa.names._blocking.dedupe_keys`) form a
     block; blocks larger than ``max_block`` are skipped (their records meet through more
-    specific keys), which bounds the comparisons per record.
+    specific keys), which bounds the comparisons per record. A sorted-neighbourhood pass
+    (:func:`sorted_neighbourhood`) adds blocks of ``window`` records.
     """
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(prepared):
-        for key in prepared_keys(p, "dedupe"):
+        for key in dedupe_keys(p):
             blocks[key].append(i)
     # The loose given+family key ("G|…") only rescues records with little else; its blocks
     # get a tighter cap because common name pairs make them large and mostly negative.
-    return [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
+    out = [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
+    del blocks
+    out += sorted_neighbourhood(prepared, window)
+    return out
+
+
+def sorted_neighbourhood(prepared: Sequence[Prepared], window: int = 4) -> list[list[int]]:
+    """Blocks of records that sort near each other on three phonetic name strings.
+
+    Each record's given–father–family, family–given–father and father–family–given
+    phonetic keys are sorted; windows of ``window`` records, overlapping by half, become
+    blocks, so records within ``window // 2`` places of each other are compared. This
+    finds pairs whose every key shares an error (a typo in the first name and a wrong year)
+    as long as one of the three orders starts with parts that agree; it costs at most
+    ``3 * window`` comparisons per record, whatever the population size.
+    """
+    n = len(prepared)
+    if n < 2 or window < 2:
+        return []
+    rows = [
+        (phonetic_key(p.given), phonetic_key(p.father), phonetic_key(p.family)) for p in prepared
+    ]
+    out: list[list[int]] = []
+    step = max(window // 2, 1)
+    for order in ((0, 1, 2), (2, 0, 1), (1, 2, 0)):
+        keyed = sorted(
+            (" ".join(r[k] for k in order), i) for i, r in enumerate(rows) if r[order[0]]
+        )
+        idx = [i for _, i in keyed]
+        for start in range(0, max(len(idx) - step, 1), step):
+            block = idx[start : start + window]
+            if len(block) > 1:
+                out.append(block)
+    return out
 
 
 def _score_range(
