@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._blocking import dedupe_keys, phonetic_key
-from ._model import NameFrequencies, Scorer
+from ._learned import Model
+from ._model import DEFAULT_MODEL, NameFrequencies, Scorer, _Default
 from ._record import NameRecord, Prepared, prepare
 
 
@@ -58,6 +59,7 @@ def dedupe(
     max_cluster: int = 30,
     progress: ProgressFactory | None = None,
     workers: int | None = None,
+    model: Model | None | _Default = DEFAULT_MODEL,
 ) -> list[Assignment]:
     """Group records into persons; return one :class:`Assignment` per record, in order.
 
@@ -69,8 +71,10 @@ def dedupe(
     average is ≥ ``threshold`` — so brothers A and B never end up together because each
     resembles an ambiguous record C.
 
-    ``workers`` processes score the blocks (default: all cores for more than 20,000
-    records, one otherwise); they are forked, so the prepared records are shared, not copied.
+    ``model`` is the learned scorer (default: the one shipped with the package; ``None``
+    for the rule-based scorer alone). ``workers`` processes score the blocks (default: all
+    cores for more than 20,000 records, one otherwise); they are forked, so the prepared
+    records are shared, not copied.
     """
     bar = progress or _no_progress
     prepared: list[Prepared] = []
@@ -80,7 +84,7 @@ def dedupe(
         pb.update(1)
     pb.close()
     freqs = NameFrequencies.from_records(prepared)
-    scorer = Scorer(freqs)
+    scorer = Scorer(freqs, model=model)
     n = len(prepared)
 
     usable = candidate_blocks(prepared, max_block)
