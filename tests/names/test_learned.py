@@ -1,10 +1,13 @@
 """The learned scorer: shipped model, explanation, fallback, retraining from decisions."""
 
+import csv
+import json
 import math
 
 import pytest
 
 from mawa.names import (
+    CSV_COLUMNS,
     DEFAULT_MODEL,
     Model,
     NameFrequencies,
@@ -15,6 +18,7 @@ from mawa.names import (
     score_pair,
     train_model,
 )
+from mawa.names.cli import main
 
 GIVEN = ["Wissam", "Ghassan", "Firas", "Bashar", "Ziad", "Tarek", "Maher", "Rami", "Samer",
          "Shadi", "Qasim", "Yusuf", "Ibrahim", "Mahmoud", "Hassan", "Hussein", "Khaled",
@@ -100,3 +104,59 @@ def test_retraining_on_reviewer_decisions_decides_held_out_pairs_of_that_class_t
     a, b = _pair(200, "Homs")
     assert after.probability(after.bits(a, b, False)[0]) > 0.5
     assert not math.isnan(retrained.intercept)
+
+
+def _decision_row(a, b, decision):
+    row = {}
+    for side, rec in (("a", a), ("b", b)):
+        for c in CSV_COLUMNS:
+            row[f"{side}_{c}"] = getattr(rec, c)
+    row["decision"] = decision
+    return row
+
+
+def _record(i, place):
+    g, f, fam = GIVEN[i % len(GIVEN)], GIVEN[(i * 7 + 3) % len(GIVEN)], FAMILY[i % len(FAMILY)]
+    return NameRecord(f"r{i}{place}", given_name=g, father_name=f, family_name=fam, sex="M",
+                      birth_date=f"{1970 + i % 30}", birth_place=place)
+
+
+def test_mawa_names_train_retrains_from_decisions_and_dedupe_uses_the_model(tmp_path, capsys):
+    rows = [_decision_row(_record(i, "Homs"), _record(i, "Aleppo"), "not_match")
+            for i in range(50)]
+    rows += [_decision_row(_record(i, "Homs"), _record(i, "Homs"), "match")
+             for i in range(100, 120)]
+    decisions = tmp_path / "decisions.csv"
+    with decisions.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    model_path = tmp_path / "model.json"
+    assert main(["train", str(decisions), "--output", str(model_path), "--version", "t1"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["version"] == "t1" and meta["prior"] == default_model().version
+    assert meta["held_out"]["pairs"] == 14
+    assert meta["held_out"]["accuracy"] >= meta["prior_held_out"]["accuracy"]
+    assert meta["held_out"]["accuracy"] == 1.0
+    # Held-out pairs of the class (names never seen in the decisions), through dedupe.
+    src = tmp_path / "in.csv"
+    with src.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for i in range(60, 70):
+            for rec in (_record(i, "Homs"), _record(i, "Aleppo")):
+                w.writerow([getattr(rec, c) for c in CSV_COLUMNS])
+    out = tmp_path / "out.csv"
+    args = ["dedupe", str(src), "--output", str(out), "--quiet", "--model", str(model_path)]
+    assert main(args) == 0
+    with out.open(encoding="utf-8", newline="") as f:
+        clusters = [r["cluster_id"] for r in csv.DictReader(f)]
+    assert len(set(clusters)) == len(clusters)  # every namesake pair kept apart
+
+
+def test_train_refuses_a_file_without_decisions(tmp_path, capsys):
+    bad = tmp_path / "d.csv"
+    bad.write_text("x,y\n1,2\n", encoding="utf-8")
+    assert main(["train", str(bad), "--output", str(tmp_path / "m.json")]) == 2
+    assert main(["dedupe", str(bad), "--output", str(tmp_path / "o.csv"),
+                 "--model", str(tmp_path / "missing.json")]) == 2
