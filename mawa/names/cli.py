@@ -289,10 +289,11 @@ def _read_decisions(path: Path) -> list[tuple[Prepared, Prepared, int]]:
             decision = (row.get("decision") or "").strip().lower()
             if decision not in ("match", "not_match"):
                 continue
-            a, b = (
-                prepare(NameRecord(**{c: row.get(f"{side}_{c}") or "" for c in CSV_COLUMNS}))
-                for side in "ab"
-            )
+            sides: list[Prepared] = []
+            for side in "ab":
+                values: dict[str, Any] = {c: row.get(f"{side}_{c}") or "" for c in CSV_COLUMNS}
+                sides.append(prepare(NameRecord(**values)))
+            a, b = sides
             out.append((a, b, int(decision == "match")))
     if not out:
         raise UnusableInput(f"{path}: no match / not_match decisions")
