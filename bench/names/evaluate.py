@@ -63,6 +63,33 @@ def lexicon_arabic() -> set[str]:
         return set()
 
 
+def _separable(a: dict[str, str], b: dict[str, str]) -> bool:
+    """True if two records of namesakes disagree on some field both hold (evidence exists)."""
+    from mawa.names import names_match, parse_birth_date, place_key
+    from mawa.names._record import InvalidDate
+
+    if (
+        a["birth_place"]
+        and b["birth_place"]
+        and place_key(a["birth_place"]) != place_key(b["birth_place"])
+    ):
+        return True
+    try:
+        da, db = parse_birth_date(a["birth_date"]), parse_birth_date(b["birth_date"])
+    except InvalidDate:
+        da = db = None
+    if da and db and abs(da.year - db.year) >= 2:
+        return True
+    for f in ("military_id", "national_id"):
+        x, y = a[f], b[f]
+        if x and y and sum(c1 != c2 for c1, c2 in zip(x, y, strict=False)) > 2:
+            return True
+    for f in ("grandfather_name", "mother_name"):
+        if a[f] and b[f] and names_match(a[f], b[f]) in ("diff", "weak"):
+            return True
+    return False
+
+
 def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
     truth = {r["record_id"]: r for r in _read(data / "truth.csv")}
     pred = {r["record_id"]: r["cluster_id"] for r in _read(output)}
@@ -81,10 +108,21 @@ def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
     def script_pair(p: tuple[str, str]) -> str:
         return "-".join(sorted((truth[p[0]]["script"], truth[p[1]]["script"])))
 
+    def habits(p: tuple[str, str]) -> str:
+        sp = script_pair(p)
+        if sp != "la-la":
+            return sp
+        fr = sum("habit_fr" in truth[x]["perturbations"].split(";") for x in p)
+        return "la-la en/fr" if fr == 1 else "la-la same habit"
+
     by_script: dict[str, dict[str, float | int]] = {}
     for sp in ("ar-ar", "la-la", "ar-la"):
         t = {p for p in true_pairs if script_pair(p) == sp}
         pr = {p for p in pred_pairs if script_pair(p) == sp}
+        by_script[sp] = _pr(len(t & pr), len(pr - t), len(t - pr))
+    for sp in ("la-la same habit", "la-la en/fr"):
+        t = {p for p in true_pairs if habits(p) == sp}
+        pr = {p for p in pred_pairs if habits(p) == sp}
         by_script[sp] = _pr(len(t & pr), len(pr - t), len(t - pr))
 
     by_pert: dict[str, dict[str, float | int]] = {}
@@ -136,6 +174,22 @@ def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
             hard[kind][1] += 1
             if pred[a] == pred[b]:
                 hard[kind][0] += 1
+    # Namesakes: unrelated people with a common given, father's and family name.
+    by_entity: dict[str, list[str]] = defaultdict(list)
+    for rid, t in truth.items():
+        by_entity[t["entity_id"]].append(rid)
+    rows = {r["record_id"]: r for r in _read(data / "records.csv")}
+    hard["namesake"] = [0, 0]
+    hard["namesake_inseparable"] = [0, 0]
+    for rid, t in truth.items():
+        if not t["relation"].startswith("namesake_of:"):
+            continue
+        other = t["relation"].split(":", 1)[1]
+        for b in by_entity.get(other, []):
+            kind = "namesake" if _separable(rows[rid], rows[b]) else "namesake_inseparable"
+            hard[kind][1] += 1
+            if pred[rid] == pred[b]:
+                hard[kind][0] += 1
     false_merge = {
         k: {"merged": v[0], "pairs": v[1], "rate": round(v[0] / v[1], 4) if v[1] else 0.0}
         for k, v in hard.items()
@@ -160,6 +214,40 @@ def evaluate_dedupe(data: Path, output: Path) -> dict[str, object]:
         "by_perturbation": by_pert,
         "held_out_given_names": held_out,
         "false_merges": false_merge,
+    }
+
+
+def pair_completeness(data: Path, max_block: int = 150) -> dict[str, float | int]:
+    """Share of true pairs that blocking puts in one block (so they are scored at all).
+
+    Also the number of distinct candidate pairs and candidate pairs per record, the cost
+    that blocking bounds. Uses the engine's own blocking (``candidate_blocks``).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from mawa.names import Report, prepare, read_records_csv
+    from mawa.names._cluster import candidate_blocks
+
+    truth = {r["record_id"]: r for r in _read(data / "truth.csv")}
+    with (data / "records.csv").open(encoding="utf-8", newline="") as f:
+        records = [r for _line, r in read_records_csv(f, Report("records.csv"))]
+    prepared = [prepare(r) for r in records]
+    ids = [p.record_id for p in prepared]
+    cand: set[tuple[str, str]] = set()
+    for block in candidate_blocks(prepared, max_block):
+        for x, y in itertools.combinations(block, 2):
+            a, b = ids[x], ids[y]
+            cand.add((a, b) if a < b else (b, a))
+    groups: dict[str, list[str]] = defaultdict(list)
+    for rid, t in truth.items():
+        groups[t["entity_id"]].append(rid)
+    true_pairs = _pairs(groups)
+    found = len(true_pairs & cand)
+    return {
+        "true_pairs": len(true_pairs),
+        "reached": found,
+        "completeness": round(found / len(true_pairs), 4) if true_pairs else 1.0,
+        "candidate_pairs": len(cand),
+        "pairs_per_record": round(2 * len(cand) / max(len(prepared), 1), 1),
     }
 
 

@@ -63,6 +63,72 @@ PLACES = {
     "الرمادي": ["Ramadi", "Al-Ramadi"],
 }
 
+NATIONALITY_TEXT = {
+    "SY": ["SY", "SYR", "Syrian", "Syria", "syrienne", "Syrien", "سوري", "سورية", "سوريا"],
+    "IQ": ["IQ", "IRQ", "Iraqi", "Iraq", "irakien", "Irak", "عراقي", "عراقية", "العراق"],
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Mix and error rates of one generated population.
+
+    ``A`` is the configuration the engine is tuned and trained on (on its tuning seeds only);
+    ``B`` is a second configuration never tuned on: more Latin, more French-influenced
+    spellings, more OCR noise and missing names, other date errors, more namesakes.
+    ``plain`` is the generator as it was before issue 19 (no OCR, no scholarly
+    romanisation, no French habit, no namesakes), kept to compare with earlier figures.
+    """
+
+    arabic_share: float = 0.45
+    french_habit: float = 0.25  # share of sites whose clerks spell the French way
+    scholarly: float = 0.06  # ʿAlī al-Tamīmī: ʿ/ʾ signs and macrons
+    ocr: float = 0.06  # records read from a scanned form
+    typo: float = 0.12
+    drop_grandfather: float = 0.3
+    drop_father: float = 0.05
+    nationality_text: float = 0.5  # nationality written as a name or adjective, not a code
+    dob_jan1: float = 0.08
+    dob_swap: float = 0.05
+    dob_year_off: float = 0.07
+    dob_year_only: float = 0.12
+    no_dob: float = 0.05
+    sex_slip: float = 0.01  # sex recorded wrongly
+    namesakes: float = 0.06  # share of people who get an unrelated namesake
+    namesake_same_place: float = 0.3  # of namesakes: same birth place (harder)
+
+
+CONFIGS = {
+    "A": Config(),
+    "B": Config(
+        arabic_share=0.3,
+        french_habit=0.5,
+        scholarly=0.1,
+        ocr=0.12,
+        typo=0.18,
+        drop_grandfather=0.45,
+        drop_father=0.1,
+        nationality_text=0.8,
+        dob_jan1=0.12,
+        dob_swap=0.08,
+        dob_year_off=0.12,
+        dob_year_only=0.08,
+        no_dob=0.08,
+        sex_slip=0.02,
+        namesakes=0.1,
+        namesake_same_place=0.5,
+    ),
+    "plain": Config(
+        french_habit=0.0,
+        scholarly=0.0,
+        ocr=0.0,
+        drop_father=0.0,
+        nationality_text=0.0,
+        sex_slip=0.0,
+        namesakes=0.0,
+    ),
+}
+
 # Built-in fallback: (Arabic, [(Latin spelling, weight)]). Deliberately small and not the
 # engine's lexicon; used only when arabic-name-romanizer is not installed (unit tests).
 _BUILTIN_GIVEN = """
@@ -234,8 +300,11 @@ class Person:
 class Generator:
     """Makes people and renders them; every random choice comes from one seeded RNG."""
 
-    def __init__(self, seed: int, db: Path | None = None, builtin: bool = False) -> None:
+    def __init__(
+        self, seed: int, db: Path | None = None, builtin: bool = False, config: str = "A"
+    ) -> None:
         self.rng = random.Random(seed)
+        self.cfg = CONFIGS[config]
         self.male, self.female, self.family, self.source = load_tables(db, builtin)
         self.n = 0
         self._cum: dict[tuple[int, float], list[float]] = {}
@@ -333,6 +402,11 @@ class Generator:
                 )
                 sons.append(b)
             out.extend(sons)
+            # Namesakes: two unrelated men with a very common given, father's and family
+            # name (skewed toward the commonest names); they differ in birth place (not
+            # always), date, mother and service number — or in nothing the records hold.
+            if self.rng.random() < self.cfg.namesakes:
+                out.extend(self._namesakes())
             # The father himself, sometimes also crossing: chain shifted by a generation.
             if self.rng.random() < 0.12:
                 mil, nat_id = self._ids()
@@ -377,6 +451,41 @@ class Generator:
                     )
                 )
         return out[:people]
+
+    def _namesakes(self) -> list[Person]:
+        given = self._pick(self.male, 1.6)
+        father = self._pick(self.male, 1.6)
+        family = self._pick(self.family, 1.3)
+        place = self.rng.choice(list(PLACES))
+        year = self.rng.randint(1966, 2000)
+        nat = "SY" if self.rng.random() < 0.6 else "IQ"
+        out: list[Person] = []
+        for k in range(2):
+            mil, nat_id = self._ids()
+            same_place = k == 0 or self.rng.random() < self.cfg.namesake_same_place
+            out.append(
+                Person(
+                    self._id(),
+                    given,
+                    father,
+                    self._pick(self.male, 0.8),
+                    family,
+                    f"{self._pick(self.female)} {self._pick(self.family, 0.7)}",
+                    "M",
+                    (
+                        year + (k and self.rng.randint(-4, 4)),
+                        self.rng.randint(1, 12),
+                        self.rng.randint(1, 28),
+                    ),
+                    place if same_place else self.rng.choice(list(PLACES)),
+                    nat,
+                    mil,
+                    nat_id,
+                    f"N{self.n:07d}",
+                    f"namesake_of:{out[0].entity_id}" if out else "",
+                )
+            )
+        return out
 
     # --- rendering ----------------------------------------------------------------------
 
@@ -453,11 +562,96 @@ class Generator:
             return text[:i] + text[i] + text[i:]
         return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
+    def french(self, latin: str) -> str:
+        """Respell an (English-style) Latin spelling the way French-trained clerks write it.
+
+        sh → ch, u/oo → ou, initial j → dj, q → k, al- → el-, Abdul → Abdel, ee → i,
+        initial w → ou, a single s between vowels → ss, final -ah → -a.
+        """
+        t = latin
+        t = re.sub(r"(?i)^al-", lambda m: "El-" if m.group(0)[0] == "A" else "el-", t)
+        t = t.replace("Abdul", "Abdel").replace("Abd al-", "Abd el-")
+        t = t.replace("sh", "ch").replace("Sh", "Ch").replace("oo", "ou").replace("ee", "i")
+        t = re.sub(r"(?<![oO])u", "ou", t)
+        t = re.sub(r"\bJ", "Dj", t).replace("q", "k").replace("Q", "K")
+        t = re.sub(r"\bW(?=[aeiou])", "Ou", t)
+        t = re.sub(r"(?<=[aeiou])s(?=[aeiou])", "ss", t)
+        t = re.sub(r"ah\b", "a", t)
+        return t
+
+    def scholarly(self, latin: str, arabic: str) -> str:
+        """BGN/PCGN or scholarly spelling: ʿ for ع, ʾ for hamza, ḥ for ح, macrons."""
+        rng = self.rng
+        t = latin
+        if arabic.startswith("ع") and t[:1] in "AaEeOoUuIi":
+            t = "ʿ" + t
+        elif arabic[:1] in "أإ" and rng.random() < 0.5:
+            t = "ʾ" + t
+        elif "ع" in arabic[1:]:
+            t = re.sub(r"(?<=[a-z])'(?=[a-z])", "ʿ", t, count=1)
+            if "ʿ" not in t and "aa" in t:
+                t = t.replace("aa", "aʿa", 1)
+        if "ح" in arabic:
+            t = re.sub(r"(?<![sckgtdzSCKGTDZ])h(?!h)", "ḥ", t, count=1)
+        if "ي" in arabic[1:]:
+            t = re.sub(r"ee|i(?=[a-z]+$)", "ī", t, count=1)
+        if "و" in arabic[1:]:
+            t = re.sub(r"oo|ou|u(?=[a-z]+$)", "ū", t, count=1)
+        return t
+
+    def ocr(self, text: str, script: str) -> str:
+        """A misread letter of a scanned form (dots lost or added, rn/m, l/1, e/c)."""
+        rng = self.rng
+        if len(text) < 3:
+            return text
+        if script == "ar":
+            groups = ("بتثني", "جحخ", "دذ", "رز", "سش", "صض", "طظ", "عغ", "فق")
+            spots = [i for i, c in enumerate(text) if any(c in g for g in groups)]
+            if not spots:
+                return text
+            i = rng.choice(spots)
+            group = next(g for g in groups if text[i] in g)
+            return text[:i] + rng.choice([c for c in group if c != text[i]]) + text[i + 1 :]
+        pairs = (
+            ("m", "rn"),
+            ("rn", "m"),
+            ("l", "1"),
+            ("i", "l"),
+            ("e", "c"),
+            ("o", "0"),
+            ("h", "b"),
+            ("d", "cl"),
+            ("u", "ii"),
+            ("a", "o"),
+        )
+        options = [(a, b) for a, b in pairs if a in text[1:]]
+        if not options:
+            return text
+        a, b = rng.choice(options)
+        i = text.index(a, 1)
+        return text[:i] + b + text[i + len(a) :]
+
+    def id_typo(self, ident: str) -> str:
+        """A service or document number with one digit wrong or two digits swapped."""
+        if len(ident) < 4:
+            return ident
+        i = self.rng.randint(0, len(ident) - 2)
+        if self.rng.random() < 0.5:
+            return ident[:i] + ident[i + 1] + ident[i] + ident[i + 2 :]
+        return ident[:i] + str((int(ident[i]) + self.rng.randint(1, 9)) % 10) + ident[i + 1 :]
+
     def render(self, p: Person, site: str, rid: str) -> tuple[dict[str, str], str, set[str]]:
         """Render one record of ``p``; return (row, script, perturbation labels)."""
         rng = self.rng
+        cfg = self.cfg
         labels: set[str] = set()
-        script = "ar" if rng.random() < 0.45 else "la"
+        script = "ar" if rng.random() < cfg.arabic_share else "la"
+        french = script == "la" and rng.random() < cfg.french_habit
+        scholarly = script == "la" and not french and rng.random() < cfg.scholarly
+        if french:
+            labels.add("habit_fr")
+        if scholarly:
+            labels.add("scholarly")
 
         def name(arabic: str, family: bool = False) -> str:
             if not arabic:
@@ -469,19 +663,31 @@ class Generator:
             if arabic == "محمد" and rng.random() < 0.08:
                 latin = rng.choice(("Mhd", "Mohd", "M."))
                 labels.add("abbreviation")
+            elif french:
+                latin = self.french(latin)
+            elif scholarly:
+                latin = self.scholarly(latin, arabic)
             return latin
 
         given, father, grand = name(p.given), name(p.father), name(p.grandfather)
         family = name(p.family, family=True)
         mother_given, _, mother_family = p.mother.partition(" ")
         mother = " ".join(x for x in (name(mother_given), name(mother_family, True)) if x)
-        if rng.random() < 0.3:
+        if rng.random() < cfg.drop_grandfather:
             grand = ""
             labels.add("dropped_grandfather")
+        if rng.random() < cfg.drop_father:
+            father = ""
+            labels.add("dropped_father")
         if rng.random() < 0.3:
             mother = ""
             labels.add("no_mother")
-        if rng.random() < 0.12:
+        if rng.random() < cfg.ocr:
+            given, father, family = (
+                self.ocr(x, script) if rng.random() < 0.5 else x for x in (given, father, family)
+            )
+            labels.add("ocr")
+        if rng.random() < cfg.typo:
             field_ = rng.choice(("given", "father", "family"))
             if field_ == "given":
                 given = self.typo(given, script)
@@ -502,19 +708,24 @@ class Generator:
             labels.add("full_name_in_one_field")
         y, m, d = p.dob
         r = rng.random()
-        if r < 0.08:
+        c1 = cfg.dob_jan1
+        c2 = c1 + cfg.dob_swap
+        c3 = c2 + cfg.dob_year_off
+        c4 = c3 + cfg.dob_year_only
+        c5 = c4 + cfg.no_dob
+        if r < c1:
             dob = f"{y}-01-01"
             labels.add("dob_jan1")
-        elif r < 0.13 and d <= 12:
+        elif r < c2 and d <= 12 and d != m:
             dob = f"{y}-{d:02d}-{m:02d}"
             labels.add("dob_swap")
-        elif r < 0.20:
+        elif r < c3:
             dob = f"{y + rng.choice((-1, 1))}-{m:02d}-{d:02d}"
             labels.add("dob_year_off")
-        elif r < 0.32:
+        elif r < c4:
             dob = f"{y}"
             labels.add("dob_year_only")
-        elif r < 0.37:
+        elif r < c5:
             dob = ""
             labels.add("no_dob")
         else:
@@ -525,6 +736,19 @@ class Generator:
         place = p.place if script == "ar" else rng.choice(PLACES[p.place])
         if rng.random() < 0.3:
             place = ""
+        sex = p.sex if rng.random() < 0.9 else ""
+        if sex and rng.random() < cfg.sex_slip:
+            sex = "F" if sex == "M" else "M"
+            labels.add("sex_slip")
+        nationality = p.nationality if rng.random() < 0.7 else ""
+        if nationality and rng.random() < cfg.nationality_text:
+            nationality = rng.choice(NATIONALITY_TEXT[nationality])
+            labels.add("nationality_text")
+        military_id = p.military_id if rng.random() < 0.5 else ""
+        national_id = p.national_id if rng.random() < 0.5 else ""
+        if (military_id or national_id) and rng.random() < cfg.typo / 3:
+            military_id, national_id = self.id_typo(military_id), self.id_typo(national_id)
+            labels.add("id_typo")
         row = {
             "record_id": rid,
             "site": site,
@@ -533,12 +757,12 @@ class Generator:
             "grandfather_name": grand,
             "family_name": family,
             "mother_name": mother,
-            "sex": p.sex if rng.random() < 0.9 else "",
+            "sex": sex,
             "birth_date": dob,
             "birth_place": place,
-            "nationality": p.nationality if rng.random() < 0.7 else "",
-            "military_id": p.military_id if rng.random() < 0.5 else "",
-            "national_id": p.national_id if rng.random() < 0.5 else "",
+            "nationality": nationality,
+            "military_id": military_id,
+            "national_id": national_id,
         }
         return row, script, labels
 
@@ -604,9 +828,13 @@ def write_dataset(
     watch_extra: int = 0,
     db: Path | None = None,
     builtin: bool = False,
+    config: str = "A",
 ) -> dict[str, object]:
-    """Generate and write records, truth and a watch list; return a summary."""
-    gen = Generator(seed, db, builtin)
+    """Generate and write records, truth and a watch list; return a summary.
+
+    ``config`` is a key of :data:`CONFIGS`.
+    """
+    gen = Generator(seed, db, builtin, config)
     persons = gen.families(people)
     rows, truth = gen.records(persons)
     out.mkdir(parents=True, exist_ok=True)
@@ -620,7 +848,7 @@ def write_dataset(
         w.writerows(truth)
     # Watch list: 10 % of the people are listed, plus extra listed people who never cross.
     listed = [p for p in persons if gen.rng.random() < 0.10]
-    extra = Generator(seed + 7919, db, builtin)
+    extra = Generator(seed + 7919, db, builtin, config)
     extra.n = 5_000_000
     others = extra.families(watch_extra) if watch_extra else []
     with (out / "watchlist.jsonl").open("w", encoding="utf-8") as f:
@@ -637,6 +865,7 @@ def write_dataset(
         "listed": len(listed),
         "watchlist": len(listed) + len(others),
         "source": gen.source,
+        "config": config,
     }
 
 
@@ -648,9 +877,12 @@ def main(argv: list[str] | None = None) -> int:
         "--watch-extra", type=int, default=0, help="listed people who do not appear in the records"
     )
     parser.add_argument("--names-db", type=Path, default=None)
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="A")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    summary = write_dataset(args.out, args.people, args.seed, args.watch_extra, args.names_db)
+    summary = write_dataset(
+        args.out, args.people, args.seed, args.watch_extra, args.names_db, config=args.config
+    )
     print(json.dumps(summary), file=sys.stderr)
     return 0
 

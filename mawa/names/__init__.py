@@ -46,7 +46,8 @@ from ._blocking import prepared_keys
 from ._cluster import Assignment, dedupe
 from ._index import Candidate, NameIndex, screen
 from ._io import CSV_COLUMNS, Report, UnusableInput, read_ftm, read_records_csv
-from ._model import Match, NameFrequencies, Reason, Scorer
+from ._learned import Model, default_model, train_model
+from ._model import DEFAULT_MODEL, Match, NameFrequencies, Reason, Scorer
 from ._record import BirthDate, InvalidDate, NameRecord, Prepared, parse_birth_date, prepare
 from ._search import SEARCH_KEY_MAX, query_search_keys, stored_search_keys
 from ._text import detect_script, normalize_arabic, normalize_digits, normalize_latin
@@ -55,12 +56,14 @@ from ._units import place_key, split_units
 
 __all__ = [
     "CSV_COLUMNS",
+    "DEFAULT_MODEL",
     "SEARCH_KEY_MAX",
     "Assignment",
     "BirthDate",
     "Candidate",
     "InvalidDate",
     "Match",
+    "Model",
     "NameFrequencies",
     "NameIndex",
     "NameRecord",
@@ -71,6 +74,7 @@ __all__ = [
     "Scorer",
     "UnusableInput",
     "dedupe",
+    "default_model",
     "detect_script",
     "latin_key",
     "name_keys",
@@ -87,6 +91,7 @@ __all__ = [
     "score_pair",
     "screen",
     "search_keys",
+    "train_model",
 ]
 
 
@@ -164,13 +169,16 @@ def score_pair(
     a: NameRecord | Prepared,
     b: NameRecord | Prepared,
     frequencies: NameFrequencies | None = None,
+    model: Model | None = None,
 ) -> Match:
     """Score whether two records are one person: calibrated probability plus explanation.
 
     ``frequencies`` should come from the population being matched
     (:meth:`NameFrequencies.from_records`); without it a small built-in prior is used, which
-    knows only that names like Mohammed and Ahmed are common.
+    knows only that names like Mohammed and Ahmed are common. ``model`` is a learned scorer
+    (:class:`Model`); without it the model shipped with the package is used, or the
+    rule-based scorer if that cannot be read.
     """
     pa = a if isinstance(a, Prepared) else prepare(a)
     pb = b if isinstance(b, Prepared) else prepare(b)
-    return Scorer(frequencies).score(pa, pb)
+    return Scorer(frequencies, model=model or DEFAULT_MODEL).score(pa, pb)

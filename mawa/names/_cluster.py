@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._blocking import prepared_keys
-from ._model import NameFrequencies, Scorer
+from ._blocking import dedupe_keys, phonetic_key
+from ._learned import Model
+from ._model import DEFAULT_MODEL, NameFrequencies, Scorer, _Default
 from ._record import NameRecord, Prepared, prepare
 
 
@@ -58,6 +59,7 @@ def dedupe(
     max_cluster: int = 30,
     progress: ProgressFactory | None = None,
     workers: int | None = None,
+    model: Model | None | _Default = DEFAULT_MODEL,
 ) -> list[Assignment]:
     """Group records into persons; return one :class:`Assignment` per record, in order.
 
@@ -69,8 +71,10 @@ def dedupe(
     average is ≥ ``threshold`` — so brothers A and B never end up together because each
     resembles an ambiguous record C.
 
-    ``workers`` processes score the blocks (default: all cores for more than 20,000
-    records, one otherwise); they are forked, so the prepared records are shared, not copied.
+    ``model`` is the learned scorer (default: the one shipped with the package; ``None``
+    for the rule-based scorer alone). ``workers`` processes score the blocks (default: all
+    cores for more than 20,000 records, one otherwise); they are forked, so the prepared
+    records are shared, not copied.
     """
     bar = progress or _no_progress
     prepared: list[Prepared] = []
@@ -80,17 +84,10 @@ def dedupe(
         pb.update(1)
     pb.close()
     freqs = NameFrequencies.from_records(prepared)
-    scorer = Scorer(freqs)
+    scorer = Scorer(freqs, model=model)
     n = len(prepared)
 
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(prepared):
-        for key in prepared_keys(p, "dedupe"):
-            blocks[key].append(i)
-    # The loose given+family key ("G|…") only rescues records with little else; its blocks
-    # get a tighter cap because common name pairs make them large and mostly negative.
-    usable = [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
-    del blocks
+    usable = candidate_blocks(prepared, max_block)
 
     pb = bar(desc="score", total=len(usable), unit="block")
     edges, best_any = _score_blocks(prepared, scorer, usable, threshold, workers, pb)
@@ -109,6 +106,58 @@ def dedupe(
         head = first.setdefault(root, i)
         c = conf[i] if clusters.size[root] > 1 else 1.0 - best_any[i]
         out.append(Assignment(p.record_id, prepared[head].record_id, round(c, 4)))
+    return out
+
+
+def candidate_blocks(
+    prepared: Sequence[Prepared], max_block: int = 150, window: int = 4
+) -> list[list[int]]:
+    """Blocks of record indexes whose pairs dedupe scores (every pair in a block once).
+
+    Records sharing a blocking key (:func:`mawa.names._blocking.dedupe_keys`) form a
+    block; blocks larger than ``max_block`` are skipped (their records meet through more
+    specific keys), which bounds the comparisons per record. A sorted-neighbourhood pass
+    (:func:`sorted_neighbourhood`) adds blocks of ``window`` records.
+    """
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(prepared):
+        for key in dedupe_keys(p):
+            blocks[key].append(i)
+    # The loose given+family key ("G|…") only rescues records with little else; its blocks
+    # get a tighter cap because common name pairs make them large and mostly negative.
+    out = [b for k, b in blocks.items() if 1 < len(b) <= (max_block if k[0] != "G" else 60)]
+    del blocks
+    out += sorted_neighbourhood(prepared, window)
+    return out
+
+
+def sorted_neighbourhood(prepared: Sequence[Prepared], window: int = 4) -> list[list[int]]:
+    """Blocks of records that sort near each other on three phonetic name strings.
+
+    Each record's given–father–family, family–given–father and father–family–given
+    phonetic keys are sorted; windows of ``window`` records, overlapping by half, become
+    blocks, so records within ``window // 2`` places of each other are compared. This
+    finds pairs whose every key shares an error (a typo in the first name and a wrong year)
+    as long as one of the three orders starts with parts that agree; it costs at most
+    ``3 * window`` comparisons per record, whatever the population size.
+    """
+    n = len(prepared)
+    if n < 2 or window < 2:
+        return []
+    rows = [
+        (phonetic_key(p.given), phonetic_key(p.father), phonetic_key(p.family)) for p in prepared
+    ]
+    out: list[list[int]] = []
+    step = max(window // 2, 1)
+    for order in ((0, 1, 2), (2, 0, 1), (1, 2, 0)):
+        keyed = sorted(
+            (" ".join(r[k] for k in order), i) for i, r in enumerate(rows) if r[order[0]]
+        )
+        idx = [i for _, i in keyed]
+        for start in range(0, max(len(idx) - step, 1), step):
+            block = idx[start : start + window]
+            if len(block) > 1:
+                out.append(block)
     return out
 
 

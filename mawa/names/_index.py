@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ._blocking import prepared_keys
-from ._model import Match, NameFrequencies, Scorer
+from ._learned import Model
+from ._model import DEFAULT_MODEL, Match, NameFrequencies, Scorer, _Default
 from ._record import NameRecord, Prepared, prepare
 
 WEAK_ALIAS_CAP = 0.5  # an alias-only kunya hit is weak evidence: never above even odds
@@ -32,12 +33,17 @@ class NameIndex:
     query fast against a million records.
     """
 
-    def __init__(self, max_block: int = 5000, max_candidates: int = 300) -> None:
+    def __init__(
+        self,
+        max_block: int = 5000,
+        max_candidates: int = 300,
+        model: Model | None | _Default = DEFAULT_MODEL,
+    ) -> None:
         self.records: list[Prepared] = []
         self.ids: list[str] = []
         self.blocks: dict[str, list[int]] = defaultdict(list)
         self.freqs = NameFrequencies()
-        self.scorer = Scorer(self.freqs)
+        self.scorer = Scorer(self.freqs, model=model)
         self.max_block = max_block
         self.max_candidates = max_candidates
 
@@ -102,6 +108,7 @@ def screen(
     watchlist: Iterable[NameRecord],
     top: int = 5,
     min_score: float = 0.0,
+    model: Model | None | _Default = DEFAULT_MODEL,
 ) -> Iterator[tuple[str, list[Candidate]]]:
     """Screen ``records`` against a ``watchlist``; yield (record_id, best hits) per record.
 
@@ -109,7 +116,7 @@ def screen(
     FollowTheMoney ``alias``/``weakAlias``. Hits below ``min_score`` are left out. Scores are
     calibrated probabilities, so they can be ranked and thresholded.
     """
-    index = NameIndex()
+    index = NameIndex(model=model)
     index.add_all(watchlist)
     for r in records:
         hits = [c for c in index.query(r, top) if c.score >= min_score]

@@ -34,7 +34,7 @@ khalid: خالد | khalid khaled khaleed khalad
 khalil: خليل | khalil khaleel khalyl
 omar: عمر | omar umar omer umer oumar aomar omor
 amr: عمرو | amr amro amrou amru amre
-ammar: عمار | ammar amar ammer
+ammar: عمار | ammar amar ammer_
 amer: عامر | amer aamer
 amir: امير | amir ameer emir
 umran: عمران | omran umran imran emran

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ._compare import DIFF, EXACT, TYPO, VARIANT, WEAK, dob_level, id_level, slot_level
+from ._learned import LN2, RULE_CODE, Model, default_model, pair_features
 from ._record import Prepared
 from ._units import Unit
 
@@ -51,7 +52,9 @@ DOB_BITS = {
 }
 NATIONAL_ID_BITS = {"missing": 0.0, "same": 14.0, "near": 5.0, "diff": -5.0}
 MILITARY_ID_BITS = {"missing": 0.0, "same": 12.0, "near": 4.0, "diff": -4.0}
-SEX_BITS = {"same": 0.9, "diff": -6.0}
+# A wrongly recorded sex is a common clerical slip (a default left on the form): a moderate
+# penalty, so that a true pair that agrees on everything else still matches.
+SEX_BITS = {"same": 0.9, "diff": -3.0}
 PLACE_SAME_MAX_BITS, PLACE_DIFF_BITS = 5.0, -1.5
 NATIONALITY_BITS = {"same": 0.3, "diff": -2.0}
 SHIFTED_CHAIN_BITS = -9.0
@@ -368,22 +371,40 @@ def _shifted(a: Prepared, b: Prepared) -> bool:
     return False
 
 
+class _Default:
+    """Sentinel: use the model shipped with the package."""
+
+
+DEFAULT_MODEL = _Default()
+
+
 class Scorer:
-    """Scores pairs of prepared records. Holds the name frequencies and the calibration."""
+    """Scores pairs of prepared records. Holds the name frequencies, the model, the calibration.
+
+    ``model`` is the learned scorer (:class:`mawa.names._learned.Model`) that weighs the
+    rule-based comparisons; :data:`DEFAULT_MODEL` for the one shipped with the package
+    (what :func:`mawa.names.score_pair`, ``dedupe``, ``NameIndex`` and the CLI use). With
+    ``model=None`` (the default of this class, so that a caller that keeps its own model
+    in use — the Django side, whose model an administrator promotes — is never switched
+    silently) or if the shipped model cannot be read, the rule-based Fellegi–Sunter scorer
+    decides alone, calibrated by ``offset`` and ``slope``.
+    """
 
     def __init__(
         self,
         freqs: NameFrequencies | None = None,
         offset: float = CALIBRATION_OFFSET,
         slope: float = CALIBRATION_SLOPE,
+        model: Model | None | _Default = None,
     ) -> None:
         self.freqs = freqs or NameFrequencies()
         self.offset = offset
         self.slope = slope
+        self.model: Model | None = default_model() if isinstance(model, _Default) else model
 
     def probability(self, bits: float) -> float:
-        """Calibrated probability for a total weight in bits."""
-        x = self.slope * (bits - self.offset)
+        """Calibrated probability for a total weight in bits (as :meth:`bits` gives it)."""
+        x = bits if self.model is not None else self.slope * (bits - self.offset)
         if x > 60:
             return 1.0
         if x < -60:
@@ -393,9 +414,38 @@ class Scorer:
     def bits(self, a: Prepared, b: Prepared, explain: bool = True) -> tuple[float, list[Reason]]:
         """Total evidence in bits that ``a`` and ``b`` are one person, with reasons.
 
-        With ``explain=False`` no reasons are built (the list is empty): bulk dedupe scores
-        millions of pairs and needs the number only.
+        With a model, the evidence is the model's log-odds in bits and each reason carries
+        its share of it (plus one reason, ``model.rule_score``, for the rule-based total
+        and the base rate); without, the rule-based bits. With ``explain=False`` the list
+        is empty: bulk dedupe scores millions of pairs and needs the number only.
         """
+        model = self.model
+        if model is None:
+            return self.rule_bits(a, b, explain)
+        rule, reasons = self.rule_bits(a, b, True)
+        feats = pair_features(rule, reasons)
+        total = model.log_odds(feats) / LN2
+        if not explain:
+            return total, []
+        out = [
+            Reason(r.code, r.text, round(c, 2))
+            if r is not None
+            else Reason(
+                RULE_CODE, f"rule-based evidence {rule:.1f} bits, and the base rate", round(c, 2)
+            )
+            for r, c in model.contributions(rule, reasons)
+        ]
+        return total, out
+
+    def features(self, a: Prepared, b: Prepared) -> dict[str, float]:
+        """Features of a pair for the learned scorer (``_learned.pair_features``)."""
+        rule, reasons = self.rule_bits(a, b, True)
+        return pair_features(rule, reasons)
+
+    def rule_bits(
+        self, a: Prepared, b: Prepared, explain: bool = True
+    ) -> tuple[float, list[Reason]]:
+        """The rule-based scorer's evidence in bits, with its reasons (see :meth:`bits`)."""
         straight, reasons, levels = _names(a, b, self.freqs, False, explain)
         if (
             levels["given"] in (DIFF, WEAK, "missing")

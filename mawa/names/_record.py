@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ._nationality import nationality_code
 from ._text import detect_script, normalize_digits
 from ._units import Unit, place_key, split_units
 
@@ -174,7 +175,7 @@ def prepare(record: NameRecord) -> Prepared:
         sex=_sex(record.sex),
         dob=dob,
         place=place_key(record.birth_place) if record.birth_place.strip() else "",
-        nationality=record.nationality.strip().upper()[:3],
+        nationality=nationality_code(record.nationality),
         military_id=_ident(record.military_id),
         national_id=_ident(record.national_id),
         problems=problems,

@@ -38,8 +38,7 @@ SEARCH_KEY_MAX = 80
 @lru_cache(maxsize=100_000)
 def stored_search_keys(text: str) -> tuple[str, ...]:
     """Every key a stored name ``text`` carries (see the module docstring), in order, once."""
-    keys = [u.fkey[:SEARCH_KEY_MAX] for family in (False, True)
-            for u in split_units(text, family)]
+    keys = [u.fkey[:SEARCH_KEY_MAX] for family in (False, True) for u in split_units(text, family)]
     return tuple(dict.fromkeys(keys))
 
 

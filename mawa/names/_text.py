@@ -109,6 +109,10 @@ def normalize_latin(text: str) -> str:
 
 def _char_script(ch: str) -> str:
     code = ord(ch)
+    if 0x02B0 <= code <= 0x02FF:
+        # Modifier letters: ʿayn and hamza signs of BGN/PCGN and scholarly romanisation
+        # (ʿ ʾ ʻ ʼ), primes. They are apostrophes, not letters of another script.
+        return ""
     if (
         0x0600 <= code <= 0x06FF
         or 0x0750 <= code <= 0x077F

@@ -7,6 +7,11 @@ on the same files:
 * ``dedupe INPUT.csv --output OUT.csv`` → ``record_id,cluster_id,confidence``
 * ``screen INPUT.csv --watchlist LIST --output HITS.csv --top 5`` →
   ``record_id,entity_id,score,rank`` (LIST: FollowTheMoney JSON lines or the INPUT CSV format)
+* ``train DECISIONS.csv --output MODEL.json`` → a learned scorer retrained from reviewers'
+  decisions, with the shipped model as its prior; its figures on held-out decisions beside
+  the prior's are printed as JSON on stdout. DECISIONS has, for each record column ``c``
+  of the CSV contract, ``a_c`` and ``b_c``, and a ``decision`` column (``match`` or
+  ``not_match``). ``dedupe`` and ``screen`` take ``--model MODEL.json`` (or ``rules``).
 
 Exit codes: 0 done (bad rows, if any, reported on stderr), 2 unusable input.
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import json
+import math
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +32,9 @@ from tqdm import tqdm
 from ._blocking import _COARSE
 from ._cluster import dedupe
 from ._index import NameIndex
-from ._io import Report, UnusableInput, read_ftm, read_records_csv
+from ._io import CSV_COLUMNS, Report, UnusableInput, read_ftm, read_records_csv
+from ._learned import Model, default_model, train_model
+from ._model import DEFAULT_MODEL, NameFrequencies, Scorer, _Default
 from ._record import NameRecord, Prepared, _ident, prepare
 from ._units import split_units
 
@@ -56,11 +65,34 @@ def _parser() -> argparse.ArgumentParser:
         help="leave out hits scoring below this (default 0.001)",
     )
     s.add_argument("--quiet", action="store_true", help="no progress bars")
+    for p in (d, s):
+        p.add_argument(
+            "--model",
+            default="",
+            help="learned scorer file, or 'rules' for the rule-based scorer "
+            "(default: the model shipped with mawa.names)",
+        )
+    t = sub.add_parser("train", help="retrain the learned scorer from review decisions")
+    t.add_argument("decisions", type=Path)
+    t.add_argument("--output", type=Path, required=True)
+    t.add_argument("--version", default="", help="version recorded in the model")
+    t.add_argument("--no-prior", action="store_true", help="start from zero, not the shipped model")
     return parser
 
 
+def _model_arg(value: str) -> Model | None | _Default:
+    if not value:
+        return DEFAULT_MODEL
+    if value == "rules":
+        return None
+    try:
+        return Model.load(value)
+    except (OSError, ValueError) as exc:
+        raise UnusableInput(f"cannot read model {value}: {exc}") from None
+
+
 def main(argv: list[str]) -> int:
-    """Run ``dedupe`` or ``screen`` with ``argv`` (the arguments after ``names``).
+    """Run ``dedupe``, ``screen`` or ``train`` with ``argv`` (the arguments after ``names``).
 
     Returns the exit code instead of exiting, so the caller decides what to do with it.
     """
@@ -70,11 +102,13 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # argparse exits on --help and on usage errors
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_UNUSABLE
     progress = functools.partial(
-        tqdm, file=sys.stderr, disable=args.quiet, mininterval=0.5, leave=False
+        tqdm, file=sys.stderr, disable=getattr(args, "quiet", True), mininterval=0.5, leave=False
     )
     try:
         if args.command == "dedupe":
             return _dedupe(args, progress)
+        if args.command == "train":
+            return _train(args)
         return _screen(args, progress)
     except UnusableInput as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -112,7 +146,10 @@ def _prepare_reporting(line: int, record: NameRecord, report: Report) -> Prepare
 def _dedupe(args: argparse.Namespace, progress: functools.partial[tqdm[Any]]) -> int:
     prepared, report = _load_csv(args.input, progress)
     usable = [p for p in prepared if p.has_name or p.national_id or p.military_id]
-    assignments = {a.record_id: a for a in dedupe(usable, args.threshold, progress=progress)}
+    model = _model_arg(args.model)
+    assignments = {
+        a.record_id: a for a in dedupe(usable, args.threshold, progress=progress, model=model)
+    }
     clusters: set[str] = set()
     with args.output.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -205,9 +242,10 @@ def _load_watchlist(
 
 
 def _screen(args: argparse.Namespace, progress: functools.partial[tqdm[Any]]) -> int:
+    model = _model_arg(args.model)
     people, report = _load_csv(args.input, progress)
     watch, wreport = _load_watchlist(args.watchlist, progress, _Prefilter(people))
-    index = NameIndex()
+    index = NameIndex(model=model)
     bar = progress(desc="index", total=len(watch), unit="entities")
     for p in watch:
         if p.has_name or p.aliases:
@@ -237,6 +275,64 @@ def _screen(args: argparse.Namespace, progress: functools.partial[tqdm[Any]]) ->
         f"({len(index)} passed the name prefilter): "
         f"{hits} hits -> {args.output}\n"
     )
+    return EXIT_OK
+
+
+def _read_decisions(path: Path) -> list[tuple[Prepared, Prepared, int]]:
+    out: list[tuple[Prepared, Prepared, int]] = []
+    with _open(path) as handle:
+        reader = csv.DictReader(handle)
+        need = {f"{side}_{c}" for side in "ab" for c in ("record_id", "given_name")}
+        if not reader.fieldnames or not need | {"decision"} <= set(reader.fieldnames):
+            raise UnusableInput(f"{path}: expected columns a_<column>, b_<column>, decision")
+        for row in reader:
+            decision = (row.get("decision") or "").strip().lower()
+            if decision not in ("match", "not_match"):
+                continue
+            sides: list[Prepared] = []
+            for side in "ab":
+                values: dict[str, Any] = {c: row.get(f"{side}_{c}") or "" for c in CSV_COLUMNS}
+                sides.append(prepare(NameRecord(**values)))
+            a, b = sides
+            out.append((a, b, int(decision == "match")))
+    if not out:
+        raise UnusableInput(f"{path}: no match / not_match decisions")
+    return out
+
+
+def _figures(model: Model | None, scorer_rules: Scorer, pairs: list) -> dict[str, float]:  # type: ignore[type-arg]
+    scorer = Scorer(scorer_rules.freqs, model=model)
+    right, loss = 0, 0.0
+    for a, b, y in pairs:
+        p = min(max(scorer.probability(scorer.bits(a, b, False)[0]), 1e-6), 1 - 1e-6)
+        right += int((p >= 0.5) == bool(y))
+        loss -= math.log(p if y else 1 - p)
+    n = max(len(pairs), 1)
+    return {"pairs": len(pairs), "accuracy": round(right / n, 4), "log_loss": round(loss / n, 4)}
+
+
+def _train(args: argparse.Namespace) -> int:
+    pairs = _read_decisions(args.decisions)
+    freqs = NameFrequencies.from_records([p for a, b, _y in pairs for p in (a, b)])
+    rules = Scorer(freqs, model=None)
+    # Every fifth decision is held out to show the new model's figures beside the prior's.
+    held = pairs[4::5]
+    fit = [x for i, x in enumerate(pairs) if i % 5 != 4]
+    prior = None if args.no_prior else default_model()
+    model = train_model(
+        [(rules.features(a, b), y) for a, b, y in fit],
+        prior=prior,
+        l2=0.1,
+        meta={
+            "version": args.version or f"review-{len(fit)}",
+            "prior": prior.version if prior else "",
+            "trained_on": f"{len(fit)} review decisions",
+        },
+    )
+    model.meta["held_out"] = _figures(model, rules, held)
+    model.meta["prior_held_out"] = _figures(prior, rules, held)
+    args.output.write_text(model.to_json() + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps(model.meta, ensure_ascii=False) + "\n")
     return EXIT_OK
 
 
