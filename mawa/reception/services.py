@@ -27,6 +27,14 @@ reception (matching keeps its index and screens against the watch lists with the
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
     and ``ledger_seq`` (the duplicate's ``person.merged_into`` entry).
+``person.transitioned``
+    ``persons``: the ``Person`` rows just moved (instances updated to the new status);
+    ``source`` and ``target``: the statuses; ``actor``; ``site``: where the move was recorded
+    (the camp moved to, for a transfer); ``from_site``: the site they were at; ``recorded``:
+    what the move recorded (``lifecycle.Requirement`` names → values); ``at``: when. The camp
+    follows every move here (ends or pauses the stay, the roll-call expectation and the
+    entitlements that hang on it) in the same transaction: a camp movement and a lifecycle
+    move are one write.
 """
 
 from __future__ import annotations
@@ -830,6 +838,8 @@ def _transitions_write(*, actor, persons: list[Person], source: str,
             p.current_site = new_site
         if referral is not None:
             p.referral_to = referral
+    hook_emit("person.transitioned", persons=persons, source=source, target=target,
+              actor=actor, site=where, from_site=site, recorded=recorded, at=at)
     return moved
 
 
