@@ -27,6 +27,11 @@ reception (matching keeps its index and screens against the watch lists with the
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
     and ``ledger_seq`` (the duplicate's ``person.merged_into`` entry).
+``person.review_requested``
+    ``pairs``: [(person id, registered person id, score out of 100, reasons), …]: persons the
+    officer chose to register although they may be persons already registered (an import's
+    rows, decided one by one); the identity resolution queues each pair for review.
+    ``actor``.
 ``person.transitioned``
     ``persons``: the ``Person`` rows just moved (instances updated to the new status);
     ``source`` and ``target``: the statuses; ``actor``; ``site``: where the move was recorded
@@ -961,6 +966,14 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
                                               "to": category, "version": locked.version})
         return person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
                                  details={"referral_to": referral_to}, note=note)
+
+def persons_review_request(*, actor, pairs: Sequence[tuple]) -> None:
+    """Ask for a duplicate review of each (new person, registered person, score, reasons)
+    pair, inside the caller's transaction (``import_commit``: a row the officer imported
+    although it may be someone already registered)."""
+    if pairs:
+        hook_emit("person.review_requested", pairs=list(pairs), actor=actor)
+
 
 # --- merges --------------------------------------------------------------------------------
 
