@@ -902,6 +902,7 @@ def import_commit(*, user, site, result: CheckResult,
     return WrittenPersons(written)
 
 
-__all__ = ["DECIDE_IMPORT", "DECIDE_SKIP", "DECISIONS", "CheckResult", "ImportRefused", "Problem", "Table", "WrittenPersons", "import_check",
-           "import_commit", "mapping_guess", "table_read", "upload_store", "upload_write",
-           "uploads_dir", "uploads_purge"]
+__all__ = ["DECIDE_IMPORT", "DECIDE_SKIP", "DECISIONS", "CheckResult", "ImportRefused",
+           "Problem", "Table", "WrittenPersons", "import_check", "import_commit",
+           "mapping_guess", "table_read", "upload_store", "upload_write", "uploads_dir",
+           "uploads_purge"]

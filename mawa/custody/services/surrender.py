@@ -28,14 +28,14 @@ from mawa.custody.models import (
     State,
 )
 from mawa.custody.receipts import payload_sign
-from mawa.reception.models import Status
-from mawa.reception.services import person_transition
 from mawa.custody.services._common import (
     _check,
     _record,
     serial_key,
     stream_of,
 )
+from mawa.reception.models import Status
+from mawa.reception.services import person_transition
 
 
 def receipt_open(*, actor, site: Site, client_key, person=None, group=None,
