@@ -994,4 +994,15 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None)
             LedgerItem(f"person/{survivor.pk}", "person.merged_from", payload, who, site)])
         hook_emit("person.merged", duplicate=duplicate, survivor=survivor, actor=actor,
                   site=site, pair=pair, ledger_seq=entry.seq)
+        if actor is not None:
+            # the duplicate record leaves every count and the camp: a lifecycle move
+            locked = Person.objects.select_for_update().select_related("current_site").get(
+                pk=duplicate.pk)
+            transition = lifecycle.merge_transition(locked.status)
+            if transition is not None:
+                _transitions_write(actor=actor, persons=[locked], source=locked.status,
+                                   transition=transition, recorded={}, new_site=None,
+                                   site=locked.current_site, note="", at=None)
+                duplicate.status, duplicate.version = locked.status, locked.version
+                duplicate.status_changed_at = locked.status_changed_at
     return entry.seq

@@ -141,7 +141,7 @@ def movement_return(*, actor, movement: Movement, note: str = "") -> Movement:
 #: lifecycle states after which the person no longer lives in the camp he was in
 LEAVING = frozenset({Status.TRANSFERRED, Status.RELEASED, Status.REPATRIATED,
                      Status.REFERRED_TO_ASYLUM, Status.ESCAPED, Status.DECEASED,
-                     Status.REFERRED_OUT})
+                     Status.REFERRED_OUT, Status.MERGED})
 #: lifecycle states in which the person is out of the camp but expected back: he keeps his
 #: place in the shelter, roll calls do not count him missing
 OUT_KINDS = {Status.HOSPITALISED: MovementKind.HOSPITAL, Status.DETAINED: MovementKind.COURT}
@@ -176,7 +176,10 @@ def camp_follow_transition(*, persons, source: str, target: str, actor, recorded
 def _leave(ids: list, *, reason: str, actor, at) -> None:
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
-        Movement.objects.filter(person_id__in=chunk, is_open=True).update(is_open=False)
+        # an open hospital or court movement ends with the stay (death in hospital): from
+        # then on he is not "out and expected back"
+        Movement.objects.filter(person_id__in=chunk, is_open=True).update(is_open=False,
+                                                                           returned_at=at)
         stays = list(Assignment.objects.filter(person_id__in=chunk, end_at__isnull=True)
                      .select_related("site"))
         if not stays:
