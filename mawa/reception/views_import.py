@@ -127,9 +127,10 @@ def import_preview(request, token):
         skipped = sum(1 for d in decisions.values() if d == imports.DECIDE_SKIP)
         meta["state"], meta["done"] = "running", 0
         meta["total"] = len(result.people) - skipped
+        meta["decisions"] = {str(row): d for row, d in decisions.items()}
         _save_meta(token, meta)
-        threading.Thread(target=_run, args=(request.user, site, result, token, meta,
-                                            decisions), daemon=True).start()
+        threading.Thread(target=_run, args=(request.user, site, result, token, meta),
+                         daemon=True).start()
         return redirect("reception:import_progress", token=token)
     return render(request, "reception/import_preview.html", {
         "token": token, "meta": meta, "result": result, "fields": _import_fields(),
@@ -139,12 +140,13 @@ def import_preview(request, token):
         else []})
 
 
-def _run(user, site, result, token, meta, decisions=None):
+def _run(user, site, result, token, meta):
     def progress(done, total):
         meta["done"] = done
         _save_meta(token, meta)
 
     try:
+        decisions = {int(row): d for row, d in (meta.get("decisions") or {}).items()}
         imports.import_commit(user=user, site=site, result=result, progress=progress,
                               decisions=decisions)
         meta["state"] = "done"
