@@ -936,6 +936,67 @@ def _site_by_id(value):
         return None
 
 
+def person_categorise(*, actor, person: Person, category: str, reason: str) -> Person:
+    """The protection officer's decision on a person's category after registration (an age
+    assessment, a civilian found to be a combatant or the reverse), with its reason, on the
+    ledger (``person.categorised``, ``decision`` true). The only way a child or a civilian
+    reaches the combatants' track, which ends in internment: nobody else may make it, and a
+    person whose recorded date of birth makes him a child on arrival cannot be made a
+    combatant (correct the date of birth first, on the age assessment). Only before
+    internment: a person already interned or beyond keeps the category he was interned in."""
+    if category not in Category.values:
+        raise ValidationFailed(_("Check the highlighted fields."), fields={
+            "category": [_("Choose a category from the list.")]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Check the highlighted fields."), fields={
+            "reason": [_("Give the reason for the decision.")]})
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().select_related("current_site").get(
+            pk=person.pk)
+        site = locked.current_site
+        access.require(actor, Perm.PROTECTION_ACT, site)
+        if locked.status not in (Status.ARRIVED, Status.DISARMED, Status.REGISTERED):
+            raise Conflict(_("A person who is “%(now)s” keeps his category.")
+                           % {"now": Status(locked.status).label},
+                           code="transition_not_allowed")
+        if category == locked.category:
+            return locked
+        if category == Category.COMBATANT and _child_on_arrival(locked):
+            raise Conflict(_("By the recorded date of birth this person was a child on "
+                             "arrival. Correct the date of birth first if an age assessment "
+                             "found otherwise."), code="child_not_combatant")
+        previous = locked.category
+        PersonRevision.objects.create(person=locked, version=locked.version, actor=actor,
+                                      prior={"category": previous})
+        locked.category = category
+        locked.version += 1
+        locked.save(update_fields=["category", "version", "updated_at"])
+        ledger_append(stream=f"person/{locked.id}", kind="person.categorised", actor=actor,
+                      site=site, payload={"person": locked.id, "from": previous,
+                                          "to": category, "decision": True,
+                                          "reason_sha256": hashlib.sha256(
+                                              reason.encode()).hexdigest(),
+                                          "version": locked.version})
+        audit_change(actor=actor, obj=locked, fields=["category"])
+    return locked
+
+
+def _child_on_arrival(p: Person) -> bool:
+    """Whether the recorded date of birth (at any precision but an estimate) makes the
+    person under 18 on arrival; the latest possible birthday counts, to the person's favour
+    as a child."""
+    if p.birth_year is None:
+        return False
+    arrived = p.arrived_at.date()
+    month, day = p.birth_month or 1, p.birth_day or 1
+    try:
+        eighteenth = dt.date(p.birth_year + 18, month, day)
+    except ValueError:  # 29 February
+        eighteenth = dt.date(p.birth_year + 18, 3, 1)
+    return eighteenth > arrived
+
+
 def person_separate(*, actor, person: Person, category: str, referral_to: str,
                     note: str = "") -> Person:
     """Separate a civilian or a child from the internment track and record to whom they were

@@ -144,7 +144,8 @@ LEAVING = frozenset({Status.TRANSFERRED, Status.RELEASED, Status.REPATRIATED,
                      Status.REFERRED_OUT, Status.MERGED})
 #: lifecycle states in which the person is out of the camp but expected back: he keeps his
 #: place in the shelter, roll calls do not count him missing
-OUT_KINDS = {Status.HOSPITALISED: MovementKind.HOSPITAL, Status.DETAINED: MovementKind.COURT}
+OUT_KINDS: dict[str, str] = {Status.HOSPITALISED: MovementKind.HOSPITAL,
+                             Status.DETAINED: MovementKind.COURT}
 
 
 def camp_follow_transition(*, persons, source: str, target: str, actor, recorded=None,
