@@ -11,7 +11,9 @@ class CampConfig(AppConfig):
         from mawa.accounts.roles import Perm
         from mawa.camp.models import Incident, IncidentFollowUp, Movement
         from mawa.camp.panels import camp_panel
+        from mawa.camp.services.movements import camp_follow_transition
         from mawa.core.dashboard import panel_register
+        from mawa.core.hooks import hook_register
         from mawa.core.keyrotation import encrypted_fields_register
         from mawa.core.nav import NavEntry, nav_register
 
@@ -21,3 +23,6 @@ class CampConfig(AppConfig):
         panel_register(camp_panel)
         # movement notes and incident narratives: sealed with the "camp" field key
         encrypted_fields_register(Movement, Incident, IncidentFollowUp)
+        # the camp follows the person's lifecycle (reception announces every move): a stay,
+        # a roll-call expectation and the entitlements move with the person, in one write
+        hook_register("person.transitioned", camp_follow_transition)

@@ -103,6 +103,9 @@ class MovementForm(KeyedForm):
                                        required=False)
     declaration = forms.CharField(label=_("Voluntary declaration (as stated)"), required=False)
     witness = forms.CharField(label=_("Witnessed by"), required=False)
+    renunciation_assessment = forms.CharField(
+        label=_("Renunciation assessment reference"), required=False)
+    assessed_by = forms.CharField(label=_("Assessed by"), required=False)
 
 
 class RollCallStartForm(KeyedForm):

@@ -147,6 +147,7 @@ class MovementKind(models.TextChoices):
     TRANSFER = "transfer", _("Transfer to another camp")
     RELEASE = "release", _("Release")
     REPATRIATION = "repatriation", _("Repatriation")
+    ASYLUM = "asylum", _("Referral to asylum")
     ESCAPE = "escape", _("Escape")
     DEATH = "death", _("Death")
 

@@ -184,8 +184,8 @@ def movements(request):
     form = forms.MovementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
-        details = {k: c[k] for k in ("decision", "declaration_date", "declaration", "witness")
-                   if c[k]}
+        details = {k: c[k] for k in ("decision", "declaration_date", "declaration", "witness",
+                                     "renunciation_assessment", "assessed_by") if c[k]}
         if c["kind"] == "transfer" and c["destination"]:
             details["camp"] = c["destination"]
         with service_errors(form):

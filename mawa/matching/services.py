@@ -215,6 +215,23 @@ def index_on_person_merged(*, duplicate, **kw) -> None:
     IndexKey.objects.filter(person_id=duplicate.pk).delete()
 
 
+def queue_on_review_requested(*, pairs, **kw) -> None:
+    """Listener of ``person.review_requested``: queue each (new person, registered person,
+    score, reasons) pair for a duplicate review, once (a pair already decided is left
+    alone)."""
+    for new_id, other_id, score, reasons in pairs:
+        if new_id == other_id:
+            continue
+        a, b = sorted((new_id, other_id), key=str)
+        if MatchPair.objects.filter(kind=PairKind.DUPLICATE, person_a_id=a,
+                                    person_b_id=b).exists():
+            continue
+        MatchPair.objects.create(
+            kind=PairKind.DUPLICATE, person_a_id=a, person_b_id=b,
+            probability=round(min(max(score, 0), 100) / 100, 4),
+            reasons=[{"code": str(r), "text": "", "weight": 0} for r in reasons])
+
+
 _UPSERT_ROWS = 300  # rows per statement: 900 parameters, under any SQLite's limit
 
 

@@ -9,12 +9,22 @@ A protection officer may withhold a person from the notification — e.g. when t
 family would expose them to reprisals — with a recorded reason (``person_icrc_withhold``). The
 reason stays in the register; the ledger records that the flag changed, never why.
 Every notification produced (CSV or PDF) is audited with its count, never its content.
+
+Notifications follow the people (GC III arts. 122–123: the Detaining Power informs of
+captures, and then of every change — transfers, releases, repatriations, escapes,
+admissions to hospital, deaths). Each list sent is recorded on the ledger (stream
+``icrc/<site code or ALL>``, kind ``icrc.list_sent``: who was on it with the status notified,
+when, by whom, to whom), and the next list holds only what changed since: new internees, and
+those whose status changed (transferred, hospitalised, released, deceased, escaped …). A
+withheld person is left out until the protection officer lifts the withholding; then he
+appears on the next list. ``full=True`` gives everyone notifiable, as the first list does.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 from django.db import transaction
 from django.db.models import Min, Q
@@ -27,6 +37,7 @@ from mawa.accounts.roles import Perm
 from mawa.core.audit import audit, audit_change
 from mawa.core.errors import ValidationFailed
 from mawa.core.ledger import ledger_append
+from mawa.core.models import LedgerEntry
 from mawa.core.pdf import render_pdf
 from mawa.reception.models import Person, Status
 
@@ -49,6 +60,7 @@ COLUMNS = [
     ("health", _lazy("State of health")),
     ("contact_name", _lazy("Family contact")), ("contact_relation", _lazy("Relationship")),
     ("contact_phone", _lazy("Telephone")), ("contact_address", _lazy("Address")),
+    ("change", _lazy("Change since the last notification")),
 ]
 
 
@@ -87,26 +99,73 @@ def _notifiable(user, site=None):
     return qs
 
 
-def icrc_notification_rows(*, user, site=None) -> tuple[list[dict], int]:
-    """The notification rows ``user`` may produce, and how many persons were withheld.
-    Requires ``Perm.PROTECTION_ACT``; audited as an export (count only)."""
+def _stream(site) -> str:
+    return f"icrc/{site.code if site is not None else 'ALL'}"
+
+
+def icrc_last_list(*, site=None) -> dict:
+    """The last list sent for ``site`` (None: every site): {"at", "recipient", "notified":
+    {person id: status notified}} (everyone notified so far, with the last status they were
+    notified with), or an empty dict when none was sent."""
+    entry = LedgerEntry.objects.filter(stream=_stream(site), kind="icrc.list_sent") \
+        .order_by("-seq").first()
+    if entry is None:
+        return {}
+    payload = json.loads(entry.payload)
+    return {"at": entry.ts, "recipient": payload.get("recipient", ""),
+            "notified": payload.get("notified", {})}
+
+
+def icrc_notification_rows(*, user, site=None, full: bool = False) -> tuple[list[dict], int]:
+    """The notification rows ``user`` may produce, and how many persons were withheld: what
+    changed since the last list sent (``full``: everyone notifiable). Requires
+    ``Perm.PROTECTION_ACT``; audited as an export (count only)."""
     access.require(user, Perm.PROTECTION_ACT, site)
     from mawa.reception.selectors import persons_visible
 
-    qs = _notifiable(user, site).select_related("current_site").annotate(
+    notified = {} if full else icrc_last_list(site=site).get("notified", {})
+    qs = _notifiable(user, site)
+    if notified:
+        # those who left the Detaining Power's camps since (released, repatriated, asylum,
+        # escaped, deceased) are a change the family must hear of too
+        left = persons_visible(user=user).filter(
+            pk__in=list(notified), icrc_withheld=False).exclude(status__in=NOTIFIED_STATUSES)
+        if site is not None:
+            left = left.filter(Q(current_site=site) | Q(site=site))
+        qs = qs | left
+    qs = qs.select_related("current_site").annotate(
         interned_on=Min("events__at", filter=Q(events__to_status=Status.INTERNED))
     ).order_by("short_code")
     withheld = persons_visible(user=user).filter(status__in=NOTIFIED_STATUSES,
                                                  icrc_withheld=True)
     if site is not None:
         withheld = withheld.filter(current_site=site)
-    rows = [_row(p) for p in qs]
+    rows = []
+    for p in qs:
+        before = notified.get(str(p.pk))
+        if before == p.status:
+            continue  # nothing changed since he was notified
+        row = _row(p)
+        row["change"] = str(_("New")) if before is None else _("Was: %(status)s") % {
+            "status": Status(before).label if before in Status.values else before}
+        rows.append(row)
     n_withheld = withheld.count()
     with transaction.atomic():
         audit(actor=user, action="export", model="reception.person",
               detail={"export": "icrc_notification", "rows": len(rows),
                       "withheld": n_withheld})
     return rows, n_withheld
+
+
+def _list_record(*, user, site, rows: list[dict], recipient: str) -> None:
+    """Record the list sent: who was on it (with the status notified), when, to whom."""
+    codes = [r["short_code"] for r in rows]
+    sent = dict(Person.objects.filter(short_code__in=codes).values_list("id", "status"))
+    notified = dict(icrc_last_list(site=site).get("notified", {}))
+    notified.update({str(pid): status for pid, status in sent.items()})
+    ledger_append(stream=_stream(site), kind="icrc.list_sent", actor=user, site=site,
+                  payload={"recipient": recipient[:200], "on_list": sorted(map(str, sent)),
+                           "notified": notified})
 
 
 def _row(p: Person) -> dict:
@@ -129,6 +188,7 @@ def _row(p: Person) -> dict:
         "health": ", ".join(vulns) or _("No known condition"),
         "contact_name": p.family_contact_name, "contact_relation": p.family_contact_relation,
         "contact_phone": p.family_contact_phone, "contact_address": p.family_contact_address,
+        "change": "",
     }
 
 
@@ -158,21 +218,27 @@ def _safe_cell(value) -> str:
     return text
 
 
-def icrc_notification_export(*, user, fmt: str, purpose: str, recipient: str, site=None):
-    """The notification as an encrypted, recorded, short-lived export (``core.exports``)."""
+def icrc_notification_export(*, user, fmt: str, purpose: str, recipient: str, site=None,
+                             full: bool = False):
+    """The notification as an encrypted, recorded, short-lived export (``core.exports``): what
+    changed since the last list sent (``full``: everyone notifiable); the list is recorded as
+    sent (``icrc_last_list``)."""
     from django.utils import timezone
 
     from mawa.core import exports
 
     kind = "icrc_pdf" if fmt == "pdf" else "icrc_csv"
     exports.export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
-    rows, withheld = icrc_notification_rows(user=user, site=site)
+    rows, withheld = icrc_notification_rows(user=user, site=site, full=full)
     data = icrc_pdf(rows, withheld=withheld) if fmt == "pdf" else icrc_csv(rows)
-    return exports.export_create(user=user, kind=kind, purpose=purpose, recipient=recipient,
+    made = exports.export_create(user=user, kind=kind, purpose=purpose, recipient=recipient,
                                  site=site, write=lambda fh: fh.write(data),
                                  detail={"rows": len(rows), "withheld": withheld},
                                  stamp=timezone.localdate().isoformat())
+    with transaction.atomic():
+        _list_record(user=user, site=site, rows=rows, recipient=recipient)
+    return made
 
 
-__all__ = ["COLUMNS", "icrc_csv", "icrc_notification_export", "icrc_notification_rows", "icrc_pdf",
-           "person_icrc_withhold"]
+__all__ = ["COLUMNS", "icrc_csv", "icrc_last_list", "icrc_notification_export",
+           "icrc_notification_rows", "icrc_pdf", "person_icrc_withhold"]

@@ -25,7 +25,7 @@ from mawa.reception.models import ArrivalGroup, Person, Status
 
 FORMATS = ("card", "wristband")
 # Cards are for people handed to a camp or still being processed; not for those referred out.
-_NO_CARD = frozenset({Status.REFERRED_OUT})
+_NO_CARD = frozenset({Status.REFERRED_OUT, Status.MERGED})
 
 
 def qr_data_uri(text: str) -> str:

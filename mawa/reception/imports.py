@@ -32,7 +32,7 @@ import secrets
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -117,6 +117,20 @@ class Problem:
     row: int  # the row's line in the CSV file / row in the sheet (the header is 1)
     column: str
     reason: str
+    # a row that may be a person already registered (by name and birth): not an error but a
+    # decision for the officer (import it and queue the pair for review, or leave it out);
+    # (person id, score, reasons) of each registered person it may be
+    candidates: tuple = ()
+
+    @property
+    def is_decision(self) -> bool:
+        return bool(self.candidates)
+
+
+#: the officer's answers for a row that may be a person already registered
+DECIDE_IMPORT = "import"  # import it, and queue it with its look-alikes for duplicate review
+DECIDE_SKIP = "skip"  # leave it out of this import
+DECISIONS = (DECIDE_IMPORT, DECIDE_SKIP)
 
 
 @dataclass
@@ -125,10 +139,23 @@ class CheckResult:
     mapping: dict[str, str]
     people: list[services.CleanPerson] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # the file row of each of ``people``
+    rows: list[int] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that must be corrected in the file."""
+        return [p for p in self.problems if not p.is_decision]
+
+    @property
+    def decisions(self) -> list[Problem]:
+        """Rows the officer decides (possibly already registered), in the file's order."""
+        return [p for p in self.problems if p.is_decision]
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """Nothing to correct in the file (rows to decide may remain: ``decisions``)."""
+        return not self.errors
 
     def report_csv(self) -> bytes:
         buf = io.StringIO()
@@ -708,6 +735,7 @@ def import_check(*, user, site, table: Table, mapping: dict[str, str] | None = N
                 seen_numbers[(kind, number)] = n
         numbers_by_row[n] = [x for x in numbers if x[1]]
         client_key = uuid.uuid5(_NS, f"{table.sha256}:{pos + 2}")  # by position, as ever
+        result.rows.append(n)
         result.people.append(services.CleanPerson(
             client_key=client_key, values=values, aliases=aliases, documents=documents,
             content_hash=services.person_content_hash(values, aliases, documents, hashes,
@@ -763,7 +791,7 @@ def _registry_duplicates(user, result: CheckResult, numbers_by_row, col_of) -> N
                     "A person with this number is already in the register."))))
     if len(result.table.rows) > NAME_MATCH_MAX_ROWS:
         return
-    people_by_row = dict(zip(sorted(numbers_by_row), result.people, strict=False))
+    people_by_row = dict(zip(result.rows, result.people, strict=True))
     rows = sorted(people_by_row)
     for start in range(0, len(rows), NAME_MATCH_BATCH):
         batch = rows[start:start + NAME_MATCH_BATCH]
@@ -780,7 +808,9 @@ def _registry_duplicates(user, result: CheckResult, numbers_by_row, col_of) -> N
                 result.problems.append(Problem(n, col_of.get("given_ar") or col_of.get(
                     "given_lat", ""), str(_("Possibly already registered as %(codes)s.")
                                           % {"codes": ", ".join(c.person.short_code
-                                                               for c in candidates)})))
+                                                               for c in candidates)}),
+                    candidates=tuple((c.person.pk, c.score, tuple(c.reasons))
+                                     for c in candidates)))
 
 
 def _same_birth(p: Person, v: dict) -> bool:
@@ -818,33 +848,61 @@ class WrittenPersons(Sequence):
 
 
 def import_commit(*, user, site, result: CheckResult,
-                  progress: Callable[[int, int], None] | None = None) -> WrittenPersons:
-    """Write every checked person, or nothing: refused while any problem remains. One
-    transaction; the import itself is on the audit stream with the file's hash. Returns the
-    persons written (``WrittenPersons``: loaded when read)."""
+                  progress: Callable[[int, int], None] | None = None,
+                  decisions: Mapping[int, str] | None = None) -> WrittenPersons:
+    """Write the checked persons in one transaction, or nothing: refused while any problem of
+    the file remains (``result.errors``). A row that may be a person already registered
+    (``result.decisions``) needs the officer's answer in ``decisions`` (file row →
+    ``DECIDE_IMPORT`` or ``DECIDE_SKIP``): imported, it is queued with its look-alikes for
+    duplicate review (``person.review_requested``); left out, it is not written. The rest of
+    the file is imported either way. The import itself is on the audit stream with the file's
+    hash and the rows left out. Returns the persons written (``WrittenPersons``: loaded when
+    read)."""
     access.require(user, Perm.PERSON_IMPORT, site)
     access.require(user, Perm.PERSON_REGISTER, site)
     if not result.ok:
         raise ValidationFailed(_("The file has %(n)s problem(s); nothing was imported. "
                                  "Download the report, correct the file and try again.")
-                               % {"n": len(result.problems)}, code="import_invalid")
-    if Person.objects.filter(client_key=result.people[0].client_key).exists() \
-            if result.people else False:
+                               % {"n": len(result.errors)}, code="import_invalid")
+    decisions = dict(decisions or {})
+    pending = [p.row for p in result.decisions if decisions.get(p.row) not in DECISIONS]
+    if pending:
+        raise ValidationFailed(_("Decide for each row possibly already registered whether to "
+                                 "import it (it is then queued for duplicate review) or to "
+                                 "leave it out; rows %(rows)s are undecided. Nothing was "
+                                 "imported.") % {"rows": ", ".join(map(str, pending[:20]))},
+                               code="import_decisions_needed")
+    skipped = {p.row for p in result.decisions if decisions[p.row] == DECIDE_SKIP}
+    review = {p.row: p.candidates for p in result.decisions
+              if decisions[p.row] == DECIDE_IMPORT}
+    rows = result.rows if len(result.rows) == len(result.people) else \
+        list(range(2, len(result.people) + 2))
+    people = [(n, c) for n, c in zip(rows, result.people, strict=True) if n not in skipped]
+    if people and Person.objects.filter(client_key=people[0][1].client_key).exists():
         raise ValidationFailed(_("This file was already imported."), code="already_imported")
     written: list = []
-    total = len(result.people)
+    total = len(people)
+    pairs: list[tuple] = []
     with sqlite_cache(), transaction.atomic():
         for start in range(0, total, CHUNK):
-            written += [p.pk for p in services.persons_register(
-                actor=user, site=site, people=result.people[start:start + CHUNK])]
+            chunk = people[start:start + CHUNK]
+            done = services.persons_register(actor=user, site=site,
+                                             people=[c for _n, c in chunk])
+            for (n, _c), person in zip(chunk, done, strict=True):
+                pairs += [(person.pk, *candidate) for candidate in review.get(n, ())]
+            written += [p.pk for p in done]
             if progress:
                 progress(len(written), total)
+        if pairs:
+            services.persons_review_request(actor=user, pairs=pairs)
         audit(actor=user, action="import", model="reception.person", site=site,
               detail={"rows": total, "sha256": result.table.sha256,
-                      "encoding": result.table.encoding})
+                      "encoding": result.table.encoding, "left_out": sorted(skipped),
+                      "queued_for_review": sorted(review)})
     return WrittenPersons(written)
 
 
-__all__ = ["CheckResult", "ImportRefused", "Problem", "Table", "WrittenPersons", "import_check",
-           "import_commit", "mapping_guess", "table_read", "upload_store", "upload_write",
-           "uploads_dir", "uploads_purge"]
+__all__ = ["DECIDE_IMPORT", "DECIDE_SKIP", "DECISIONS", "CheckResult", "ImportRefused",
+           "Problem", "Table", "WrittenPersons", "import_check", "import_commit",
+           "mapping_guess", "table_read", "upload_store", "upload_write", "uploads_dir",
+           "uploads_purge"]

@@ -122,7 +122,20 @@ _BY_KEY = {t.key: t for t in TRANSITIONS}
 assert len(_BY_KEY) == len(TRANSITIONS), "a transition is listed twice"
 
 TERMINAL = frozenset({Status.RELEASED, Status.REPATRIATED, Status.REFERRED_TO_ASYLUM,
-                      Status.DECEASED, Status.REFERRED_OUT})
+                      Status.DECEASED, Status.REFERRED_OUT, Status.MERGED})
+
+
+def merge_transition(source: str) -> Transition | None:
+    """The move of a duplicate record into ``merged``: from any state but ``merged``, made
+    only by a reviewer's decision (``reception.services.person_merge``), never from the
+    person page (so it is not in ``TRANSITIONS``). A merged record counts nowhere (group
+    counts, reports, the camp) and prints nothing."""
+    if source == Status.MERGED:
+        return None
+    return Transition(source, Status.MERGED, _("Merged into another record"),
+                      (Perm.MATCH_REVIEW,), categories=_ALL_CATEGORIES,
+                      why=_("The same person registered twice: the other record is the "
+                            "person."))
 
 
 def transition_find(source: str, target: str) -> Transition | None:

@@ -59,6 +59,9 @@ class Status(models.TextChoices):
     ESCAPED = "escaped", _("Escaped")
     DECEASED = "deceased", _("Deceased")
     REFERRED_OUT = "referred_out", _("Separated and referred out")
+    # a duplicate record found to be another person's (a reviewer's decision): counted
+    # nowhere, printed nothing; the survivor's record is the person
+    MERGED = "merged", _("Merged into another record")
 
 
 class Branch(models.TextChoices):

@@ -114,13 +114,20 @@ def _group_counts(group_ids: list) -> dict:
     out: dict = {}
     if not group_ids:
         return out
-    rows = (Person.objects.filter(group_id__in=group_ids).values("group_id", "status")
-            .annotate(n=Count("id")).order_by())
+    # a merged duplicate is not one more person of the group (issue 15)
+    rows = (Person.objects.filter(group_id__in=group_ids).exclude(status=Status.MERGED)
+            .values("group_id", "status").annotate(n=Count("id")).order_by())
     for row in rows:
         c = out.setdefault(row["group_id"], GroupCounts())
         c.by_status[row["status"]] = row["n"]
         c.registered_total += row["n"]
     return out
+
+
+def arrival_group_counts(group_ids: list) -> dict:
+    """Group id → ``GroupCounts`` as the group pages show them (no access check: the
+    consistency check compares them with the register)."""
+    return _group_counts(group_ids)
 
 
 def group_persons_pending(*, user, group: ArrivalGroup, limit: int = 500) -> list[Person]:

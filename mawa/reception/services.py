@@ -27,6 +27,19 @@ reception (matching keeps its index and screens against the watch lists with the
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
     and ``ledger_seq`` (the duplicate's ``person.merged_into`` entry).
+``person.review_requested``
+    ``pairs``: [(person id, registered person id, score out of 100, reasons), …]: persons the
+    officer chose to register although they may be persons already registered (an import's
+    rows, decided one by one); the identity resolution queues each pair for review.
+    ``actor``.
+``person.transitioned``
+    ``persons``: the ``Person`` rows just moved (instances updated to the new status);
+    ``source`` and ``target``: the statuses; ``actor``; ``site``: where the move was recorded
+    (the camp moved to, for a transfer); ``from_site``: the site they were at; ``recorded``:
+    what the move recorded (``lifecycle.Requirement`` names → values); ``at``: when. The camp
+    follows every move here (ends or pauses the stay, the roll-call expectation and the
+    entitlements that hang on it) in the same transaction: a camp movement and a lifecycle
+    move are one write.
 """
 
 from __future__ import annotations
@@ -831,6 +844,8 @@ def _transitions_write(*, actor, persons: list[Person], source: str,
             p.current_site = new_site
         if referral is not None:
             p.referral_to = referral
+    hook_emit("person.transitioned", persons=persons, source=source, target=target,
+              actor=actor, site=where, from_site=site, recorded=recorded, at=at)
     return moved
 
 
@@ -922,6 +937,67 @@ def _site_by_id(value):
         return None
 
 
+def person_categorise(*, actor, person: Person, category: str, reason: str) -> Person:
+    """The protection officer's decision on a person's category after registration (an age
+    assessment, a civilian found to be a combatant or the reverse), with its reason, on the
+    ledger (``person.categorised``, ``decision`` true). The only way a child or a civilian
+    reaches the combatants' track, which ends in internment: nobody else may make it, and a
+    person whose recorded date of birth makes him a child on arrival cannot be made a
+    combatant (correct the date of birth first, on the age assessment). Only before
+    internment: a person already interned or beyond keeps the category he was interned in."""
+    if category not in Category.values:
+        raise ValidationFailed(_("Check the highlighted fields."), fields={
+            "category": [_("Choose a category from the list.")]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Check the highlighted fields."), fields={
+            "reason": [_("Give the reason for the decision.")]})
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().select_related("current_site").get(
+            pk=person.pk)
+        site = locked.current_site
+        access.require(actor, Perm.PROTECTION_ACT, site)
+        if locked.status not in (Status.ARRIVED, Status.DISARMED, Status.REGISTERED):
+            raise Conflict(_("A person who is “%(now)s” keeps his category.")
+                           % {"now": Status(locked.status).label},
+                           code="transition_not_allowed")
+        if category == locked.category:
+            return locked
+        if category == Category.COMBATANT and _child_on_arrival(locked):
+            raise Conflict(_("By the recorded date of birth this person was a child on "
+                             "arrival. Correct the date of birth first if an age assessment "
+                             "found otherwise."), code="child_not_combatant")
+        previous = locked.category
+        PersonRevision.objects.create(person=locked, version=locked.version, actor=actor,
+                                      prior={"category": previous})
+        locked.category = category
+        locked.version += 1
+        locked.save(update_fields=["category", "version", "updated_at"])
+        ledger_append(stream=f"person/{locked.id}", kind="person.categorised", actor=actor,
+                      site=site, payload={"person": locked.id, "from": previous,
+                                          "to": category, "decision": True,
+                                          "reason_sha256": hashlib.sha256(
+                                              reason.encode()).hexdigest(),
+                                          "version": locked.version})
+        audit_change(actor=actor, obj=locked, fields=["category"])
+    return locked
+
+
+def _child_on_arrival(p: Person) -> bool:
+    """Whether the recorded date of birth (at any precision but an estimate) makes the
+    person under 18 on arrival; the latest possible birthday counts, to the person's favour
+    as a child."""
+    if p.birth_year is None:
+        return False
+    arrived = p.arrived_at.date()
+    month, day = p.birth_month or 1, p.birth_day or 1
+    try:
+        eighteenth = dt.date(p.birth_year + 18, month, day)
+    except ValueError:  # 29 February
+        eighteenth = dt.date(p.birth_year + 18, 3, 1)
+    return eighteenth > arrived
+
+
 def person_separate(*, actor, person: Person, category: str, referral_to: str,
                     note: str = "") -> Person:
     """Separate a civilian or a child from the internment track and record to whom they were
@@ -953,6 +1029,14 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
         return person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
                                  details={"referral_to": referral_to}, note=note)
 
+def persons_review_request(*, actor, pairs: Sequence[tuple]) -> None:
+    """Ask for a duplicate review of each (new person, registered person, score, reasons)
+    pair, inside the caller's transaction (``import_commit``: a row the officer imported
+    although it may be someone already registered)."""
+    if pairs:
+        hook_emit("person.review_requested", pairs=list(pairs), actor=actor)
+
+
 # --- merges --------------------------------------------------------------------------------
 
 def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None) -> int:
@@ -972,4 +1056,15 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None)
             LedgerItem(f"person/{survivor.pk}", "person.merged_from", payload, who, site)])
         hook_emit("person.merged", duplicate=duplicate, survivor=survivor, actor=actor,
                   site=site, pair=pair, ledger_seq=entry.seq)
+        if actor is not None:
+            # the duplicate record leaves every count and the camp: a lifecycle move
+            locked = Person.objects.select_for_update().select_related("current_site").get(
+                pk=duplicate.pk)
+            transition = lifecycle.merge_transition(locked.status)
+            if transition is not None:
+                _transitions_write(actor=actor, persons=[locked], source=locked.status,
+                                   transition=transition, recorded={}, new_site=None,
+                                   site=locked.current_site, note="", at=None)
+                duplicate.status, duplicate.version = locked.status, locked.version
+                duplicate.status_changed_at = locked.status_changed_at
     return entry.seq

@@ -119,15 +119,25 @@ def import_preview(request, token):
     except MawaError as exc:
         return render(request, "reception/import_preview.html",
                       {"error": exc.message, "token": token, "meta": meta}, status=400)
-    if request.method == "POST" and "commit" in request.POST and result.ok:
-        meta["state"], meta["done"], meta["total"] = "running", 0, len(result.people)
+    # the officer's answer for each row possibly already registered: import (and queue for
+    # duplicate review) or leave out; the rest of the file is imported either way
+    decisions = {p.row: request.POST.get(f"decide_{p.row}", "") for p in result.decisions}
+    undecided = [row for row, d in decisions.items() if d not in imports.DECISIONS]
+    if request.method == "POST" and "commit" in request.POST and result.ok and not undecided:
+        skipped = sum(1 for d in decisions.values() if d == imports.DECIDE_SKIP)
+        meta["state"], meta["done"] = "running", 0
+        meta["total"] = len(result.people) - skipped
+        meta["decisions"] = {str(row): d for row, d in decisions.items()}
         _save_meta(token, meta)
         threading.Thread(target=_run, args=(request.user, site, result, token, meta),
                          daemon=True).start()
         return redirect("reception:import_progress", token=token)
     return render(request, "reception/import_preview.html", {
         "token": token, "meta": meta, "result": result, "fields": _import_fields(),
-        "preview": result.table.rows[:10], "problems": result.problems[:200]})
+        "preview": result.table.rows[:10], "problems": result.errors[:200],
+        "decisions": result.decisions, "chosen": decisions,
+        "undecided": undecided if request.method == "POST" and "commit" in request.POST
+        else []})
 
 
 def _run(user, site, result, token, meta):
@@ -136,7 +146,9 @@ def _run(user, site, result, token, meta):
         _save_meta(token, meta)
 
     try:
-        imports.import_commit(user=user, site=site, result=result, progress=progress)
+        decisions = {int(row): d for row, d in (meta.get("decisions") or {}).items()}
+        imports.import_commit(user=user, site=site, result=result, progress=progress,
+                              decisions=decisions)
         meta["state"] = "done"
         (_dir() / f"{token}.bin").unlink(missing_ok=True)
     except MawaError as exc:

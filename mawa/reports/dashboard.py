@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.reports import selectors
+from mawa.reports.consistency import LABELS, consistency_last
 
 
 def reports_panel(request):
@@ -41,6 +42,16 @@ def reports_panel(request):
                             "url": url + query + "#camp"})
     links = [{"url": url + query, "label": _("Yesterday's situation report")},
              {"url": reverse("reports:stored_list"), "label": _("Stored daily reports")}]
+    last = consistency_last()
+    if last is not None:
+        failed = [c for c in last.get("checks", []) if not c.get("ok")]
+        metrics.append({
+            "label": _("Consistency check of %(day)s") % {"day": last.get("day", "")},
+            "value": _("all hold") if not failed else
+            _("%(n)s fail: %(names)s") % {"n": len(failed),
+                                          "names": ", ".join(
+                str(LABELS.get(c.get("name"), c.get("name"))) for c in failed)},
+            "url": ""})
     if access.can(user, Perm.STATS_PUBLISH):
         links.append({"url": reverse("reports:stats"), "label": _("Protected statistics")})
     return {"title": _("Situation"), "metrics": metrics, "links": links}

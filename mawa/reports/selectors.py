@@ -149,7 +149,7 @@ def _persons(scope: Scope):
     """Persons of the scope at the end of the day: registered at one of its sites, or held by
     one then. A person whose status has not changed since is held where they are now; only
     those moved later are looked up in their history."""
-    qs = Person.objects.all()
+    qs = Person.objects.exclude(status=Status.MERGED)  # a duplicate record counts nowhere
     if scope.site_ids is not None:
         ids = scope.site_ids
         qs = qs.alias(held_then=_held_then(scope)).filter(

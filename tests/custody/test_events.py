@@ -300,3 +300,15 @@ def test_the_streaming_replay_catches_a_recorded_state_that_was_not_computed():
     rows[1] = rows[1][:5] + (json.dumps(forged),)
     _states, problems = replay(rows)
     assert problems and "custody/RHM#2" in problems[0]
+
+
+def test_lots_surrendered_at_different_sites_are_not_merged(officer, surrender, sites):
+    """Issue 15, defect (b): a merged lot keeps one site of surrender."""
+    a = surrender(kind=Kind.AMMUNITION, quantity=100)
+    b = surrender(kind=Kind.AMMUNITION, quantity=50)
+    Item.objects.filter(pk=b.pk).update(site=sites["NUR"])
+    with pytest.raises(ValidationFailed):
+        services.lot_merge(actor=officer, items=[a, b], client_key=uuid.uuid4())
+    a2 = surrender(kind=Kind.AMMUNITION, quantity=10)
+    merged = services.lot_merge(actor=officer, items=[a, a2], client_key=uuid.uuid4())
+    assert merged.site_id == a.site_id

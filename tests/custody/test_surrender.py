@@ -179,3 +179,23 @@ def test_a_photo_that_is_not_an_image_is_refused(surrender, officer):
     photo = services.item_photo_add(actor=officer, item=item, subject="marking",
                                     upload=SimpleUploadedFile("m.png", buf.getvalue()))
     assert photo.sha256 and item.events.count() == before + 1
+
+
+def test_issuing_the_receipt_disarms_the_person(surrender, officer, receipt, person):
+    """Issue 15: the surrender receipt is the person's disarmament, on the lifecycle."""
+    from mawa.reception.models import LifecycleEvent, Status
+
+    surrender()
+    services.receipt_issue(actor=officer, receipt=receipt)
+    person.refresh_from_db()
+    assert person.status == Status.DISARMED
+    assert LifecycleEvent.objects.filter(person=person, to_status=Status.DISARMED).count() == 1
+
+
+def test_a_receipt_of_refused_items_only_disarms_nobody(surrender, officer, receipt, person):
+    from mawa.reception.models import Status
+
+    surrender(accepted=False, refusal_reason="Hunting rifle", cleared_by="", verified_by="")
+    services.receipt_issue(actor=officer, receipt=receipt)
+    person.refresh_from_db()
+    assert person.status == Status.ARRIVED

@@ -67,6 +67,7 @@ def merged(officer, homsi, homsi_again):
     pair = MatchPair.objects.get(kind=PairKind.DUPLICATE)
     services.pair_decide(actor=officer, pair=pair, decision="match", reason="Same service book",
                          survivor=homsi)
+    homsi_again.refresh_from_db()  # the merge moved the duplicate to "merged" (issue 15)
     return homsi_again
 
 

@@ -5,7 +5,7 @@ import pytest
 from mawa.accounts.roles import Role
 from mawa.core.errors import Forbidden, NotFound, ValidationFailed
 from mawa.core.models import LedgerEntry
-from mawa.reception import icrc
+from mawa.reception import icrc, services
 from mawa.reception.models import Status
 from mawa.reception.services import persons_transition
 
@@ -84,3 +84,48 @@ def test_the_csv_and_pdf_are_served_to_protection(interned, users, client_for):
 def test_csv_cells_cannot_become_formulas():
     assert icrc._safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert icrc._safe_cell("+963 944 000 000") == "+963 944 000 000"
+
+
+def _export(user, **kw):
+    return icrc.icrc_notification_export(user=user, fmt="csv", purpose="GC III art. 122",
+                                         recipient="ICRC Central Tracing Agency", **kw)
+
+
+def _codes_on_next_list(user):
+    rows, _withheld = icrc.icrc_notification_rows(user=user)
+    return {r["short_code"]: r["change"] for r in rows}
+
+
+def test_each_list_sent_is_recorded_and_the_next_holds_the_changes(interned, users, register,
+                                                                    sites):
+    """Issue 15: notifications follow the people (GC III arts. 122–123)."""
+    protection = users[Role.PROTECTION_OFFICER]
+    officer = users[Role.RECEPTION_OFFICER]
+    _export(protection)
+    last = icrc.icrc_last_list()
+    assert last["recipient"] == "ICRC Central Tracing Agency"
+    assert set(last["notified"]) == {str(p.pk) for p in interned}
+    assert _codes_on_next_list(protection) == {}  # nothing changed since
+    services.person_transition(actor=protection, person=interned[0], to=Status.HOSPITALISED,
+                               details={"facility": "Central hospital"})
+    new = register(given_ar="سامر", given_lat="Samer", service_number="C-3")[0]
+    persons_transition(actor=officer, persons=[new], to=Status.DISARMED)
+    persons_transition(actor=officer, persons=[new], to=Status.REGISTERED)
+    persons_transition(actor=officer, persons=[new], to=Status.INTERNED,
+                       details={"camp": sites["NUR"]})
+    changes = _codes_on_next_list(protection)
+    assert set(changes) == {interned[0].short_code, new.short_code}
+    _export(protection)
+    services.person_transition(actor=protection, person=interned[1], to=Status.RELEASED,
+                               details={"decision": "Order 7"})
+    assert set(_codes_on_next_list(protection)) == {interned[1].short_code}
+
+
+def test_a_withheld_person_appears_once_the_withholding_is_lifted(interned, users):
+    protection = users[Role.PROTECTION_OFFICER]
+    icrc.person_icrc_withhold(actor=protection, person=interned[0], withheld=True,
+                              reason="Family at risk of reprisals")
+    _export(protection)
+    assert _codes_on_next_list(protection) == {}
+    icrc.person_icrc_withhold(actor=protection, person=interned[0], withheld=False)
+    assert set(_codes_on_next_list(protection)) == {interned[0].short_code}

@@ -27,7 +27,10 @@ def test_every_status_is_reachable_from_arrived():
             if t.target not in seen:
                 seen.add(t.target)
                 todo.append(t.target)
-    assert seen == set(Status.values)
+    # "merged" is reached from any state by a reviewer's decision, never from the person page
+    assert seen | {Status.MERGED} == set(Status.values)
+    assert all(lifecycle.merge_transition(s) for s in seen)
+    assert lifecycle.merge_transition(Status.MERGED) is None
 
 
 def test_terminal_states_have_no_way_out():
@@ -189,3 +192,40 @@ class TestSeparation:
         with pytest.raises(Conflict):
             services.person_separate(actor=officer, person=person, category=Category.CIVILIAN,
                                      referral_to="x")
+
+
+def test_a_child_reaches_internment_only_by_the_protection_officers_decision(register, officer,
+                                                                           users, sites):
+    """Issue 15: children and civilians cannot reach combatant internment without the
+    protection officer's decision, on the ledger."""
+    person, _ = register(category=Category.CIVILIAN, birth="1990-01-01")
+    person = services.person_transition(actor=officer, person=person, to=Status.DISARMED)
+    with pytest.raises(Conflict):  # the combatants' track is closed to him
+        services.person_transition(actor=officer, person=person, to=Status.REGISTERED)
+    with pytest.raises((Forbidden, NotFound)):
+        services.person_categorise(actor=officer, person=person, category=Category.COMBATANT,
+                                   reason="Says he served")
+    protection = users[Role.PROTECTION_OFFICER]
+    with pytest.raises(ValidationFailed):
+        services.person_categorise(actor=protection, person=person,
+                                   category=Category.COMBATANT, reason=" ")
+    services.person_categorise(actor=protection, person=person, category=Category.COMBATANT,
+                               reason="Military ID found; interview")
+    entry = LedgerEntry.objects.get(stream=f"person/{person.id}", kind="person.categorised")
+    assert ledger_payload(entry)["decision"] is True
+    person.refresh_from_db()
+    person = services.person_transition(actor=officer, person=person, to=Status.REGISTERED)
+    person = services.person_transition(actor=officer, person=person, to=Status.INTERNED,
+                                        details={"camp": "NUR"})
+    assert person.status == Status.INTERNED
+
+
+def test_a_child_by_date_of_birth_is_never_made_a_combatant(register, users):
+    from django.utils import timezone as tz
+
+    born = tz.now().date().replace(year=tz.now().year - 15).isoformat()
+    person, _ = register(category=Category.CHILD, birth=born)
+    with pytest.raises(Conflict) as exc:
+        services.person_categorise(actor=users[Role.PROTECTION_OFFICER], person=person,
+                                   category=Category.COMBATANT, reason="Looks older")
+    assert exc.value.code == "child_not_combatant"

@@ -325,3 +325,24 @@ def test_camp_sections_on_a_past_day(users, sites, make_person, time_machine):
     # the protected statistics count people in care at each camp that evening the same way
     counts, _camps = selectors.stats_counts(day=DAY1)
     assert counts == {("NUR", "m_adults"): 1}
+
+
+def test_a_merge_at_the_depot_keeps_the_site_of_surrender(surrender, officer, reader, depot):
+    """Issue 15, defect (b): lots handed in at the crossing and merged at the depot are still
+    rounds surrendered at the crossing; the depot shows no surrender and no relotting."""
+    from django.utils import timezone
+
+    lots = [surrender(Kind.AMMUNITION, quantity=q) for q in (400, 100)]
+    surrender()
+    for lot in lots:
+        custody.item_event_record(actor=officer, item=lot, kind="dispatched",
+                                  data={"to_site": "DEP", "escort": "Convoy 1"})
+        custody.item_event_record(actor=officer, item=lot, kind="received", data={})
+    merged = custody.lot_merge(actor=officer, items=lots, client_key=uuid.uuid4())
+    assert merged.site.code == "RHM" and merged.location_site == depot
+    today = timezone.now().date()
+    for s in ("RHM", "DEP", None):
+        assert _report(reader, today, s)["balanced"], s
+    rhm, dep = (_row(_report(reader, today, s), Kind.AMMUNITION) for s in ("RHM", "DEP"))
+    assert (rhm["received"], rhm["relotted"], sum(rhm["cells"])) == (500, 0, 500)
+    assert (dep["received"], dep["relotted"], sum(dep["cells"])) == (0, 0, 0)

@@ -1,9 +1,19 @@
 """Movements out of the camp and back (hospital, court, visit, transfer, release,
-repatriation, escape, death), each with its lifecycle move in the same transaction."""
+repatriation, referral to asylum, escape, death), each with its lifecycle move in the same
+transaction.
+
+A camp movement is a lifecycle move, never a second record of where the person is: the
+lifecycle (``reception.services.person_transition``) announces every move as
+``person.transitioned``, and ``camp_follow_transition`` (registered in ``CampConfig.ready``)
+makes the camp follow it in the same transaction, whichever page or service made it. A person
+who leaves for good leaves his shelter (his stay ends, and with it the roll-call expectation
+and the entitlements), one taken to hospital or to court is out (expected back, not missing at
+roll call), one who comes back is in again."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from mawa.accounts.roles import Perm
 from mawa.camp.models import (
     TEMPORARY_KINDS,
+    Assignment,
     Movement,
     MovementKind,
 )
@@ -33,6 +44,7 @@ _MOVEMENT_LIFECYCLE = {
     MovementKind.TRANSFER: (Status.TRANSFERRED, "camp", None),
     MovementKind.RELEASE: (Status.RELEASED, "decision", None),
     MovementKind.REPATRIATION: (Status.REPATRIATED, None, None),
+    MovementKind.ASYLUM: (Status.REFERRED_TO_ASYLUM, None, None),
     MovementKind.ESCAPE: (Status.ESCAPED, None, None),
     MovementKind.DEATH: (Status.DECEASED, None, None),
 }
@@ -77,6 +89,12 @@ def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
             raise Conflict(_("%(code)s is “%(status)s”, not interned here.")
                            % {"code": locked.short_code, "status": Status(locked.status).label},
                            code="not_interned")
+        # the movement first: the camp's follower of the lifecycle move (below) then finds the
+        # person already out and records nothing twice
+        movement = Movement.objects.create(
+            site=site, short_code=short_code_next(site=site), client_key=key, person=locked,
+            kind=kind, out_at=now, due_back_at=due_back_at if temporary else None,
+            destination=destination, note=note, is_open=temporary, actor=actor)
         if target is not None:
             lc = dict(details or {})
             if dest_key and destination:
@@ -87,10 +105,6 @@ def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
                 lc.setdefault("date", now.date())
             locked = person_transition(actor=actor, person=locked, to=target, details=lc,
                                        note=note, expected_status=Status.INTERNED)
-        movement = Movement.objects.create(
-            site=site, short_code=short_code_next(site=site), client_key=key, person=locked,
-            kind=kind, out_at=now, due_back_at=due_back_at if temporary else None,
-            destination=destination, note=note, is_open=temporary, actor=actor)
         if not temporary:
             assignment_check_out(actor=actor, person=locked, reason=kind)
         _log(actor=actor, site=site, kind="movement.out",
@@ -108,14 +122,88 @@ def movement_return(*, actor, movement: Movement, note: str = "") -> Movement:
         if not locked.is_open:
             raise Conflict(_("This person is already back."), code="already_back")
         _target, _key_name, back = _MOVEMENT_LIFECYCLE[MovementKind(locked.kind)]
-        if back is not None:
-            person = Person.objects.get(pk=locked.person_id)
-            person_transition(actor=actor, person=person, to=back, note=note,
-                              expected_status=_target)
+        # closed first: the follower of the lifecycle move back then has nothing left to do
         locked.returned_at = timezone.now()
         locked.returned_by = actor
         locked.is_open = False
         locked.save(update_fields=["returned_at", "returned_by", "is_open"])
+        if back is not None:
+            person = Person.objects.get(pk=locked.person_id)
+            person_transition(actor=actor, person=person, to=back, note=note,
+                              expected_status=_target)
         _log(actor=actor, site=site, kind="movement.return",
              payload={"movement": locked.id, "person": locked.person_id})
     return locked
+
+
+# --- the camp follows the lifecycle ----------------------------------------------------------
+
+#: lifecycle states after which the person no longer lives in the camp he was in
+LEAVING = frozenset({Status.TRANSFERRED, Status.RELEASED, Status.REPATRIATED,
+                     Status.REFERRED_TO_ASYLUM, Status.ESCAPED, Status.DECEASED,
+                     Status.REFERRED_OUT, Status.MERGED})
+#: lifecycle states in which the person is out of the camp but expected back: he keeps his
+#: place in the shelter, roll calls do not count him missing
+OUT_KINDS: dict[str, str] = {Status.HOSPITALISED: MovementKind.HOSPITAL,
+                             Status.DETAINED: MovementKind.COURT}
+
+
+def camp_follow_transition(*, persons, source: str, target: str, actor, recorded=None,
+                           at=None, **kw) -> None:
+    """Listener of ``person.transitioned`` (reception): the camp agrees with the lifecycle, in
+    the caller's transaction, for any number of persons at once.
+
+    - to a state that leaves the camp (transfer, release, repatriation, asylum, escape, death,
+      separation, or a state the camp does not know, such as a merge): the open stay ends and
+      an open movement (hospital, court) is closed;
+    - to hospital or judicial detention: a temporary movement is opened for the housed persons
+      who are not out yet (``movement_out`` opens its own first);
+    - back to interned from hospital or detention: the open movement is closed (returned).
+    """
+    ids = [p.id for p in persons]
+    if not ids:
+        return
+    at = at or timezone.now()
+    if target in LEAVING or target not in Status.values:
+        _leave(ids, reason=str(target), actor=actor, at=at)
+    elif target in OUT_KINDS:
+        _go_out(ids, kind=OUT_KINDS[target], actor=actor, at=at, recorded=recorded or {})
+    elif target == Status.INTERNED and source in OUT_KINDS:
+        for start in range(0, len(ids), 900):
+            Movement.objects.filter(person_id__in=ids[start:start + 900], is_open=True) \
+                .update(is_open=False, returned_at=at, returned_by=actor)
+
+
+def _leave(ids: list, *, reason: str, actor, at) -> None:
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        # an open hospital or court movement ends with the stay (death in hospital): from
+        # then on he is not "out and expected back"
+        Movement.objects.filter(person_id__in=chunk, is_open=True).update(is_open=False,
+                                                                           returned_at=at)
+        stays = list(Assignment.objects.filter(person_id__in=chunk, end_at__isnull=True)
+                     .select_related("site"))
+        if not stays:
+            continue
+        Assignment.objects.filter(id__in=[s.id for s in stays]).update(
+            end_at=at, end_reason=reason[:200], checked_out_by=actor)
+        for stay in stays:
+            _log(actor=actor, site=stay.site, kind="assignment.check_out",
+                 payload={"assignment": stay.id, "person": stay.person_id,
+                          "reason": reason[:200]})
+
+
+def _go_out(ids: list, *, kind: str, actor, at, recorded: dict) -> None:
+    out = set(Movement.objects.filter(person_id__in=ids, is_open=True)
+              .values_list("person_id", flat=True))
+    stays = Assignment.objects.filter(person_id__in=ids, end_at__isnull=True) \
+        .exclude(person_id__in=out).select_related("site")
+    destination = str(recorded.get("facility") or recorded.get("authority") or "")[:200]
+    for stay in stays:
+        movement = Movement.objects.create(
+            site=stay.site, short_code=short_code_next(site=stay.site),
+            client_key=uuid.uuid4(), person_id=stay.person_id, kind=kind, out_at=at,
+            destination=destination, is_open=True, actor=actor)
+        _log(actor=actor, site=stay.site, kind="movement.out",
+             payload={"movement": movement.id, "person": stay.person_id, "kind": kind,
+                      "due_back_at": None})

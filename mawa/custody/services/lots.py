@@ -90,7 +90,8 @@ def _split_locked(actor, item: Item, quantities: list[int], keys: list) -> list[
 
 
 def lot_merge(*, actor, items: list[Item], client_key) -> Item:
-    """Merge ammunition lots of one calibre and type, at one place, into a new lot."""
+    """Merge ammunition lots of one calibre and type, at one place, surrendered at one site,
+    into a new lot (which keeps that site of surrender)."""
     key = client_key_parse(client_key)
     existing = Item.objects.filter(client_key=key).first()
     if existing:
@@ -111,9 +112,14 @@ def lot_merge(*, actor, items: list[Item], client_key) -> Item:
                                     "merged.")]})
             if lot.on_hold:
                 raise Conflict(HOLD_MESSAGE, code="legal_hold")
+            if lot.site_id != first.site_id:
+                # the merged lot keeps its lots' site of surrender, as a split child does: the
+                # reconciliation counts rounds where they were handed in, never where relotted
+                _check({"items": [_("Lots surrendered at different sites cannot be merged.")]})
         total = sum(lot.quantity for lot in locked)
         site = first.location_site
-        target = _new_lot(first, site=site, client_key=key, quantity=total)
+        target = _new_lot(first, site=site, client_key=key, quantity=total,
+                          surrendered_at=first.site)
         lines = [(lot, {"qty": -lot.quantity}) for lot in locked] + [
             (target, {"new": True, "qty": total})]
         _record(actor=actor, site=site, kind="merged", lines=lines,

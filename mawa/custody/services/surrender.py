@@ -34,6 +34,8 @@ from mawa.custody.services._common import (
     serial_key,
     stream_of,
 )
+from mawa.reception.models import Status
+from mawa.reception.services import person_transition
 
 
 def receipt_open(*, actor, site: Site, client_key, person=None, group=None,
@@ -278,4 +280,16 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
                                "items": [line[0] for line in lines],
                                "signed": hashlib.sha256(
                                    receipt.signed_payload.encode()).hexdigest()})
+        _disarm_bearer(actor, receipt, accepted=any(line[-1] for line in lines))
     return receipt
+
+
+def _disarm_bearer(actor, receipt: Receipt, *, accepted: bool) -> None:
+    """The surrender receipt is the person's disarmament (IDDRS 4.10): a person still
+    "arrived" who handed in at least one accepted item moves to "disarmed" through the
+    lifecycle, in the receipt's transaction."""
+    person = receipt.person
+    if person is None or not accepted or person.status != Status.ARRIVED:
+        return
+    person_transition(actor=actor, person=person, to=Status.DISARMED,
+                      note=f"{receipt.short_code}", expected_status=Status.ARRIVED)

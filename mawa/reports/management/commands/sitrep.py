@@ -2,6 +2,7 @@
 
     mawa sitrep --date 2025-03-02 --site NUR --pdf report.pdf [--language en]
     mawa sitrep --yesterday --store          # cron / systemd timer, see docs/reports.md
+                                             # (then also ``mawa consistency`` of that day)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.utils import timezone
 from mawa.core.digits import to_ascii_digits
 from mawa.core.management.base import MawaCommand, cli_language
 from mawa.reports import services
+from mawa.reports.consistency import consistency_check, consistency_store
 from mawa.reports.selectors import sitrep_build, sitrep_scope
 
 
@@ -50,6 +52,13 @@ class Command(MawaCommand):
                                            else ("ar", "en"))
             for obj in stored:
                 self.stdout.write(f"stored {obj.file_name} {obj.size} bytes sha256={obj.sha256}")
+            # the nightly run also checks that the apps agree on that day, and keeps the
+            # result for the managers' panel (``mawa consistency`` prints it in full)
+            check = consistency_check(day=day)
+            consistency_store(check)
+            self.stdout.write(f"consistency {day.isoformat()}: "
+                              + ("ok" if check.ok else "FAILS: " + ", ".join(
+                                  c.name for c in check.failed)))
             return
         if options["pdf"]:
             pdf, report = services.sitrep_pdf(user=None, day=day, site_code=site,
