@@ -139,12 +139,12 @@ class CampDemo:
             if a.person_id not in out]
 
     def meals_hand_out(self, day: dt.date, meal: str) -> None:
-        """A meal at the counter of the first block (the others' counters keep paper lists
-        in this demo); every seventh man fasts and takes the Ramadan evening meal instead of
-        lunch."""
+        """A meal at the scanning counter of the first block's first tents (the other
+        counters keep paper lists in this demo); every seventh man fasts and takes the Ramadan
+        evening meal instead of lunch."""
         if not self.blocks:
             return
-        limit = max(10, round(240 * self.factor))
+        limit = max(8, round(30 * self.factor))
         for n, person in enumerate(self._present(self.blocks[0], limit)):
             key = "iftar" if meal == "lunch" and n % 7 == 0 else meal
             services.distribution_record(actor=self.staff, item=self.meals[key], person=person,

@@ -4,7 +4,7 @@ Nearly every soldier surrenders his rifle or pistol at the gate (the usual arms 
 Kalashnikovs in 7.62×39 mm, PK machine guns, RPG-7 launchers, Makarov and Tariq pistols for
 officers), many a lot of ammunition; each unit hands in its armoured vehicles (BMP-1, T-55,
 MT-LB, BRDM-2 …) on a receipt of its arrival group. Each morning a convoy takes the day
-before's vehicles, ammunition, heavy weapons and part of the rifles to the central depot; the
+before's vehicles, ammunition and heavy weapons to the central depot; the
 depot armoury has a weekly stock check with one discrepancy, found and resolved.
 
 Every record goes through ``custody.services`` (receipt, surrender, issue, dispatch, receipt
@@ -128,9 +128,9 @@ class CustodyDemo:
             officer = person.rank in OFFICER_RANKS
             model = _pick(rng, PISTOLS if officer else RIFLEMEN)
             weapon = self._weapon(receipt, model)
-            if model in HEAVY or (not officer and rng.random() < 0.1):
+            if model in HEAVY:
                 self.to_convoy.append(weapon)
-            if rng.random() < 0.15:
+            if rng.random() < 0.12:
                 rounds = ROUNDS_OF[model]
                 qty = rng.choice([2, 3, 4, 6]) if model == "RPG-7" else \
                     rng.choice([30, 60, 90, 120, 240, 440])
@@ -169,8 +169,8 @@ class CustodyDemo:
         services.receipt_issue(actor=self.officer, receipt=receipt)
 
     def convoy_dispatch(self) -> list[Item]:
-        """Morning: yesterday's vehicles, ammunition, heavy weapons and part of the rifles
-        leave the crossing for the depot."""
+        """Morning: yesterday's vehicles, ammunition and heavy weapons leave the crossing for
+        the depot (the rifles stay in the crossing's custody until the depot has room)."""
         items = [i for i in self.to_convoy
                  if Item.objects.filter(pk=i.pk, state=State.IN_CUSTODY).exists()]
         self.to_convoy = []

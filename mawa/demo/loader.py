@@ -7,10 +7,10 @@ The scenario is the seed's days (``demo_days``): over four days some 4,200 soldi
 the Al-Qaim crossing, hand in their weapons, are registered and transferred to camp Al-Nour;
 then the days of the camp follow, to yesterday (today is the user's). Each step is recorded
 through the services of its app (``mawa.<app>.demo``) with the services' clock set to its moment
-(``mawa.core.clock``), and at the end of each past day the situation report of that day is
-stored, as the nightly timer would have stored it. ``size`` scales the story (the scenario
-test replays a few hundred people); ``on_day_end(day)`` is called after each day, before its
-report is stored.
+(``mawa.core.clock``), and at the end of each day the situation report of that day is stored,
+as the nightly timer would have stored it (in Arabic; yesterday's in English too). ``size``
+scales the story (the scenario test replays a few hundred people); ``on_day_end(day)`` is
+called after each day, before its report is stored.
 """
 
 from __future__ import annotations
@@ -191,7 +191,10 @@ def demo_days(*, sites, users, first_day: dt.date, size: int, clock, until: dt.d
         at(day + dt.timedelta(days=1), 0, 5)
         if on_day_end is not None:
             on_day_end(day)
-        sitrep_store(day=day, site_code="ALL")
+        # the report of every day in Arabic, the last one in English too (each PDF takes
+        # about half a second, and the demo must load within a couple of minutes)
+        sitrep_store(day=day, site_code="ALL",
+                     languages=("ar", "en") if n == DAYS - 1 else ("ar",))
 
 
 def _story(n: int, *, day: dt.date, at, camp, custody, sites, users, hospital: list) -> None:
