@@ -83,8 +83,10 @@ class CampDemo:
                                   client_key=_k("stock", key))
 
     def house(self, persons: list[Person], group_id) -> None:
-        """The transfer: the group's registered soldiers are interned at the camp and housed
-        block by block (``group_assign`` interns them through the lifecycle)."""
+        """The transfer: the group's registered soldiers are interned at the camp (one
+        lifecycle batch, ``persons_transition``), then housed block by block."""
+        reception.persons_transition(actor=self.manager, persons=persons, to=Status.INTERNED,
+                                     details={"camp": self.camp})
         members = sorted(persons, key=lambda p: p.short_code)
         cap = None
         while members and self.block_index < len(self.blocks):

@@ -112,7 +112,7 @@ def groups_plan(size: int = FULL_SIZE) -> list[GroupPlan]:
     plans = []
     for day, hour, reported, registered, formation, unit, iraqi in GROUPS:
         n = max(3, round(registered * factor))
-        gap = round((reported - registered) * factor)
+        gap = max(1, round((reported - registered) * factor))
         plans.append(GroupPlan(day, hour, n + gap, n, formation, unit, iraqi))
     return plans
 
