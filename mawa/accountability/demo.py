@@ -1,7 +1,10 @@
 """Demo data of the compartment (fictitious): an allegation naming one demo person as alleged
 perpetrator and another as witness, a source, evidence files generated here (a PNG and a text
-statement), a legal hold on a surrendered vehicle and a link to a weapon when the custody demo
-made them, and an approved referral whose bundle verifies."""
+statement), the act linked to two surrendered rifles and to a vehicle, a legal hold on the two
+rifles when the custody demo made them, and an approved referral whose bundle verifies.
+
+The demo loader runs ``demo_load`` on one of the camp's days, with the services' clock set to
+that moment."""
 
 from __future__ import annotations
 
@@ -77,11 +80,13 @@ def demo_load(*, sites, users) -> None:
 
 
 def _custody_links(services, investigator, event, act) -> None:
-    weapon = Item.objects.filter(kind=Kind.WEAPON, on_hold=False).order_by("id").first()
-    if weapon is not None:
-        services.act_item_link(actor=investigator, act=act, item=weapon)
+    rifles = list(Item.objects.filter(kind=Kind.WEAPON, on_hold=False, state="in_custody",
+                                      iti_category="SA-assault").order_by("id")[:2])
+    for rifle in rifles:
+        services.act_item_link(actor=investigator, act=act, item=rifle)
+        services.item_hold_set(actor=investigator, event=event, item=rifle,
+                               reason="Rifle of the unit named by W-1 (demo): kept for "
+                                      "ballistic comparison.")
     vehicle = Item.objects.filter(kind=Kind.VEHICLE, on_hold=False).order_by("id").first()
     if vehicle is not None:
         services.act_item_link(actor=investigator, act=act, item=vehicle)
-        services.item_hold_set(actor=investigator, event=event, item=vehicle,
-                               reason="Vehicle of the unit named by W-1 (demo).")

@@ -36,6 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from mawa.core import keys
 from mawa.core.db.rows import executemany, insert_ignore, insert_returning, insert_rows
@@ -189,8 +190,9 @@ def entry_hash(prev_hash: str, stream: str, seq: int, ts: str, actor: str, site:
 
 
 def ledger_now() -> str:
-    """The time stamp of an entry or checkpoint written now: UTC, ISO 8601, microseconds."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The time stamp of an entry or checkpoint written now: UTC, ISO 8601, microseconds
+    (the services' clock, ``timezone.now()``, which a replay may set: ``core.clock``)."""
+    return timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _actor_id(actor) -> str:

@@ -8,15 +8,16 @@ from mawa.custody.models import Item, MaterielModel, Store
 
 @admin.register(MaterielModel)
 class MaterielModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "make", "calibre", "iti_category", "unroca_category",
-                    "is_active")
+    list_display = ("name", "name_ar", "kind", "make", "calibre", "iti_category",
+                    "unroca_category", "is_active")
     list_filter = ("kind", "iti_category", "unroca_category", "is_active")
-    search_fields = ("name", "make", "calibre")
+    search_fields = ("name", "name_ar", "make", "calibre")
 
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ("name", "site", "kind", "short_code", "is_active")
+    list_display = ("name", "name_ar", "site", "kind", "short_code", "is_active")
+    search_fields = ("name", "name_ar", "short_code")
     readonly_fields = ("short_code", "site")
 
     def has_add_permission(self, request):

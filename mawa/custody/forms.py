@@ -147,6 +147,7 @@ class VerifyForm(BootstrapMixin, forms.Form):
 
 class StoreForm(BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("Store name"), max_length=120)
+    name_ar = forms.CharField(label=_("Store name in Arabic"), max_length=120, required=False)
     kind = forms.ChoiceField(label=_("Holds"), choices=Kind.choices)
 
 

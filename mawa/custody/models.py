@@ -15,10 +15,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mawa.core.ids import uuid7
 from mawa.core.models import DomainModel, Site
+
+
+def display_in_language(name: str, name_ar: str) -> str:
+    """A catalogue or store name as the active language shows it: the Arabic name on Arabic
+    pages when there is one, else the name (Latin designations such as "AKM" are the
+    international ones)."""
+    if name_ar and (get_language() or "ar").startswith("ar"):
+        return name_ar
+    return name
 
 
 class Kind(models.TextChoices):
@@ -102,6 +112,9 @@ class MaterielModel(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     name = models.CharField(_("model"), max_length=120, unique=True)
+    name_ar = models.CharField(_("model in Arabic"), max_length=120, blank=True,
+                               help_text=_("The name an Arabic page shows (e.g. "
+                                           "“كلاشنكوف AKM”); the model name when empty."))
     make = models.CharField(_("make"), max_length=120, blank=True)
     calibre = models.CharField(_("calibre"), max_length=40, blank=True)
     calibre_mm = models.DecimalField(_("calibre in mm"), max_digits=6, decimal_places=2,
@@ -119,13 +132,20 @@ class MaterielModel(models.Model):
         verbose_name_plural = _("materiel models")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.calibre})" if self.calibre else self.name
+        name = self.display_name
+        return f"{name} ({self.calibre})" if self.calibre else name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language: Arabic on Arabic pages when there is one."""
+        return display_in_language(self.name, self.name_ar)
 
 
 class Store(DomainModel):
     """A store (armoury, ammunition bunker, vehicle park) at a site; bays and racks are text."""
 
     name = models.CharField(_("name"), max_length=120)
+    name_ar = models.CharField(_("name in Arabic"), max_length=120, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices,
                             default=Kind.WEAPON)
     is_active = models.BooleanField(_("active"), default=True)
@@ -137,7 +157,12 @@ class Store(DomainModel):
         constraints = [models.UniqueConstraint(fields=["site", "name"], name="store_site_name")]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language: Arabic on Arabic pages when there is one."""
+        return display_in_language(self.name, self.name_ar)
 
 
 class Receipt(DomainModel):

@@ -45,6 +45,7 @@ def store_create(request):
     if form.is_valid() and request.site is not None:
         store = services.store_create(actor=request.user, site=request.site,
                                       name=form.cleaned_data["name"],
+                                      name_ar=form.cleaned_data["name_ar"],
                                       kind=form.cleaned_data["kind"])
         return redirect("custody:store_detail", code=store.short_code)
     messages.error(request, _("Give the store a name."))

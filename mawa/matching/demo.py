@@ -66,24 +66,32 @@ def watchlist_generated(rng: random.Random, match: Person | None, size: int = 60
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def demo_load(*, sites, users) -> None:
+def duplicates_register(*, sites, users) -> Person | None:
+    """Two men registered twice at the crossing under other spellings (each pair waits in the
+    review queue after the next duplicate search); returns the first of them."""
     rng = random.Random(SEED)
     officer = users[Role.RECEPTION_OFFICER]
-    investigator = users[Role.INVESTIGATOR]
     # The reception demo's persons were indexed when they were registered (the index
     # listens to reception's person.registered), and so are the registrations below.
     first = None
-    for values, birth in _DUPLICATES:
+    for values, birth in _DUPLICATES + _SECOND:
         person, _created = reception.person_register(
-            actor=officer, site=sites["RHM"], client_key=uuid.UUID(int=rng.getrandbits(128)),
+            actor=officer, site=sites["QAM"], client_key=uuid.UUID(int=rng.getrandbits(128)),
             data=PersonInput(values=values, birth=birth))
         first = first or person
-    for values, birth in _SECOND:
-        reception.person_register(
-            actor=officer, site=sites["RHM"], client_key=uuid.UUID(int=rng.getrandbits(128)),
-            data=PersonInput(values=values, birth=birth))
+    return first
+
+
+def duplicates_search(*, users) -> None:
     services.match_run_dedupe(actor=users[Role.ADMINISTRATOR])
+
+
+def watchlist_screen(*, users, match: Person | None) -> None:
+    """A generated list of persons sought is imported and screened: one entity is a demo
+    person spelt otherwise, a hit to review."""
+    rng = random.Random(SEED + 1)
+    investigator = users[Role.INVESTIGATOR]
     services.watchlist_import(
-        actor=investigator, content=watchlist_generated(rng, first),
+        actor=investigator, content=watchlist_generated(rng, match),
         source="Demo list of persons sought (generated)", version="2026-11",
         licence="CC0 (generated for the demo)", file_name="demo-watchlist.jsonl")

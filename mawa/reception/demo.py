@@ -1,33 +1,32 @@
-"""Demo scenario of the reception: the crossing RHM receives ~4,000 soldiers in three days.
+"""Demo of the reception: some 4,200 soldiers cross at the Al-Qaim crossing over four days.
 
 Everything here is invented: names are drawn at random (seeded, so every load is the same) from
 common Syrian and Iraqi given and family names, written in Arabic script as the officer would
 type them from an identity card, with one of the Latin spellings found in practice (Mohammed,
 Muhammad, Mhd …) or none at all. No real person is described.
 
-The groups arrive over three days, one of them brought to the gate by a provincial governor.
-Most people are moved through the lifecycle to "interned" at camp NUR; civilians and minors
-found among them are separated and referred out; the last group is still being processed, so
-its page shows who is missing. The camp and custody demos run after this one and use these
-persons.
+The groups (300 to 1,200 people) are brought to the gate by the governor's office, which
+reports each group's size; the officers register who actually crosses, so each group shows
+the reported figure beside the count registered. Civilians and a few children found among the
+soldiers are separated and referred out; the soldiers are disarmed (custody records what they
+hand in), registered and transferred to the camp the same day (the camp demo houses them).
 
-Every value goes through ``services.person_input_clean`` (the rules of a registration) and
-every row, history entry and ledger entry is written by the services' batch writers
-(``persons_register``, ``persons_transition``), so the ~20,000 ledger entries verify with
-``mawa verify`` and the whole scenario loads in seconds.
+The demo loader (``mawa.demo.loader``) replays the days with the services' clock set to each
+moment (``mawa.core.clock``); here are the steps of one group: ``group_arrive`` (the group and
+its people, registered by ``persons_register`` in one batch) and ``group_process``
+(disarmament, separation, registration, by ``persons_transition``). ``size`` scales the story
+(the scenario test replays a few hundred people).
 """
-
 from __future__ import annotations
 
 import datetime as dt
 import random
 import uuid
-
-from django.utils import timezone
+from dataclasses import dataclass
 
 from mawa.accounts.roles import Role
 from mawa.reception import services
-from mawa.reception.models import Category, Status
+from mawa.reception.models import ArrivalGroup, Category, Person, Status
 from mawa.reception.services import PersonInput
 
 SEED = 20261126
@@ -80,17 +79,42 @@ REFERRALS = {Category.CHILD: "يونيسف – خدمة حماية الطفل",
              Category.CIVILIAN: "المفوضية السامية للأمم المتحدة لشؤون اللاجئين"}
 RELATIONS = ["أب", "أم", "أخ", "زوجة", "عم"]
 
-# code, day (before today), hour, reported, to register, facilitated by, formation, unit stem,
-# nationality mix (share of Iraqi), how far the group got
+# day of the story, hour (UTC), reported by the governor's office, registered, formation, unit,
+# share of Iraqi nationals (a few served in the same units)
 GROUPS = [
-    ("a", 3, 6, 1250, 1232, "", "الفرقة السابعة عشرة", "اللواء ٩٣", 0.1, "interned"),
-    ("b", 3, 15, 420, 415, "", "الفوج ١٢١ مدفعية", "الكتيبة الثانية", 0.05, "interned"),
-    ("c", 2, 9, 1500, 1488, "محافظ دير الزور", "الفيلق الثالث", "اللواء ١١٣", 0.15,
-     "interned"),
-    ("d", 2, 20, 380, 372, "", "قوات الدفاع الجوي", "كتيبة الرادار ٤٤", 0.6, "interned"),
-    ("e", 1, 10, 400, 352, "قوات عشائرية محلية", "الفرقة الحادية عشرة", "اللواء ٦٠", 0.3,
-     "in_progress"),
+    (0, 5, 1100, 1092, "الفرقة السابعة عشرة", "اللواء ٩٣", 0.02),
+    (0, 13, 380, 376, "الفوج ١٢١ مدفعية", "الكتيبة الثانية", 0.01),
+    (1, 6, 1150, 1139, "الفيلق الثالث", "اللواء ١١٣", 0.03),
+    (1, 14, 420, 417, "قوات الدفاع الجوي", "كتيبة الرادار ٤٤", 0.02),
+    (2, 7, 600, 594, "الفرقة الحادية عشرة", "اللواء ٦٠", 0.02),
+    (2, 14, 310, 309, "الفرقة الرابعة", "الفوج ١٥٤", 0.01),
+    (3, 8, 320, 316, "قوات حرس الحدود", "الفوج ٥", 0.05),
 ]
+FULL_SIZE = sum(g[3] for g in GROUPS)  # 4,243 people registered at full size
+FACILITATOR = "مكتب محافظ الأنبار"  # the governor's office that brings and counts the groups
+
+
+@dataclass
+class GroupPlan:
+    day: int
+    hour: int
+    reported: int
+    registered: int
+    formation: str
+    unit: str
+    iraqi_share: float
+
+
+def groups_plan(size: int = FULL_SIZE) -> list[GroupPlan]:
+    """The arrival groups of the story scaled to about ``size`` people registered (each group
+    keeps its share and its gap between reported and registered)."""
+    factor = size / FULL_SIZE
+    plans = []
+    for day, hour, reported, registered, formation, unit, iraqi in GROUPS:
+        n = max(3, round(registered * factor))
+        gap = max(1, round((reported - registered) * factor))
+        plans.append(GroupPlan(day, hour, n + gap, n, formation, unit, iraqi))
+    return plans
 
 
 def _pick(rng, table: dict) -> tuple[str, str]:
@@ -154,62 +178,49 @@ def _person(rng: random.Random, *, arrived: dt.datetime, formation: str, unit: s
                        documents=docs)
 
 
-def demo_load(*, sites, users) -> None:
-    """Load the arrival groups and persons of the scenario (inside the caller's
-    transaction)."""
-    rng = random.Random(SEED)
-    crossing, camp = sites["RHM"], sites["NUR"]
-    officer = users[Role.RECEPTION_OFFICER]
-    protection = users[Role.PROTECTION_OFFICER]
-    today = timezone.now().replace(minute=0, second=0, microsecond=0)
-    for _code, days, hour, reported, count, facilitator, formation, unit, iraqi, progress \
-            in GROUPS:
-        arrived = (today - dt.timedelta(days=days)).replace(hour=hour)
-        group = services.arrival_group_create(
-            actor=officer, site=crossing, client_key=uuid.UUID(int=rng.getrandbits(128)),
-            arrived_at=arrived, reported_count=reported, facilitated_by=facilitator,
-            formation=formation, notes="")
-        cleaned = []
-        for _i in range(count):
-            roll = rng.random()
-            kind = "child" if roll < 0.015 else "civilian" if roll < 0.035 else "combatant"
-            data = _person(rng, arrived=arrived, formation=formation, unit=unit,
-                               iraqi_share=iraqi, kind=kind)
-            values, aliases, documents, hashes = services.person_input_clean(
-                data, arrived_at=arrived)
-            cleaned.append(services.CleanPerson(
-                client_key=uuid.UUID(int=rng.getrandbits(128)), values=values,
-                aliases=aliases, documents=documents,
-                content_hash=services.person_content_hash(values, aliases, documents, hashes,
-                                                          group.id, crossing),
-                arrived_at=arrived, group=group))
-        persons = services.persons_register(actor=officer, site=crossing, people=cleaned,
-                                            at=arrived)
-        _advance(rng, persons, arrived=arrived, progress=progress, officer=officer,
-                 protection=protection, camp=camp)
+def group_arrive(plan: GroupPlan, *, rng: random.Random, sites, users,
+                 at: dt.datetime) -> tuple[ArrivalGroup, list[Person]]:
+    """A group reaches the gate at ``at``: the group with the size the governor's office
+    reports, and every person the officers register (one batch)."""
+    crossing, officer = sites["QAM"], users[Role.RECEPTION_OFFICER]
+    group = services.arrival_group_create(
+        actor=officer, site=crossing, client_key=uuid.UUID(int=rng.getrandbits(128)),
+        arrived_at=at, reported_count=plan.reported, facilitated_by=FACILITATOR,
+        formation=plan.formation, notes="عدد الأفراد حسب كشف مكتب المحافظ")
+    cleaned = []
+    for _i in range(plan.registered):
+        roll = rng.random()
+        kind = "child" if roll < 0.0015 else "civilian" if roll < 0.012 else "combatant"
+        data = _person(rng, arrived=at, formation=plan.formation, unit=plan.unit,
+                       iraqi_share=plan.iraqi_share, kind=kind)
+        values, aliases, documents, hashes = services.person_input_clean(data, arrived_at=at)
+        cleaned.append(services.CleanPerson(
+            client_key=uuid.UUID(int=rng.getrandbits(128)), values=values, aliases=aliases,
+            documents=documents,
+            content_hash=services.person_content_hash(values, aliases, documents, hashes,
+                                                      group.id, crossing),
+            arrived_at=at, group=group))
+    persons = services.persons_register(actor=officer, site=crossing, people=cleaned, at=at)
+    return group, persons
 
 
-def _advance(rng, persons, *, arrived, progress, officer, protection, camp) -> None:
-    """Move a group's people through disarmament, registration and internment (or
-    separation), hour by hour after their arrival."""
-    separated = [p for p in persons if p.category != Category.COMBATANT]
-    combatants = [p for p in persons if p.category == Category.COMBATANT]
-    if progress == "in_progress":
-        rng.shuffle(combatants)
-        n = len(combatants)
-        disarm, register, intern = combatants[: n * 3 // 4], combatants[: n // 2], \
-            combatants[: n // 4]
-    else:
-        disarm = register = intern = combatants
-    at = arrived + dt.timedelta(hours=1)
-    services.persons_transition(actor=officer, persons=disarm + separated, to=Status.DISARMED,
-                                at=at)
+def group_process(persons: list[Person], *, users, at: dt.datetime) -> list[Person]:
+    """After the surrender: everyone not yet disarmed is (the search at the gate), civilians
+    and children are separated and referred out by the protection officer, the soldiers are
+    registered. Returns the registered soldiers, ready for the camp."""
+    officer, protection = users[Role.RECEPTION_OFFICER], users[Role.PROTECTION_OFFICER]
+    ids = [p.id for p in persons]
+    fresh = list(Person.objects.filter(id__in=ids).select_related("current_site"))
+    services.persons_transition(actor=officer, to=Status.DISARMED, at=at,
+                                persons=[p for p in fresh if p.status == Status.ARRIVED])
+    fresh = list(Person.objects.filter(id__in=ids).select_related("current_site"))
     for category, referral in REFERRALS.items():
-        services.persons_transition(actor=protection, to=Status.REFERRED_OUT,
-                                    persons=[p for p in separated if p.category == category],
-                                    details={"referral_to": referral},
-                                    at=at + dt.timedelta(hours=2))
-    services.persons_transition(actor=officer, persons=register, to=Status.REGISTERED,
-                                at=at + dt.timedelta(hours=4))
-    services.persons_transition(actor=officer, persons=intern, to=Status.INTERNED,
-                                details={"camp": camp}, at=at + dt.timedelta(hours=12))
+        services.persons_transition(
+            actor=protection, to=Status.REFERRED_OUT, details={"referral_to": referral},
+            at=at + dt.timedelta(minutes=30),
+            persons=[p for p in fresh if p.category == category and p.status == Status.DISARMED])
+    combatants = [p for p in fresh
+                  if p.category == Category.COMBATANT and p.status == Status.DISARMED]
+    services.persons_transition(actor=officer, persons=combatants, to=Status.REGISTERED,
+                                at=at + dt.timedelta(hours=1))
+    return combatants

@@ -18,11 +18,14 @@ def test_the_demo_records_an_allegation_with_evidence_and_a_referral(sites, user
 
 
 @pytest.mark.django_db
-def test_the_whole_demo_loads_with_the_compartment():
-    """Slow: the demo of every app, then a hold on a surrendered vehicle from here."""
+def test_the_whole_demo_loads_with_the_compartment(settings, tmp_path):
+    settings.MAWA_DEMO_ACCOUNTS_FILE = str(tmp_path / "accounts.json")
+    """The demo of every app (small), with a hold on two surrendered rifles from here."""
     from mawa.accountability.models import HoldRecord
     from mawa.demo.loader import demo_load
 
-    demo_load()
-    assert HoldRecord.objects.filter(hold__item__kind="vehicle").exists()
+    demo_load(size=300)
+    held = HoldRecord.objects.filter(hold__item__kind="weapon")
+    assert held.count() == 2
+    assert {h.hold.item.iti_category for h in held} == {"SA-assault"}
     assert Event.objects.count() == 1

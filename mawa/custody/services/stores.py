@@ -20,9 +20,11 @@ from mawa.custody.services._common import (
 )
 
 
-def store_create(*, actor, site: Site, name: str, kind: str = Kind.WEAPON) -> Store:
-    """Create a store (armoury, bunker, vehicle park) at ``site``; returns the existing one of
-    the same name (a double click does not make two)."""
+def store_create(*, actor, site: Site, name: str, kind: str = Kind.WEAPON,
+                 name_ar: str = "") -> Store:
+    """Create a store (armoury, bunker, vehicle park) at ``site``, named in Latin script and,
+    for Arabic pages, in Arabic (``name_ar``); returns the existing one of the same name (a
+    double click does not make two)."""
     access.require(actor, Perm.CUSTODY_RECORD, site)
     name = (name or "").strip()
     if not name:
@@ -31,7 +33,8 @@ def store_create(*, actor, site: Site, name: str, kind: str = Kind.WEAPON) -> St
         existing = Store.objects.filter(site=site, name=name).first()
         if existing:
             return existing
-        store = Store.objects.create(site=site, name=name, kind=kind,
+        store = Store.objects.create(site=site, name=name, name_ar=(name_ar or "").strip()[:120],
+                                     kind=kind,
                                      short_code=short_code_next(site=site))
         ledger_append(stream=stream_of(site), kind="store_created", actor=actor, site=site,
                       payload={"store": str(store.pk), "code": store.short_code})
