@@ -9,13 +9,16 @@ class ReceptionConfig(AppConfig):
     def ready(self):
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
+        from mawa.core.jobs import job_kind_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.reception.idcards import JOB_KIND, idcards_job_run
 
         nav_register(NavEntry("reception:group_list", _("Arrival groups"), Perm.PERSON_VIEW, 10))
         nav_register(NavEntry("reception:person_list", _("Persons"), Perm.PERSON_VIEW, 11))
         nav_register(NavEntry("reception:person_register", _("Register"), Perm.PERSON_REGISTER,
                               12))
         panel_register(reception_panel)
+        job_kind_register(JOB_KIND, label=_("ID cards of a group"), run=idcards_job_run)
 
 
 def reception_panel(request):
