@@ -47,8 +47,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -63,11 +62,11 @@ logger = logging.getLogger("mawa.jobs")
 LEASE_SECONDS = 300  # a running job reports progress at least this often, or is taken back
 MAX_ATTEMPTS = 2  # a job whose worker died this many times is marked failed
 
-ERROR_GENERIC = _noop("The job failed. Start it again; if it fails again, tell your "
+ERROR_GENERIC = gettext_noop("The job failed. Start it again; if it fails again, tell your "
                       "administrator.")
-ERROR_WORKER_LOST = _noop("The job was interrupted twice (its worker stopped). Start it "
+ERROR_WORKER_LOST = gettext_noop("The job was interrupted twice (its worker stopped). Start it "
                           "again.")
-ERROR_UNKNOWN_KIND = _noop("This kind of job is not known to this version of Mawa.")
+ERROR_UNKNOWN_KIND = gettext_noop("This kind of job is not known to this version of Mawa.")
 
 
 class JobStopped(Exception):

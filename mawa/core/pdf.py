@@ -59,9 +59,11 @@ ChunkProgress = Callable[[int, int], None]
 
 def render_pdf_chunked(template: str, items: Sequence, context: dict, *, chunk: int = 50,
                        items_name: str = "items", extra_css: str = "",
-                       progress: ChunkProgress | None = None) -> bytes:
+                       progress: ChunkProgress | None = None,
+                       chunk_context: Callable[[Sequence], dict] | None = None) -> bytes:
     """Render ``template`` once per ``chunk`` of ``items`` (passed to the template as
-    ``items_name``, beside ``context``) and join the pieces into one PDF.
+    ``items_name``, beside ``context`` and what ``chunk_context(part)`` adds) and join the
+    pieces into one PDF.
 
     ``progress(done, total)`` is called after each chunk (a job reports it, and may raise
     there to stop: cancellation). No items gives a document of one empty chunk."""
@@ -69,7 +71,9 @@ def render_pdf_chunked(template: str, items: Sequence, context: dict, *, chunk: 
     pieces = []
     for start in range(0, max(total, 1), chunk):
         part = items[start:start + chunk]
-        pieces.append(render_pdf(template, {**context, items_name: part}, extra_css=extra_css))
+        extra = chunk_context(part) if chunk_context is not None else {}
+        pieces.append(render_pdf(template, {**context, **extra, items_name: part},
+                                 extra_css=extra_css))
         if progress is not None:
             progress(min(start + chunk, total), total)
     return pdf_join(pieces)
@@ -86,7 +90,7 @@ def pdf_join(pieces: Sequence[bytes]) -> bytes:
     writer = PdfWriter()
     for piece in pieces:
         writer.append(io.BytesIO(piece))
-    writer.compress_identical_objects(remove_identicals=True, remove_orphans=True)
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
