@@ -42,14 +42,18 @@ FORMATS = ("card", "wristband")
 # Which persons of a group: all who get a card, those whose card of this format was never
 # printed, or the ones ticked on the page.
 SELECTIONS = ("all", "unprinted", "selected")
+# Cards a sheet holds (A4, two columns of four 85.6 × 54 mm cards): a test holds it equal to
+# what the sheet template lays out. Chunks are whole sheets, so that no sheet is left half
+# empty in the middle of a batch.
+CARDS_PER_PAGE = 8
 # Cards per WeasyPrint document. The time of one document grows with the square of its pages
 # while the sheet template lays every card in one flex container (WeasyPrint lays out all the
-# remaining items again for each page): 8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU here. Two
-# pages a chunk keep that square small; a sheet of one container per page (the ``pages`` the
-# context offers) makes it linear, and the chunks can then grow to amortise each document's
-# fixed cost (fonts, CSS: about 0.4 s). Wristbands are one band a page: linear already.
-CHUNK = {"card": 20, "wristband": 50}
-CARDS_PER_PAGE = 10  # A4, two columns of five 85.6 × 54 mm cards
+# remaining items again for each page): 8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU here. Three
+# sheets a chunk keep that square small; a sheet template with one container per page (the
+# ``pages`` each chunk's context offers) makes it linear, and the chunks can then grow to
+# amortise each document's fixed cost (fonts, CSS: about 0.4 s). Wristbands are one band a
+# page: linear already.
+CHUNK = {"card": 3 * CARDS_PER_PAGE, "wristband": 50}
 # Cards are for people handed to a camp or still being processed; not for those referred out.
 _NO_CARD = frozenset({Status.REFERRED_OUT})
 # Printed cards are handed to the persons they name: printing has one purpose.
@@ -91,6 +95,18 @@ def idcards_prepare(*, user, persons: list[Person], fmt: str = "card") -> list[d
         audit_many(actor=user, action="idcard.print", model="reception.person",
                    object_ids=[p.id for p in persons], detail={"format": fmt})
     return [_card(p) for p in persons]
+
+
+def idcard_person_pdf(*, user, person: Person, fmt: str = "card") -> bytes:
+    """One person's card (or wristband), printed on the request: check ``Perm.IDCARD_PRINT``
+    at the person's site, render, then audit the print — only once there is a PDF to hand
+    out."""
+    access.require(user, Perm.IDCARD_PRINT, person.current_site)
+    pdf = idcards_render([_card(person)], fmt=fmt)
+    with transaction.atomic():
+        audit_many(actor=user, action="idcard.print", model="reception.person",
+                   object_ids=[person.id], detail={"format": fmt})
+    return pdf
 
 
 def template_for(fmt: str) -> str:

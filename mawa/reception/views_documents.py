@@ -38,8 +38,8 @@ def _fmt(request) -> str:
 def person_idcard(request, person_id):
     person = selectors.person_get(user=request.user, person_id=person_id, purpose="idcard")
     fmt = _fmt(request)
-    cards = idcards.idcards_prepare(user=request.user, persons=[person], fmt=fmt)
-    return _pdf(idcards.idcards_render(cards, fmt=fmt), f"{fmt}-{person.short_code}.pdf")
+    return _pdf(idcards.idcard_person_pdf(user=request.user, person=person, fmt=fmt),
+                f"{fmt}-{person.short_code}.pdf")
 
 
 @never_cache

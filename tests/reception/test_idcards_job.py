@@ -135,3 +135,23 @@ def test_mawa_cards_writes_the_same_pdf_and_audits_it(three, group, officer, tmp
                  "--kind", "wristband")
     assert len(PdfReader(str(tmp_path / "w.pdf")).pages) == 3
     assert prints() == 6
+
+
+@pytest.mark.parametrize("n,pages", [(idcards.CARDS_PER_PAGE, 1),
+                                     (idcards.CARDS_PER_PAGE + 1, 2)])
+def test_a_chunk_fills_whole_sheets(n, pages, sites):
+    """``CARDS_PER_PAGE`` is what the sheet template lays on a page: chunks of whole sheets
+    leave no half-empty sheet in the middle of a batch."""
+    from mawa.reception.models import ArrivalGroup, Person
+
+    group = ArrivalGroup(short_code="RHM-G0001-X")
+    cards = []
+    for i in range(n):
+        person = Person(given_ar="محمد", given_lat="Mohammed", family_ar="الحلبي", sex="male",
+                        birth_year=1990, current_site=sites["RHM"], group=group)
+        person.short_code = f"RHM-{i + 1:05d}-K"
+        cards.append({"person": person, "qr": idcards.qr_data_uri(person.short_code),
+                      "photo": ""})
+    pdf = idcards.idcards_render(cards, fmt="card")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == pages
+    assert idcards.CHUNK["card"] % idcards.CARDS_PER_PAGE == 0
