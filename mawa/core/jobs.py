@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,14 @@ class JobStopped(Exception):
     lost the job (its lease ran out and the job was queued again). Not a ``MawaError``: it
     never reaches a user."""
 
+
+class WorkerStopping(JobStopped):
+    """The worker was asked to stop (Ctrl-C, TERM): the job stops at its next progress step
+    and is queued again at once, for the next worker."""
+
+
+# Set by the worker's signal handler: running jobs stop at their next step (``_Progress``).
+_stopping = threading.Event()
 
 Progress = Callable[[int, int], None]
 
@@ -176,6 +185,8 @@ class _Progress:
         self.job = job
 
     def __call__(self, done: int, total: int) -> None:
+        if _stopping.is_set():
+            raise WorkerStopping()
         updated = _mine(self.job).filter(cancel_requested=False).update(
             done=done, total=total, heartbeat_at=timezone.now())
         if not updated:
@@ -230,6 +241,13 @@ def job_execute(job_id: str, *, worker_id: str) -> None:
     try:
         with translation.override(job.language or "ar"):
             spec.run(job, _Progress(job))
+    except WorkerStopping:
+        # an orderly stop is not a failed attempt: the job waits for the next worker
+        with transaction.atomic():
+            if _mine(job).update(state=JobState.QUEUED, attempts=F("attempts") - 1, done=0,
+                                 worker_id="", heartbeat_at=None):
+                _enqueue(job)
+        logger.warning("job %s queued again: its worker is stopping", job.pk)
     except JobStopped:
         _mine(job).filter(cancel_requested=True).update(
             state=JobState.CANCELLED, finished_at=timezone.now())
@@ -301,14 +319,29 @@ def worker_id_new() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(8)}"
 
 
+class _Worker(Worker):
+    """django-tasks-db's worker, whose first Ctrl-C or TERM also asks the running job to
+    stop at its next step (``WorkerStopping``) rather than run to its end."""
+
+    def shutdown(self, signum, frame) -> None:
+        _stopping.set()
+        super().shutdown(signum, frame)
+
+    def run_task(self, db_task_result) -> None:
+        super().run_task(db_task_result)
+        if _stopping.is_set():
+            self.running = False  # take no further task
+
+
 def jobs_work(*, batch: bool = False, interval: float = 1.0, worker_id: str = "",
               signals: bool = False) -> None:
     """The worker: take back dead workers' jobs, run every queued task, wait ``interval``
     seconds, again. ``batch`` runs what is queued once and returns (the tests, and ``mawa
-    worker --batch``). ``signals`` installs django-tasks-db's handlers: the first Ctrl-C or
-    TERM lets the running job finish its current step and stops (a second one stops at once;
-    the job is then taken back by ``jobs_recover`` when its lease runs out)."""
-    worker = Worker(queue_names=["default"], interval=interval, batch=True,
+    worker --batch``). ``signals`` installs the handlers: the first Ctrl-C or TERM stops the
+    running job at its next progress step, queues it again for the next worker and stops (a
+    second one stops at once; the job is then taken back by ``jobs_recover`` when its lease
+    runs out)."""
+    worker = _Worker(queue_names=["default"], interval=interval, batch=True,
                     backend_name="default", startup_delay=False, max_tasks=None,
                     worker_id=worker_id or worker_id_new(), excluded_queue_names=[])
     if signals:

@@ -40,6 +40,8 @@ def steps_kind():
                     raise ValidationFailed(_("There is no card to print in this selection."))
                 elif what == "crash":
                     raise RuntimeError("a bug")
+                elif what == "stop":
+                    jobs._stopping.set()  # Ctrl-C reaches the worker
             progress(i + 1, total)
         with transaction.atomic():
             ready = exports.export_store(
@@ -224,3 +226,19 @@ def test_only_the_owner_sees_cancels_or_downloads_a_job(steps_kind, officer, use
     client.force_login(officer)
     assert str(job.pk) in client.get("/jobs/").content.decode()
     assert client.get(f"/exports/{job.result_token}/").status_code == 200
+
+
+def test_a_stopping_worker_hands_its_job_back_to_the_queue(steps_kind, officer, sites):
+    job = start(officer, sites, steps=3, at=1, then="stop")
+    try:
+        work()
+    finally:
+        jobs._stopping.clear()
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED and job.attempts == 0 and job.done == 0
+    assert LedgerEntry.objects.filter(kind="audit.test.step").count() == 0
+    Job.objects.filter(pk=job.pk).update(params={"steps": 3})
+    work()  # the next worker
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and job.attempts == 1
+    assert LedgerEntry.objects.filter(kind="audit.test.step").count() == 3

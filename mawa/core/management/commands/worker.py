@@ -1,8 +1,8 @@
 """``mawa worker [--batch] [--interval SECONDS]`` — run one background-job worker
 (``core.jobs.jobs_work``: django-tasks-db's worker, plus taking back the jobs of dead workers).
 
-Ctrl-C or TERM: the running job finishes its current step and the worker stops; a second one
-stops at once (the job is then queued again when its lease runs out)."""
+Ctrl-C or TERM: the running job stops at its next step and is queued again, and the worker
+stops; a second one stops at once (the job is then queued again when its lease runs out)."""
 
 from __future__ import annotations
 
