@@ -710,6 +710,13 @@ def _exports(t: Twins, batch) -> dict:
             return body_of(response)
         return make
 
+    def card(user, fmt):
+        from mawa.reception.idcards import idcard_person_pdf
+        from mawa.reception.models import Person
+
+        person = Person.objects.get(pk=t.flagged.person.pk)
+        return idcard_person_pdf(user=user, person=person, fmt=fmt)
+
     receipt = t.flagged.receipt.short_code
     return {
         "persons_csv": lambda u: _opened(persons_export_file(user=u, **asked)),
@@ -724,6 +731,9 @@ def _exports(t: Twins, batch) -> dict:
         "custody_receipt_pdf": printed(f"/custody/receipts/{receipt}/receipt.pdf"),
         "custody_labels_pdf": printed(f"/custody/receipts/{receipt}/labels.pdf"),
         "custody_handover_pdf": printed(f"/custody/handovers/{batch.short_code}/handover.pdf"),
+        # the group job and `mawa cards` render through the same function as the one card
+        "idcards_pdf": lambda u: card(u, "card"),
+        "wristbands_pdf": lambda u: card(u, "wristband"),
     }
 
 
