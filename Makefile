@@ -33,7 +33,8 @@ run: $(STAMP) system-deps-run
 	$(BIN)/mawa setup
 	@echo ""
 	@echo "Mawa is serving on http://$(HOST):$(PORT)/  (show the accounts again: $(BIN)/mawa demo --accounts)"
-	exec $(BIN)/gunicorn mawa.wsgi:application --bind $(HOST):$(PORT) --workers 3 \
+	@# the web server and a background-job worker together: stopping one stops both (mawa serve)
+	exec $(BIN)/mawa serve --bind $(HOST):$(PORT) --workers 3 \
 		--access-logfile - --error-logfile - --timeout 120 \
 		--access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 

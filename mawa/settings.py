@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +133,11 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- background jobs (core.jobs) ---------------------------------------------------------------
+# The queue is a table of the database above (django-tasks-db): nothing else to run but
+# ``mawa worker`` (``make run`` starts one beside the web server).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- accounts ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

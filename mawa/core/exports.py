@@ -45,6 +45,7 @@ LINK_SECONDS = 15 * 60
 _SALT = "mawa.core.exports"
 # No 0/O, 1/I/L: a passphrase is read aloud over a radio or copied from a screen.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_PLAIN = ".file"  # suffix of a stored readable document (``export_store``)
 _PASSPHRASE_GROUPS = 5  # 5 × 5 characters of a 31-letter alphabet ≈ 124 bits
 
 
@@ -83,6 +84,12 @@ KINDS: dict[str, ExportKind] = {k.name: k for k in (
                encrypted=False),
     ExportKind("custody_destruction_pdf", "custody.dispose",
                _("Destruction certificate (printed PDF)"), "destruction.pdf", encrypted=False),
+    # Printed by a background job (core.jobs) and handed to the persons they name; stored
+    # readable for the owner's single download (``export_store``).
+    ExportKind("idcards_pdf", "idcard.print", _("ID cards (printed PDF)"), "idcards.pdf",
+               encrypted=False),
+    ExportKind("wristbands_pdf", "idcard.print", _("Wristbands (printed PDF)"),
+               "wristbands.pdf", encrypted=False),
 )}
 
 
@@ -210,6 +217,41 @@ def export_record(*, user, kind: str, purpose: str, recipient: str, data: bytes,
                       **(detail or {})})
 
 
+def export_store(*, user, kind: str, purpose: str, recipient: str,
+                 write: Callable[[BinaryIO], object], site=None, detail: dict | None = None,
+                 stamp: str = "") -> ExportReady:
+    """Store a document that leaves readable (``encrypted=False`` kinds, see
+    ``export_record``) for a later download by the same signed link as an encrypted export:
+    bound to ``user``, 15 minutes, once. For what a background job (``core.jobs``) produces
+    while nobody waits on the request. The ledger entry is ``export_record``'s (size and
+    SHA-256 of the stored file); the passphrase is empty."""
+    spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
+    if spec.encrypted:
+        raise NotFound()  # personal data never leaves unencrypted
+    export_id = uuid7().hex
+    final = export_dir() / f"{export_id}{_PLAIN}"
+    partial = final.with_suffix(".partial")
+    member = f"{stamp}-{spec.member}" if stamp else spec.member
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        digest, size = _sha256(partial)
+        with transaction.atomic():
+            audit(actor=user, action="export", model=f"export.{spec.name}", object_id=export_id,
+                  detail={"export": spec.name, "purpose": purpose.strip()[:200],
+                          "recipient": recipient.strip()[:120], "size": size,
+                          "sha256": digest, "encrypted": "no", **(detail or {})})
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    token = signing.dumps({"e": export_id, "u": str(user.pk), "n": member, "p": 1},
+                          salt=_SALT, compress=True)
+    return ExportReady(export_id=export_id, kind=spec, passphrase="", token=token,
+                       filename=member, size=size, sha256=digest)
+
+
 def _sha256(path: Path) -> tuple[str, int]:
     h, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
@@ -235,7 +277,8 @@ def export_claim(*, user, token: str) -> ExportFile:
         raise NotFound()
     if data.get("u") != str(getattr(user, "pk", "")) or not str(data.get("e", "")).isalnum():
         raise NotFound()
-    source = export_dir() / f"{data['e']}.zip"
+    plain = bool(data.get("p"))  # ``export_store``: a readable document, not an archive
+    source = export_dir() / f"{data['e']}{_PLAIN if plain else '.zip'}"
     taken = source.with_suffix(f".sending-{secrets.token_hex(8)}")
     try:
         # rename is atomic: of two simultaneous clicks exactly one gets the file
@@ -244,7 +287,19 @@ def export_claim(*, user, token: str) -> ExportFile:
         raise NotFound()
     with transaction.atomic():
         audit(actor=user, action="export.download", model="export", object_id=data["e"])
-    return ExportFile(path=taken, filename=f"{data['n']}.zip")
+    return ExportFile(path=taken, filename=data["n"] if plain else f"{data['n']}.zip")
+
+
+def export_pending(*, user, token: str) -> bool:
+    """Whether ``user``'s download link still works: signed, young enough, and its file not
+    yet taken (a background job's page shows the link only while it does)."""
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=LINK_SECONDS)
+    except signing.BadSignature:
+        return False
+    if data.get("u") != str(getattr(user, "pk", "")) or not str(data.get("e", "")).isalnum():
+        return False
+    return (export_dir() / f"{data['e']}{_PLAIN if data.get('p') else '.zip'}").exists()
 
 
 def exports_purge(*, now: float | None = None, older_than: int = LINK_SECONDS) -> int:

@@ -132,3 +132,7 @@ class SiteKey(models.Model):
     key_id = models.CharField(max_length=16, unique=True)
     public_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+# Background jobs (core.jobs): the model lives beside its services.
+from mawa.core.jobs_models import Job, JobState  # noqa: E402,F401

@@ -7,6 +7,8 @@ right-to-left. Render PDFs outside database transactions: it is slow work.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.template.loader import render_to_string
@@ -71,3 +73,53 @@ def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
         stylesheets.append(CSS(string=extra_css, font_config=fonts))
     return HTML(string=html, base_url=str(FONT_DIR)).write_pdf(stylesheets=stylesheets,
                                                               font_config=fonts)
+
+
+# --- long documents in chunks ----------------------------------------------------------------
+# WeasyPrint lays a document out as a whole: the time of one document grows faster than its
+# length (a sheet of 80 ID cards took 33 times as long as one of 8, see
+# bench/reception/bench_cards.py). A long document is therefore rendered in chunks of a fixed
+# number of items, each a small WeasyPrint document, and the chunks are joined with pypdf: the
+# time per item no longer depends on the length of the batch. A chunk ends on a page break, so
+# ``chunk`` should fill whole pages (ID cards: 10 a page, chunks of 50).
+
+ChunkProgress = Callable[[int, int], None]
+
+
+def render_pdf_chunked(template: str, items: Sequence, context: dict, *, chunk: int = 50,
+                       items_name: str = "items", extra_css: str = "",
+                       progress: ChunkProgress | None = None,
+                       chunk_context: Callable[[Sequence], dict] | None = None) -> bytes:
+    """Render ``template`` once per ``chunk`` of ``items`` (passed to the template as
+    ``items_name``, beside ``context`` and what ``chunk_context(part)`` adds) and join the
+    pieces into one PDF.
+
+    ``progress(done, total)`` is called after each chunk (a job reports it, and may raise
+    there to stop: cancellation). No items gives a document of one empty chunk."""
+    total = len(items)
+    pieces = []
+    for start in range(0, max(total, 1), chunk):
+        part = items[start:start + chunk]
+        extra = chunk_context(part) if chunk_context is not None else {}
+        pieces.append(render_pdf(template, {**context, **extra, items_name: part},
+                                 extra_css=extra_css))
+        if progress is not None:
+            progress(min(start + chunk, total), total)
+    return pdf_join(pieces)
+
+
+def pdf_join(pieces: Sequence[bytes]) -> bytes:
+    """One PDF of the pages of ``pieces`` in order. The fonts that every piece embeds are
+    stored once (identical objects merged), so a joined document is not fatter than a single
+    render."""
+    if len(pieces) == 1:
+        return pieces[0]
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for piece in pieces:
+        writer.append(io.BytesIO(piece))
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import render
@@ -33,8 +35,9 @@ class _DeleteOnClose:
 @login_required
 def export_download(request, token):
     claimed = exports.export_claim(user=request.user, token=token)
+    content_type = mimetypes.guess_type(claimed.filename)[0] or "application/zip"
     return FileResponse(_DeleteOnClose(claimed.path), as_attachment=True,
-                        filename=claimed.filename, content_type="application/zip")
+                        filename=claimed.filename, content_type=content_type)
 
 
 def export_ready_page(request, ready: exports.ExportReady, *, back: str = ""):

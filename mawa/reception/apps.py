@@ -9,8 +9,10 @@ class ReceptionConfig(AppConfig):
     def ready(self):
         from mawa.accounts.roles import Perm
         from mawa.core.dashboard import panel_register
+        from mawa.core.jobs import job_kind_register
         from mawa.core.keyrotation import encrypted_fields_register
         from mawa.core.nav import NavEntry, nav_register
+        from mawa.reception.idcards import JOB_KIND, idcards_job_run
         from mawa.reception.models import IdentityDocument, LifecycleEvent, Person, PersonRevision
 
         # family contacts, notes, document numbers: sealed with the "reception" field key
@@ -22,6 +24,7 @@ class ReceptionConfig(AppConfig):
         nav_register(NavEntry("reception:person_register", _("Register"), Perm.PERSON_REGISTER,
                               12))
         panel_register(reception_panel)
+        job_kind_register(JOB_KIND, label=_("ID cards of a group"), run=idcards_job_run)
 
 
 def reception_panel(request):

@@ -24,7 +24,7 @@ urlpatterns = [
     # parts 7–9: ID cards, ICRC notification, export, import (views_documents, views_import)
     path("persons/<uuid:person_id>/idcard.pdf", views_documents.person_idcard,
          name="person_idcard"),
-    path("groups/<uuid:group_id>/idcards.pdf", views_documents.group_idcards,
+    path("groups/<uuid:group_id>/idcards/", views_documents.group_idcards,
          name="group_idcards"),
     path("icrc/notification.<str:fmt>", views_documents.icrc_notification,
          name="icrc_notification"),

@@ -7,7 +7,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -38,19 +38,34 @@ def _fmt(request) -> str:
 def person_idcard(request, person_id):
     person = selectors.person_get(user=request.user, person_id=person_id, purpose="idcard")
     fmt = _fmt(request)
-    cards = idcards.idcards_prepare(user=request.user, persons=[person], fmt=fmt)
-    return _pdf(idcards.idcards_render(cards, fmt=fmt), f"{fmt}-{person.short_code}.pdf")
+    return _pdf(idcards.idcard_person_pdf(user=request.user, person=person, fmt=fmt),
+                f"{fmt}-{person.short_code}.pdf")
 
 
 @never_cache
-@require_GET
 @access.requires(Perm.IDCARD_PRINT)
 def group_idcards(request, group_id):
+    """GET: choose the format and the cards (whole group, not yet printed, or ticked).
+    POST: start the job that prints them and go to its page (progress, download)."""
     group = selectors.arrival_group_get(user=request.user, group_id=group_id)
-    fmt = _fmt(request)
+    access.require(request.user, Perm.IDCARD_PRINT, group.site)
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            job = idcards.idcards_job_start(
+                user=request.user, group=group, fmt=request.POST.get("format", "card"),
+                selection=request.POST.get("selection", "all"),
+                person_ids=request.POST.getlist("person"))
+        except ValidationFailed as exc:
+            error, status = exc.message, 400
+        else:
+            return redirect("core:job_detail", job_id=job.pk)
     persons = idcards.group_cards_persons(user=request.user, group=group)
-    cards = idcards.idcards_prepare(user=request.user, persons=persons, fmt=fmt)
-    return _pdf(idcards.idcards_render(cards, fmt=fmt), f"{fmt}s-{group.short_code}.pdf")
+    chosen = set(request.POST.getlist("person"))
+    return render(request, "reception/group_idcards.html", {
+        "group": group, "persons": persons, "error": error, "chosen": chosen,
+        "fmt": request.POST.get("format") or _fmt(request),
+        "selection": request.POST.get("selection", "all")}, status=status)
 
 
 @never_cache

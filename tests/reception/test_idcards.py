@@ -16,12 +16,19 @@ def test_a_card_is_a_pdf_and_its_print_is_audited(register, users, client_for):
     assert LedgerEntry.objects.filter(kind="audit.idcard.print").count() == before + 1
 
 
-def test_a_whole_group_prints_in_one_file(register, group, users, client_for):
+def test_the_group_page_offers_the_cards_and_starting_them_goes_to_the_job(
+        register, group, users, client_for):
     register()
-    register(given_ar="علي", given_lat="Ali", service_number="B-1")
     client = client_for(users[Role.RECEPTION_OFFICER])
-    response = client.get(f"/reception/groups/{group.id}/idcards.pdf?format=wristband")
-    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    page = client.get(f"/reception/groups/{group.id}/idcards/?format=wristband")
+    assert page.status_code == 200 and b'value="wristband" checked' in page.content
+    response = client.post(f"/reception/groups/{group.id}/idcards/",
+                           {"format": "wristband", "selection": "all"})
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+    # a selection without anybody ticked is refused on the form
+    response = client.post(f"/reception/groups/{group.id}/idcards/",
+                           {"format": "card", "selection": "selected"})
+    assert response.status_code == 400 and b"idcards-error" in response.content
 
 
 @pytest.mark.parametrize("who", [Role.CUSTODY_OFFICER, "outsider"])

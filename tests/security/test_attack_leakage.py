@@ -711,6 +711,13 @@ def _exports(t: Twins, batch) -> dict:
             return body_of(response)
         return make
 
+    def card(user, fmt):
+        from mawa.reception.idcards import idcard_person_pdf
+        from mawa.reception.models import Person
+
+        person = Person.objects.get(pk=t.flagged.person.pk)
+        return idcard_person_pdf(user=user, person=person, fmt=fmt)
+
     receipt = t.flagged.receipt.short_code
     # the plain twin's weapon destroyed, for the destruction certificate (the flagged one is
     # linked to the allegation in the world with compartment data: its links are the
@@ -733,6 +740,9 @@ def _exports(t: Twins, batch) -> dict:
         "custody_handover_pdf": printed(f"/custody/handovers/{batch.short_code}/handover.pdf"),
         "custody_destruction_pdf": printed(
             f"/custody/items/{destroyed.short_code}/destruction.pdf"),
+        # the group job and `mawa cards` render through the same function as the one card
+        "idcards_pdf": lambda u: card(u, "card"),
+        "wristbands_pdf": lambda u: card(u, "wristband"),
     }
 
 
