@@ -8,7 +8,8 @@ the extra labels of keys that are no model field, and which keys hold site codes
 - ``value_text(True)`` → translated yes/no; ``None``/"" → "—"; lists joined
 - ``site_names(["NUR"])`` → ``{"NUR": "Camp Nur"}`` in the active language
 - ``labelled(data, model=..., labels=..., choices=..., sites=...)`` → ``[(label, text), ...]``
-- ``day_text(d)`` / ``when_text(dt)`` → the one date (and time) format of the language
+- ``day_text(d)`` / ``when_text(dt)`` → the one date (and time) format of the language (an ISO
+  text, such as a ledger entry's ``ts``, is read first)
 - ``shown_digits(text)`` / ``number_text(n)`` → digits in the reader's choice (``User.digits``:
   Latin or Arabic-Indic, set per request by ``digits_activate``)
 """
@@ -16,6 +17,7 @@ the extra labels of keys that are no model field, and which keys hold site codes
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar, Token
 from decimal import Decimal
@@ -183,10 +185,41 @@ def shown_digits(text: Any) -> str:
     return text
 
 
+class YearMonth(datetime.date):
+    """A date known to the month only (shown as "June 1993")."""
+
+    def __new__(cls, year: int, month: int):
+        return super().__new__(cls, year, month, 1)
+
+    def isoformat(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def moment(value: Any) -> Any:
+    """``value`` as a date or datetime: an ISO text (a ledger entry's ``ts``, UTC when it
+    names no zone) is read; anything else is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    if re.fullmatch(r"\d{4}-\d{2}", value.strip()):  # a month (a birth known to the month)
+        return YearMonth(int(value[:4]), int(value[5:7]))
+    try:
+        parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if len(value.strip()) == 10:
+        return parsed.date()
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
+
+
 def day_text(value: Any) -> str:
     """A date (or the day of a datetime, local time) in the one format of the language."""
     if value in (None, ""):
         return "—"
+    value = moment(value)
+    if isinstance(value, str):
+        return shown_digits(value)
+    if isinstance(value, YearMonth):
+        return shown_digits(formats.date_format(value, "YEAR_MONTH_FORMAT"))
     if isinstance(value, datetime.datetime):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
@@ -198,6 +231,9 @@ def when_text(value: Any) -> str:
     """A moment in the one date-and-time format of the language (a bare date: its day)."""
     if value in (None, ""):
         return "—"
+    value = moment(value)
+    if isinstance(value, str):
+        return shown_digits(value)
     if not isinstance(value, datetime.datetime):
         return day_text(value)
     if timezone.is_aware(value):

@@ -41,23 +41,6 @@ def pattern(path: str) -> str:
     return "/".join("*" if re.search(r"\d", part) else part for part in path.split("/"))
 
 
-@pytest.fixture
-def small_operation(settings, tmp_path, monkeypatch):
-    """The demo scenario, its arrival groups cut to a handful of people."""
-    from mawa.custody import demo as custody_demo
-    from mawa.demo.loader import demo_load
-    from mawa.reception import demo as reception_demo
-
-    settings.MAWA_DEMO_ACCOUNTS_FILE = str(tmp_path / "accounts.json")
-    small = []
-    for row in reception_demo.GROUPS[:1] + reception_demo.GROUPS[-1:]:
-        code, days, hour, _reported, _count, *rest = row
-        small.append((code, days, hour, 14, 12, *rest))
-    monkeypatch.setattr(reception_demo, "GROUPS", small)
-    monkeypatch.setattr(custody_demo, "PERSONS", 10)
-    return demo_load()
-
-
 def catalogue_latin_only() -> list[str]:
     """Latin names of catalogue entries that have an Arabic name (so their Latin name must
     not be what an Arabic page shows). Until the catalogue carries Arabic names (``name_ar``

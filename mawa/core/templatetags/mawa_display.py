@@ -77,7 +77,8 @@ def choices_label(value, dotted: str) -> str:
 def _time(value, text: str):
     """A ``<time>`` that keeps its own direction (Arabic month names never reordered by an
     ``ltr`` cell) and never breaks across lines."""
-    if value in (None, ""):
+    value = display.moment(value)
+    if value in (None, "") or isinstance(value, str):
         return text
     return format_html('<time class="when" dir="auto" datetime="{}">{}</time>',
                        value.isoformat(), text)
