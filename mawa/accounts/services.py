@@ -254,7 +254,7 @@ def sessions_end_all(*, user: User, actor=None) -> int:
 
 def display_digits_set(*, user: User, digits: str) -> None:
     """The user's own choice of digits for display (``latin`` or ``arabic``)."""
-    if digits not in {c for c, _label in User._meta.get_field("digits").choices}:
+    if digits not in {c for c, _label in User._meta.get_field("digits").flatchoices}:
         raise ValidationFailed(_("Choose Latin or Arabic-Indic digits."),
                                fields={"digits": [_("Choose Latin or Arabic-Indic digits.")]})
     User.objects.filter(pk=user.pk).update(digits=digits)

@@ -94,7 +94,7 @@ def test_screens_of_the_officer_pages_in_arabic(chromium, live_server, small_ope
     # the roll call on a phone
     context, page = signed_in(Role.CAMP_STAFF, PHONE)
     page.goto(base + "/camp/rollcalls/")
-    page.locator("main a[href*='/camp/rollcalls/']").first.click()
+    page.locator("main .list-group-item a[href*='/camp/rollcalls/']").first.click()
     page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     save(page, screens_dir / "rollcall-phone-ar.png")
