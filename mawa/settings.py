@@ -192,6 +192,7 @@ if HTTPS:
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
 USE_I18N = True
+FORMAT_MODULE_PATH = ["mawa.core.formats"]  # one date format per language
 TIME_ZONE = "UTC"
 USE_TZ = True
 

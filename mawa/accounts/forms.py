@@ -100,3 +100,12 @@ class ApiTokenForm(BootstrapMixin, forms.Form):
         self.fields["permissions"].choices = [(p, p) for p in sorted(permissions)]
         if sites is not None:
             self.fields["sites"].queryset = sites
+
+
+class DisplayForm(BootstrapMixin, forms.Form):
+    """The user's own display settings."""
+
+    digits = forms.ChoiceField(label=_("Digits on Arabic pages"),
+                               widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+                               choices=[("latin", _("Latin digits (0123456789)")),
+                                        ("arabic", _("Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩)"))])

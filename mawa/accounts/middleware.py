@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mawa.accounts import access
-from mawa.core import context
+from mawa.core import context, display
 from mawa.core.client_address import client_address
 
 
@@ -25,9 +25,11 @@ class SiteScopeMiddleware:
             token = context.set_current(context.ActionContext(
                 address=ctx.address, channel=ctx.channel, request_id=ctx.request_id,
                 site_code=request.site.code if request.site else ""))
+            digits = display.digits_activate(getattr(user, "digits", display.LATIN))
             try:
                 return self.get_response(request)
             finally:
+                display.digits_reset(digits)
                 context.reset(token)
         return self.get_response(request)
 

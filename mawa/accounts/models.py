@@ -21,6 +21,10 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=8, default="ar",
                                 choices=[("ar", _("Arabic")), ("en", _("English"))])
+    # How digits are shown on Arabic pages (numbers, dates, codes); input takes both anyway.
+    digits = models.CharField(_("digits"), max_length=8, default="latin", choices=[
+        ("latin", _("Latin digits (0123456789)")),
+        ("arabic", _("Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩)"))])
     # Bumped by "sign out everywhere"; part of the session hash, so every live session ends.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
 

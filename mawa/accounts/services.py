@@ -37,7 +37,7 @@ from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
 from mawa.core.audit import audit
 from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.digits import to_ascii_digits
-from mawa.core.errors import Conflict, Forbidden, MawaError, NotFound
+from mawa.core.errors import Conflict, Forbidden, MawaError, NotFound, ValidationFailed
 from mawa.core.models import Site
 
 TOTP_STEP = 30
@@ -250,6 +250,15 @@ def sessions_end_all(*, user: User, actor=None) -> int:
               detail={"count": len(keys)})
     user.refresh_from_db(fields=["session_generation"])
     return len(keys)
+
+
+def display_digits_set(*, user: User, digits: str) -> None:
+    """The user's own choice of digits for display (``latin`` or ``arabic``)."""
+    if digits not in {c for c, _label in User._meta.get_field("digits").flatchoices}:
+        raise ValidationFailed(_("Choose Latin or Arabic-Indic digits."),
+                               fields={"digits": [_("Choose Latin or Arabic-Indic digits.")]})
+    User.objects.filter(pk=user.pk).update(digits=digits)
+    user.digits = digits
 
 
 # --- step-up ---------------------------------------------------------------------------

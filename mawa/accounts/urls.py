@@ -10,6 +10,7 @@ urlpatterns = [
     path("recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("confirm/", views.reauth, name="reauth"),
     path("sessions/", views.sessions, name="sessions"),
+    path("settings/", views.settings_page, name="settings"),
     path("tokens/", views_tokens.tokens, name="tokens"),
     path("tokens/<uuid:token_id>/revoke/", views_tokens.token_revoke, name="token_revoke"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

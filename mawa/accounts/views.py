@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mawa.accounts import access, services
-from mawa.accounts.forms import CodeForm, LoginForm, ReauthForm, SiteChoiceForm
+from mawa.accounts.forms import CodeForm, DisplayForm, LoginForm, ReauthForm, SiteChoiceForm
 from mawa.accounts.models import UserSession
 from mawa.core.client_address import client_address
 from mawa.core.errors import NotFound
@@ -224,6 +224,19 @@ def sessions(request):
     rows = UserSession.objects.filter(user=request.user).order_by("-last_seen")
     return render(request, "accounts/sessions.html", {
         "rows": rows, "current": request.session.session_key})
+
+
+@login_required
+def settings_page(request):
+    """The user's own settings: how digits are shown, and the ways to their sessions and
+    API tokens."""
+    form = DisplayForm(request.POST or None, initial={"digits": request.user.digits})
+    if request.method == "POST" and form.is_valid():
+        with service_errors(form):
+            services.display_digits_set(user=request.user, digits=form.cleaned_data["digits"])
+        if not form.errors:
+            return HttpResponseRedirect(resolve_url("accounts:settings"))
+    return render(request, "accounts/settings.html", {"form": form})
 
 
 @require_POST

@@ -8,16 +8,26 @@ the extra labels of keys that are no model field, and which keys hold site codes
 - ``value_text(True)`` → translated yes/no; ``None``/"" → "—"; lists joined
 - ``site_names(["NUR"])`` → ``{"NUR": "Camp Nur"}`` in the active language
 - ``labelled(data, model=..., labels=..., choices=..., sites=...)`` → ``[(label, text), ...]``
+- ``day_text(d)`` / ``when_text(dt)`` → the one date (and time) format of the language (an ISO
+  text, such as a ledger entry's ``ts``, is read first)
+- ``shown_digits(text)`` / ``number_text(n)`` → digits in the reader's choice (``User.digits``:
+  Latin or Arabic-Indic, set per request by ``digits_activate``)
 """
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar, Token
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import formats, timezone
 from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -77,6 +87,12 @@ def value_text(value: Any) -> str:
         return ", ".join(value_text(v) for v in value)
     if isinstance(value, dict):
         return " · ".join(f"{humanise(k)}: {value_text(v)}" for k, v in value.items())
+    if isinstance(value, datetime.datetime):
+        return when_text(value)
+    if isinstance(value, datetime.date):
+        return day_text(value)
+    if isinstance(value, (int, float, Decimal)):
+        return shown_digits(value)
     return str(value)
 
 
@@ -138,3 +154,95 @@ def stream_label(stream: str, names: Mapping[str, str] | None = None) -> str:
             names = site_names([rest])
         text = text % {"site": names.get(rest, rest)}
     return text
+
+
+# --- dates and digits ----------------------------------------------------------------------
+#: the display digits a user may choose (the stored value of ``User.digits``)
+LATIN, ARABIC_INDIC = "latin", "arabic"
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_digits: ContextVar[str] = ContextVar("mawa_display_digits", default=LATIN)
+
+
+def digits_activate(style: str) -> Token:
+    """Show digits as ``style`` (``latin``/``arabic``) for this request; ``digits_reset`` it."""
+    return _digits.set(ARABIC_INDIC if style == ARABIC_INDIC else LATIN)
+
+
+def digits_reset(token: Token) -> None:
+    _digits.reset(token)
+
+
+def digits_active() -> str:
+    return _digits.get()
+
+
+def shown_digits(text: Any) -> str:
+    """``text`` with its digits in the reader's chosen script (Arabic-Indic only on Arabic
+    pages: an English page keeps Latin digits whatever the preference)."""
+    text = "" if text is None else str(text)
+    if _digits.get() == ARABIC_INDIC and get_language() == "ar":
+        return text.translate(_ARABIC_INDIC)
+    return text
+
+
+class YearMonth(datetime.date):
+    """A date known to the month only (shown as "June 1993")."""
+
+    def __new__(cls, year: int, month: int):
+        return super().__new__(cls, year, month, 1)
+
+    def isoformat(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def moment(value: Any) -> Any:
+    """``value`` as a date or datetime: an ISO text (a ledger entry's ``ts``, UTC when it
+    names no zone) is read; anything else is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    if re.fullmatch(r"\d{4}-\d{2}", value.strip()):  # a month (a birth known to the month)
+        return YearMonth(int(value[:4]), int(value[5:7]))
+    try:
+        parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if len(value.strip()) == 10:
+        return parsed.date()
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
+
+
+def day_text(value: Any) -> str:
+    """A date (or the day of a datetime, local time) in the one format of the language."""
+    if value in (None, ""):
+        return "—"
+    value = moment(value)
+    if isinstance(value, str):
+        return shown_digits(value)
+    if isinstance(value, YearMonth):
+        return shown_digits(formats.date_format(value, "YEAR_MONTH_FORMAT"))
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        value = value.date()
+    return shown_digits(formats.date_format(value, "DATE_FORMAT"))
+
+
+def when_text(value: Any) -> str:
+    """A moment in the one date-and-time format of the language (a bare date: its day)."""
+    if value in (None, ""):
+        return "—"
+    value = moment(value)
+    if isinstance(value, str):
+        return shown_digits(value)
+    if not isinstance(value, datetime.datetime):
+        return day_text(value)
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return shown_digits(formats.date_format(value, "DATETIME_FORMAT"))
+
+
+def number_text(value: Any) -> str:
+    """A number or code in the reader's digits; ``None`` → "—"."""
+    if value is None or value == "":
+        return "—"
+    return shown_digits(value)

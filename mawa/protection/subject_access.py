@@ -141,7 +141,7 @@ def _user_names(ids) -> dict[str, str]:
 def _record(user, person) -> tuple[list, list[Section]]:
     visible = person_visible_fields(user=user, person=person)
     labels = {f.name: f.verbose_name for f in Person._meta.concrete_fields}
-    fields = [(_("Mawa code"), person.short_code), (_("Record identifier"), str(person.pk))]
+    fields = [(_("Mawa code"), person.short_code)]  # the code names the record; no raw id
     for f in Person._meta.concrete_fields:
         if f.name in _SKIPPED_FIELDS or f.name in ("id", "short_code") or f.name not in visible:
             continue
@@ -172,7 +172,7 @@ def _record(user, person) -> tuple[list, list[Section]]:
     names = _user_names(e.actor for e in entries)
     ledger = Section("ledger", _("Record history (ledger)"),
                      [_("Entry"), _("When"), _("What"), _("Site"), _("By")],
-                     [[f"{e.stream}#{e.seq}", e.ts[:16].replace("T", " "),
+                     [[str(e.seq), e.ts[:16].replace("T", " "),
                        str(_LEDGER_KINDS.get(e.kind, e.kind)), e.site,
                        names.get(e.actor, e.actor)] for e in entries])
     return fields, [aliases, documents, history, revisions, ledger]

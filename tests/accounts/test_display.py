@@ -33,3 +33,21 @@ def test_ledger_streams_in_words(client_for, users, sites, language, expected):
     if language == "ar":
         head = html.split("<h1", 1)[1].split("<form", 1)[0]
         assert not re.search(r"\d+ streams?\b", head) and re.search("سلاسل|سلسلتان|سلسلة", head)
+
+
+def test_the_user_chooses_arabic_indic_digits_on_the_settings_page(users, client_for, sites):
+    """The preference is the user's own; it changes how dates and codes are shown."""
+    from mawa.accounts.models import User
+    from mawa.accounts.roles import Role
+
+    user = users[Role.RECEPTION_OFFICER]
+    client = client_for(user)
+    client.cookies["django_language"] = "ar"
+    page = client.get("/accounts/settings/")
+    assert page.status_code == 200 and "الأرقام الهندية العربية" in page.content.decode()
+    assert client.post("/accounts/settings/", {"digits": "arabic"}).status_code == 302
+    assert User.objects.get(pk=user.pk).digits == "arabic"
+    assert client.post("/accounts/settings/", {"digits": "roman"}).status_code == 200
+    assert User.objects.get(pk=user.pk).digits == "arabic"
+    body = client.get("/accounts/sessions/").content.decode()
+    assert "٢٠" in body  # the session's start, its year in Arabic-Indic digits

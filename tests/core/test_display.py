@@ -27,3 +27,39 @@ def test_choices_fields_booleans_and_sites_in_words(sites):
     with translation.override("ar"):
         assert display.value_text(True) == "نعم"
         assert display.stream_label("camp/NUR") == f"سجل المخيم في {sites['NUR'].name_ar}"
+
+
+def test_one_date_format_per_language_and_the_chosen_digits():
+    import datetime as dt
+
+    from django.template import Context, Template
+
+    day = dt.date(2024, 11, 2)
+    moment = dt.datetime(2024, 11, 2, 14, 30, tzinfo=dt.UTC)
+    with translation.override("en"):
+        assert display.day_text(day) == "2 Nov 2024"
+        assert display.when_text(moment) == "2 Nov 2024, 14:30"
+        assert display.day_text(moment) == "2 Nov 2024"
+        assert display.day_text(None) == "—"
+        # an English page keeps Latin digits whatever the preference
+        token = display.digits_activate(display.ARABIC_INDIC)
+        try:
+            assert display.number_text("RHM-04238-L") == "RHM-04238-L"
+        finally:
+            display.digits_reset(token)
+    with translation.override("ar"):
+        assert display.day_text(day) == "2 نوفمبر 2024"
+        assert display.when_text(moment) == "2 نوفمبر 2024، 14:30"
+        # a bare date on a page (no filter) reads the same: FORMAT_MODULE_PATH
+        assert Template("{{ d }}").render(Context({"d": day})) == "2 نوفمبر 2024"
+        token = display.digits_activate(display.ARABIC_INDIC)
+        try:
+            assert display.day_text(day) == "٢ نوفمبر ٢٠٢٤"
+            assert display.number_text("RHM-04238-L") == "RHM-٠٤٢٣٨-L"
+            assert display.value_text(75) == "٧٥"
+            html = Template("{% load mawa_display %}{{ d|day }}").render(Context({"d": day}))
+            assert html == ('<time class="when" dir="auto" datetime="2024-11-02">'
+                            "٢ نوفمبر ٢٠٢٤</time>")
+        finally:
+            display.digits_reset(token)
+        assert display.number_text(75) == "75"  # Latin again once the request is over

@@ -162,7 +162,7 @@ def test_it_finds_a_record_in_every_area(story, users):
     assert fields["family name (Latin)"] == "Haddad-Corrected"
     assert fields["family contact: name"] == "Samira Haddad"
     expected = {"aliases": "Abu Samir", "documents": "MIL-778812", "lifecycle": "",
-                "revisions": "Haddad", "ledger": "person/", "idcards": "Reception_Officer",
+                "revisions": "Haddad", "ledger": "Registered", "idcards": "Reception_Officer",
                 "icrc": "", "receipts": story["receipt"].short_code,
                 "items": "SA-445566", "assignments": "T9", "movements": "Ward 7",
                 "rollcalls": "", "distributions": "Lunch",

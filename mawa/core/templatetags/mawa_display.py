@@ -1,6 +1,7 @@
 """Template face of ``mawa.core.display``: ``{% load mawa_display %}``.
 
 ``{{ value|choice_label:"custody.Item.condition" }}``, ``{{ key|field_label:"custody.Item" }}``,
+``{{ d|day }}``, ``{{ dt|when }}``, ``{{ n|num }}`` (dates and digits as the reader chose),
 ``{{ value|value_text }}``, ``{{ code|site_name }}``. The model is named by the caller, so the
 kernel stays ignorant of the apps above it."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from django import template
 from django.apps import apps
+from django.utils.html import format_html
 from django.utils.module_loading import import_string
 
 from mawa.core import display
@@ -70,3 +72,31 @@ def choices_label(value, dotted: str) -> str:
             return "—"
         return ", ".join(display.choice_label(None, "", v, choices) for v in value)
     return display.choice_label(None, "", value, choices)
+
+
+def _time(value, text: str):
+    """A ``<time>`` that keeps its own direction (Arabic month names never reordered by an
+    ``ltr`` cell) and never breaks across lines."""
+    value = display.moment(value)
+    if value in (None, "") or isinstance(value, str):
+        return text
+    return format_html('<time class="when" dir="auto" datetime="{}">{}</time>',
+                       value.isoformat(), text)
+
+
+@register.filter
+def day(value):
+    """``{{ d|day }}``: a date (or a datetime's day) in the one format of the language."""
+    return _time(value, display.day_text(value))
+
+
+@register.filter
+def when(value):
+    """``{{ dt|when }}``: date and time in the one format of the language."""
+    return _time(value, display.when_text(value))
+
+
+@register.filter
+def num(value) -> str:
+    """``{{ n|num }}``, ``{{ person.short_code|num }}``: digits in the reader's choice."""
+    return display.number_text(value)

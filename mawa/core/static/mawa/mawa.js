@@ -41,6 +41,27 @@
     }
   });
 
+  // <table class="mawa-table--cards">: each body cell gets its column head as data-label (unless
+  // the template wrote one), which the phone layout of mawa.css shows as the cell's label.
+  function cardLabels(root) {
+    (root || document).querySelectorAll("table.mawa-table--cards").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!heads.length) return;
+      table.querySelectorAll("tbody > tr").forEach(function (tr) {
+        var col = 0;
+        Array.prototype.forEach.call(tr.children, function (td) {
+          var span = td.colSpan || 1;
+          if (!td.hasAttribute("data-label")) td.setAttribute("data-label", span > 1 ? "" : (heads[col] || ""));
+          col += span;
+        });
+      });
+    });
+  }
+  ready(function () { cardLabels(document); });
+  document.addEventListener("htmx:afterSettle", function () { cardLabels(document); });
+
   // Camera scanning of QR codes where the browser has a barcode detector (Chrome on Android);
   // elsewhere the field takes codes from a handheld scanner or the keyboard.
   // <button data-qr-scan data-qr-video="camera" data-qr-input="#form [name=code]"
