@@ -25,6 +25,8 @@ class MatchingConfig(AppConfig):
         hook_register("person.registered", services.index_on_person_registered)
         hook_register("person.changed", services.index_on_person_changed)
         hook_register("person.merged", services.index_on_person_merged)
+        # the registering officer's word on the records suggested while typing (issue 21)
+        hook_register("person.duplicates_decided", services.pair_decide_at_registration)
         # reception's questions (it does not import matching): who looks like these typed
         # rows (suggestions while typing, an import's check), where was this person merged to
         hook_register("person.candidates", person_candidates_answer)

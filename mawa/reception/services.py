@@ -27,6 +27,10 @@ reception (matching keeps its index and screens against the watch lists with the
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
     and ``ledger_seq`` (the duplicate's ``person.merged_into`` entry).
+``person.duplicates_decided``
+    ``actor``, ``person`` (the person just registered) and ``decisions``: {id of a record the
+    registration page suggested: ``match`` | ``not_match`` | ``unsure``}
+    (``person_duplicates_decide``).
 """
 
 from __future__ import annotations
@@ -972,3 +976,27 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None)
         hook_emit("person.merged", duplicate=duplicate, survivor=survivor, actor=actor,
                   site=site, pair=pair, ledger_seq=entry.seq)
     return entry.seq
+
+
+# --- the registering officer's word on suggested duplicates (issue 21) ----------------------
+
+DUPLICATE_DECISIONS = ("match", "not_match", "unsure")
+
+
+def person_duplicates_decide(*, actor, person: Person, decisions: Mapping[str, str]) -> None:
+    """Hand the registering officer's decisions on the records the registration page
+    suggested (a record's id → ``match``, ``not_match`` or ``unsure``) to the review queue.
+
+    Reception does not decide what a duplicate is: it announces ``person.duplicates_decided``
+    (``actor``, ``person``, ``decisions``) and the identity resolution app records each one
+    (a pair decided on the ledger, or left open for a reviewer when unsure), in this
+    transaction. Unknown decisions are refused.
+    """
+    access.require(actor, Perm.MATCH_REVIEW, person.current_site)
+    wanted = {str(k): v for k, v in decisions.items() if v}
+    if any(v not in DUPLICATE_DECISIONS for v in wanted.values()):
+        raise ValidationFailed(_("Choose same person, not him or unsure."))
+    if not wanted:
+        return
+    with transaction.atomic():
+        hook_emit("person.duplicates_decided", actor=actor, person=person, decisions=wanted)
