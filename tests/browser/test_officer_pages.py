@@ -86,3 +86,53 @@ def test_registration_at_the_queue(browser_page, login_in_browser, users, sites)
     page.get_by_test_id("sensitive-save").click()
     page.wait_for_selector("[data-testid=person-code]")
     assert "فاطمة" in page.get_by_test_id("sensitive").inner_text()
+
+
+def test_surrender_by_name_with_models_by_kind_and_markings(browser_page, login_in_browser,
+                                                            users, sites):
+    from mawa.custody.demo import catalogue_ensure
+    from mawa.custody.models import Receipt
+    from mawa.reception import services
+    from mawa.reception.services import PersonInput
+
+    catalogue_ensure()
+    samer = services.person_register(
+        actor=users[Role.RECEPTION_OFFICER], site=sites["RHM"], client_key=uuid.uuid4(),
+        data=PersonInput(values={"given_ar": "سامر", "family_ar": "الخطيب",
+                                 "given_lat": "Samer", "sex": "male",
+                                 "service_number": "SN-7788"}))[0]
+    page = browser_page
+    login_in_browser(page, users[Role.CUSTODY_OFFICER].username, language="ar")
+    page.goto(page.base + "/custody/surrender/")
+    page.select_option("select[name=site]", str(sites["RHM"].pk))
+    page.get_by_test_id("person-lookup").fill("سامر الخطيب")
+    choice = page.get_by_test_id("person-choice")
+    choice.wait_for()
+    assert samer.short_code in page.get_by_test_id("person-choices").inner_text()
+    choice.check()
+    page.get_by_test_id("open-surrender").click()
+    page.wait_for_selector("[data-testid=item-form]")
+    assert Receipt.objects.get().person == samer
+
+    def models_shown():
+        return page.locator("select[name=catalogue]").evaluate(
+            "s => Array.from(s.options).filter(o => o.dataset.kind && !o.hidden)"
+            ".map(o => o.dataset.kind)")
+
+    assert set(models_shown()) == {"weapon"}
+    page.select_option("select[name=kind]", "vehicle")
+    assert set(models_shown()) == {"vehicle"}
+    page.select_option("select[name=kind]", "weapon")
+    reason = page.locator("input[name=refusal_reason]")
+    assert reason.is_hidden()  # accepted: no reason asked
+    page.select_option("select[name=accepted]", "0")
+    assert reason.is_visible()
+    page.select_option("select[name=accepted]", "1")
+    page.select_option("select[name=catalogue]", label="AKM (7.62×39 mm)")
+    page.fill("input[name=serial_number]", "123456")
+    page.fill("textarea[name=markings]", "ЖК 1984 ٧٧٣١")
+    page.fill("input[name=cleared_by]", "Cpl. Salem")
+    page.fill("input[name=verified_by]", "Lt. Nabil")
+    page.get_by_test_id("add-item").click()
+    page.wait_for_selector("[data-testid=item-markings]")
+    assert "ЖК 1984" in page.get_by_test_id("item-markings").inner_text()
