@@ -173,6 +173,9 @@ def _detail_context(request, person, *, failed=None, form_errors=None, posted=No
                     person.status)) and access.can(user, Perm.PERSON_REGISTER,
                                                    person.current_site),
             "can_idcard": access.can(user, Perm.IDCARD_PRINT, person.current_site),
+            # the group page answers only where the group was logged (no dead link)
+            "group_visible": person.group_id is not None and access.can(
+                user, Perm.PERSON_VIEW, person.group.site),
             "can_protect": access.can(user, Perm.PROTECTION_ACT, person.current_site),
             "can_correct": access.can(user, Perm.PERSON_REGISTER, person.current_site),
             # identity resolution decides what a merge is; the page says where the record went
