@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mawa.accounts.roles import Role
+from mawa.core.models import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -187,3 +188,54 @@ def test_roll_call_one_handed_on_a_phone(browser_page, login_in_browser, users, 
     page.get_by_test_id("next-shelter").click()
     assert f"/camp/shelters/{t2.id}/" in page.url
     assert RollCall.objects.get().status == "discrepancy"
+
+
+def _menu_links(page):
+    return sorted(set(page.locator("nav a[data-nav]").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")))
+
+
+def test_every_role_menu_opens_and_admin_and_auditor_pages(browser_page, login_in_browser,
+                                                           users, sites):
+    page = browser_page
+    seen = {}
+    for role in Role:
+        user = users[role]
+        login_in_browser(page, user.username, language="ar")
+        links = _menu_links(page)
+        seen[role] = links
+        for href in links:
+            response = page.goto(page.base + href)
+            assert response.status not in (403, 404), (role, href, response.status)
+            assert page.locator("html").get_attribute("dir") == "rtl"
+        page.context.clear_cookies()
+    assert "/reception/import/" in seen[Role.RECEPTION_OFFICER]
+    assert "/audit/" in seen[Role.AUDITOR] and "/sites/new/" in seen[Role.ADMINISTRATOR]
+    assert not any(h.startswith("/accountability/")
+                   for r in Role if r != Role.INVESTIGATOR and r != Role.ADMINISTRATOR
+                   for h in seen[r])
+
+    # the administrator adds a camp and sets its restricted location, from the menu
+    login_in_browser(page, users[Role.ADMINISTRATOR].username, language="ar")
+    page.locator("nav .dropdown-toggle[href='/sites/']").click()
+    page.locator("nav a.dropdown-item[href='/sites/new/']").click()
+    page.fill("input[name=code]", "SAB")
+    page.select_option("select[name=kind]", "camp")
+    page.fill("input[name=name_ar]", "مخيم الصباح")
+    page.fill("input[name=name_en]", "Al-Sabah camp")
+    page.fill("input[name=latitude]", "32.5")
+    page.fill("input[name=longitude]", "37.25")
+    page.get_by_test_id("site-save").click()
+    page.get_by_test_id("site-edit-SAB").wait_for()
+    assert float(Site.objects.get(code="SAB").latitude) == 32.5
+    page.context.clear_cookies()
+
+    # the auditor reads who added it, filtered by user; the page is read-only
+    login_in_browser(page, users[Role.AUDITOR].username, language="ar")
+    page.locator("nav a[href='/audit/']").click()
+    page.fill("input[name=actor]", users[Role.ADMINISTRATOR].username)
+    page.get_by_test_id("audit-apply").click()
+    rows = page.get_by_test_id("audit-rows").inner_text()
+    assert "core.site" in rows and str(Site.objects.get(code="SAB").pk) in rows
+    assert page.locator("[data-testid=audit-rows] form, [data-testid=audit-rows] button"
+                        ).count() == 0
