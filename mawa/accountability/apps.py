@@ -22,10 +22,6 @@ class AccountabilityConfig(AppConfig):
         # administrator during a break-glass grant).
         nav_register(NavEntry("accountability:home", _("Accountability"), Perm.COMPARTMENT_VIEW,
                               80))
-        # administrators open break-glass access from the users' menu (never investigators'
-        # content: the page only opens a reasoned, time-boxed read access)
-        nav_register(NavEntry("accountability:break_glass", _("Break-glass access"),
-                              Perm.USER_MANAGE, 99, menu="accounts:users"))
         panel_register(accountability_panel)
         # The access policy does not import the compartment: the compartment tells it when an
         # administrator's break-glass grant is open (protection.md R4).

@@ -137,4 +137,5 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("User (user name)"), required=False, max_length=150)
     day = forms.DateField(label=_("Day (UTC)"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
-    before = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    page = forms.IntegerField(required=False, min_value=0, max_value=100_000,
+                              widget=forms.HiddenInput)

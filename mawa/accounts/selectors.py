@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from mawa.accounts import access
 from mawa.accounts.models import ApiToken, GrantRequest, User
-from mawa.accounts.roles import Perm
+from mawa.accounts.roles import ROLE_PERMISSIONS, Perm
 from mawa.core.audit import AUDIT_STREAM, audit, audit_read
 from mawa.core.hooks import hook_ask
 from mawa.core.models import LedgerEntry, Site
@@ -62,6 +62,9 @@ def api_tokens_of(*, user):
 # --- the audit trail, for auditors (issue 21) ------------------------------------------------
 
 AUDIT_PAGE = 100
+# roles that work inside the compartment: their actions are its work
+_COMPARTMENT_ROLES = [role for role, perms in ROLE_PERMISSIONS.items()
+                      if Perm.COMPARTMENT_VIEW in perms]
 
 
 @dataclass
@@ -80,15 +83,17 @@ class AuditRow:
 
 
 def audit_trail(*, user, record: str = "", actor: User | None = None,
-                day: dt.date | None = None, before: int | None = None,
-                limit: int = AUDIT_PAGE) -> tuple[list[AuditRow], int | None]:
+                day: dt.date | None = None, page: int = 0,
+                limit: int = AUDIT_PAGE) -> tuple[list[AuditRow], bool]:
     """Read the audit trail, newest first: who did what to which record, when, from where
     (never the values). Filters: a record's id or short code (``record``; a code is turned
     into the ids of the records carrying it through ``record.ids_of_code``, answered by the
-    apps that own the records), the user who acted, a UTC day;
-    ``before`` pages on the entry number. Entries about the accountability compartment's
-    records are not listed to anyone outside it. The read is itself audited (what was asked,
-    as filter names). Returns the rows and the ``before`` of the next page (or None)."""
+    apps that own the records), the user who acted, a UTC day; ``page`` counts pages of the
+    entries shown (never entry numbers: their gaps would tell how much is not shown).
+    Outside the accountability compartment, its work is not listed: neither entries about
+    its records nor the actions of those who work in it (which persons an investigator read
+    would say whom they look at). The read is itself audited (what was asked, as filter
+    names). Returns the rows and whether there are older ones."""
     access.require(user, Perm.AUDIT_VIEW)
     qs = LedgerEntry.objects.filter(stream=AUDIT_STREAM)
     if record:
@@ -102,11 +107,12 @@ def audit_trail(*, user, record: str = "", actor: User | None = None,
         qs = qs.filter(actor=str(actor.pk))
     if day is not None:
         qs = qs.filter(ts__startswith=day.isoformat())
-    if before:
-        qs = qs.filter(seq__lt=before)
     if not access.can(user, Perm.COMPARTMENT_VIEW):
-        qs = qs.exclude(payload__contains='"model":"accountability.')
-    entries = list(qs.order_by("-seq")[:limit + 1])
+        qs = qs.exclude(payload__contains='"model":"accountability.').exclude(
+            actor__in=[str(pk) for pk in User.objects.filter(
+                role__in=_COMPARTMENT_ROLES).values_list("pk", flat=True)])
+    start = max(0, page) * limit
+    entries = list(qs.order_by("-seq")[start:start + limit + 1])
     more = len(entries) > limit
     entries = entries[:limit]
     users = {str(u.pk): u for u in User.objects.filter(
@@ -122,9 +128,9 @@ def audit_trail(*, user, record: str = "", actor: User | None = None,
     with transaction.atomic():
         audit(actor=user, action="read", model="core.audit_trail",
               detail={"filters": sorted(k for k, v in (("record", record), ("actor", actor),
-                                                        ("day", day), ("before", before))
+                                                        ("day", day), ("page", page))
                                         if v)})
-    return rows, entries[-1].seq if more and entries else None
+    return rows, more
 
 
 def _is_uuid(text: str) -> bool:

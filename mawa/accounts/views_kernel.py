@@ -118,19 +118,20 @@ def audit_trail(request):
     """Read-only: who did what to which record, when, from where. Filter by record (a code
     or an id), by user, by day. Reading it is itself on the audit trail."""
     form = AuditFilterForm(request.GET or None)
-    rows, next_before, filters = [], None, {}
+    rows, more, filters, page = [], False, {}, 0
     if not form.is_bound or form.is_valid():
         c = form.cleaned_data if form.is_bound else {}
+        page = c.get("page") or 0
         actor = None
         if c.get("actor"):
             actor = User.objects.filter(username=c["actor"].strip()).first()
             if actor is None:
                 form.add_error("actor", _("No user with this user name."))
         if not form.errors:
-            rows, next_before = selectors.audit_trail(
+            rows, more = selectors.audit_trail(
                 user=request.user, record=(c.get("record") or "").strip(), actor=actor,
-                day=c.get("day"), before=c.get("before"))
-            filters = {k: v for k, v in request.GET.items() if k != "before" and v}
+                day=c.get("day"), page=page)
+            filters = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "accounts/audit.html", {
-        "form": form, "rows": rows, "next_before": next_before,
-        "more_query": urlencode({**filters, "before": next_before or ""})})
+        "form": form, "rows": rows,
+        "more_query": urlencode({**filters, "page": page + 1}) if more else ""})
