@@ -238,3 +238,30 @@ def test_every_role_menu_opens_and_admin_and_auditor_pages(browser_page, login_i
     assert "core.site" in rows and str(Site.objects.get(code="SAB").pk) in rows
     assert page.locator("[data-testid=audit-rows] form, [data-testid=audit-rows] button"
                         ).count() == 0
+
+
+def test_import_chooses_its_arrival_group_on_the_page(browser_page, login_in_browser, users,
+                                                      sites, tmp_path):
+    from django.utils import timezone
+
+    from mawa.reception import services
+
+    officer = users[Role.RECEPTION_OFFICER]
+    group = services.arrival_group_create(actor=officer, site=sites["RHM"],
+                                          client_key=uuid.uuid4(), arrived_at=timezone.now(),
+                                          reported_count=2, formation="17th Division")
+    csv = tmp_path / "people.csv"
+    csv.write_text("given_ar,given_lat,family_ar,sex,birth\n"
+                   "محمد,Mohammed,الحلبي,male,1990-03-15\n", encoding="utf-8")
+    page = browser_page
+    login_in_browser(page, officer.username, language="ar")
+    page.goto(page.base + "/reception/import/")
+    page.select_option("[data-testid=import-group]", str(group.id))
+    page.set_input_files("[data-testid=import-file]", str(csv))
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/reception/import/*/")
+    assert "Mohammed" in page.content()
+    from mawa.reception.views_import import _meta
+
+    token = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert _meta(token, officer)["group"] == str(group.id)

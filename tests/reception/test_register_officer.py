@@ -178,3 +178,36 @@ def test_sensitive_page_is_closed_to_roles_without_it(client_for, users, registe
     person, _ = register()
     url = reverse("reception:person_sensitive", args=[person.pk])
     assert client_for(users[Role.CAMP_STAFF]).get(url).status_code in (403, 404)
+
+
+def test_an_import_joins_the_arrival_group_chosen_on_the_page(client_for, users, group,
+                                                               monkeypatch, settings,
+                                                               tmp_path):
+    """Issue 21, point 7 (one gap): the arrival group of an import is chosen on the page."""
+    import threading
+
+    from mawa.reception import views_import
+    from tests.reception.test_person_page import CSV_GOOD
+
+    settings.VAR_DIR = tmp_path
+
+    class Now:  # the import runs inside the request, on the test's database connection
+        def __init__(self, target, args, daemon):
+            self.args = args
+
+        def start(self):
+            user, site, result, token, meta = self.args
+            views_import.imports.import_commit(user=user, site=site, result=result,
+                                               progress=lambda d, t: None)
+
+    monkeypatch.setattr(threading, "Thread", Now)
+    client = client_for(users[Role.RECEPTION_OFFICER])
+    page = client.get(reverse("reception:import_upload")).content.decode()
+    assert f'<option value="{group.id}"' in page and group.short_code in page
+    response = client.post(reverse("reception:import_upload"),
+                           {"file": io.BytesIO(CSV_GOOD), "group": str(group.id)},
+                           format="multipart")
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    client.post(reverse("reception:import_preview", args=[token]), {"commit": "1"})
+    assert Person.objects.count() == 2
+    assert set(Person.objects.values_list("group_id", flat=True)) == {group.id}
