@@ -31,7 +31,10 @@ urlpatterns = [
     # the kernel's records, behind the access policy (accounts.views_kernel)
     path("sites/", views_kernel.sites, name="sites"),
     path("sites/<uuid:site_id>/location/", views_kernel.site_location, name="site_location"),
+    path("sites/new/", views_kernel.site_new, name="site_new"),
+    path("sites/<uuid:site_id>/edit/", views_kernel.site_edit, name="site_edit"),
     path("ledger/", views_kernel.ledger, name="ledger"),
+    path("audit/", views_kernel.audit_trail, name="audit_trail"),
     path("", include(protection_urls)),  # subject-access/…
     path("", include(core_urls)),
     path("reception/", include(reception_urls)),

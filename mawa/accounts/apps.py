@@ -36,7 +36,10 @@ class AccountsConfig(AppConfig):
 
         nav_register(NavEntry("core:home", _("Home"), Perm.SITE_VIEW, order=0))
         nav_register(NavEntry("sites", _("Sites"), Perm.SITE_VIEW, order=90))
+        nav_register(NavEntry("site_new", _("Add a crossing or camp"), Perm.SITE_MANAGE,
+                              order=91, menu="sites"))
         nav_register(NavEntry("ledger", _("Ledger"), Perm.LEDGER_VIEW, order=95))
+        nav_register(NavEntry("audit_trail", _("Audit trail"), Perm.AUDIT_VIEW, order=96))
         nav_register(NavEntry("accounts:users", _("Users"), Perm.USER_MANAGE, order=98))
         nav_register(NavEntry("admin:index", _("Administration"), Perm.ADMIN_SITE, order=99))
 

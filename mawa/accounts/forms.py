@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts.roles import Role
 from mawa.core.forms import BootstrapMixin
-from mawa.core.models import Site
+from mawa.core.models import Site, SiteKind
 
 
 class LoginForm(AuthenticationForm):
@@ -109,3 +109,42 @@ class DisplayForm(BootstrapMixin, forms.Form):
                                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
                                choices=[("latin", _("Latin digits (0123456789)")),
                                         ("arabic", _("Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩)"))])
+
+
+class SiteForm(BootstrapMixin, forms.Form):
+    """A crossing, camp, depot or headquarters, with its restricted location
+    (``services.site_create`` / ``site_update`` decide what is valid)."""
+
+    code = forms.CharField(label=_("Code"), max_length=5,
+                           help_text=_("Two to five capital letters, used in short codes; "
+                                       "never changes."),
+                           widget=forms.TextInput(attrs={"dir": "ltr",
+                                                         "autocapitalize": "characters"}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=SiteKind.choices)
+    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200,
+                              widget=forms.TextInput(attrs={"dir": "rtl", "lang": "ar"}))
+    name_en = forms.CharField(label=_("Name in English"), max_length=200,
+                              widget=forms.TextInput(attrs={"dir": "ltr", "lang": "en"}))
+    latitude = forms.DecimalField(label=_("Latitude"), required=False, max_digits=9,
+                                  decimal_places=6,
+                                  widget=forms.TextInput(attrs={"dir": "ltr",
+                                                                "inputmode": "decimal"}))
+    longitude = forms.DecimalField(label=_("Longitude"), required=False, max_digits=9,
+                                   decimal_places=6,
+                                   widget=forms.TextInput(attrs={"dir": "ltr",
+                                                                 "inputmode": "decimal"}))
+    location_note = forms.CharField(label=_("Location description"), required=False,
+                                    max_length=300)
+    is_active = forms.BooleanField(label=_("In use"), required=False, initial=True)
+
+    def clean_code(self):
+        return (self.cleaned_data.get("code") or "").strip().upper()
+
+
+class AuditFilterForm(forms.Form):
+    record = forms.CharField(label=_("Record (code or id)"), required=False, max_length=60)
+    actor = forms.CharField(label=_("User (user name)"), required=False, max_length=150)
+    day = forms.DateField(label=_("Day (UTC)"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    page = forms.IntegerField(required=False, min_value=0, max_value=100_000,
+                              widget=forms.HiddenInput)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import time
 
@@ -38,7 +39,7 @@ from mawa.core.audit import audit
 from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, Forbidden, MawaError, NotFound, ValidationFailed
-from mawa.core.models import Site
+from mawa.core.models import Site, SiteKind
 
 TOTP_STEP = 30
 TOTP_DIGITS = 6
@@ -738,3 +739,65 @@ def api_token_for_request(request) -> ApiTokenUse | None:
         use = api_token_use(value, method=request.method or "", path=request.path)
     request._mawa_token_use = use
     return use
+
+
+# --- site administration (issue 21) ----------------------------------------------------------
+
+SITE_FIELDS = ("code", "kind", "name_ar", "name_en", "latitude", "longitude", "location_note",
+               "is_active")
+
+
+def _site_check(values: dict, *, exclude=None) -> None:
+    errors: dict = {}
+    code = values.get("code", "")
+    if code is not None and not re.fullmatch(r"[A-Z]{2,5}", code or ""):
+        errors["code"] = [_("Two to five capital letters, used in short codes.")]
+    elif Site.objects.filter(code=code).exclude(pk=exclude).exists():
+        errors["code"] = [_("Another site already has this code.")]
+    if values.get("kind") not in SiteKind.values:
+        errors["kind"] = [_("Choose the kind of site.")]
+    for name in ("name_ar", "name_en"):
+        if not (values.get(name) or "").strip():
+            errors[name] = [_("Give the site's name.")]
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if (lat is None) != (lon is None):
+        errors["longitude" if lon is None else "latitude"] = [
+            _("Give both latitude and longitude, or neither.")]
+    if lat is not None and not -90 <= lat <= 90:
+        errors["latitude"] = [_("Between -90 and 90.")]
+    if lon is not None and not -180 <= lon <= 180:
+        errors["longitude"] = [_("Between -180 and 180.")]
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+
+
+def site_create(*, actor, values: dict) -> Site:
+    """Add a crossing, camp, depot or headquarters. Its restricted location (coordinates,
+    description) may be given now or later (``site_update``). Audited, never the values."""
+    access.require(actor, Perm.SITE_MANAGE)
+    values = {k: values.get(k) for k in SITE_FIELDS if k in values}
+    values.setdefault("is_active", True)
+    _site_check(values)
+    with transaction.atomic():
+        site = Site.objects.create(**values)
+        audit(actor=actor, action="create", obj=site, detail={"fields": sorted(values)})
+    return site
+
+
+def site_update(*, actor, site: Site, values: dict) -> Site:
+    """Change a site's names, kind, state or restricted location (its code, printed in every
+    short code, never changes). Audited with the names of the fields changed."""
+    access.require(actor, Perm.SITE_MANAGE)
+    changes = {k: v for k, v in values.items() if k in SITE_FIELDS and k != "code"}
+    with transaction.atomic():
+        locked = Site.objects.select_for_update().get(pk=site.pk)
+        merged = {**{k: getattr(locked, k) for k in SITE_FIELDS}, **changes}
+        _site_check(merged, exclude=locked.pk)
+        changed = sorted(k for k, v in changes.items() if getattr(locked, k) != v)
+        if not changed:
+            return locked
+        for k in changed:
+            setattr(locked, k, changes[k])
+        locked.save(update_fields=changed)
+        audit(actor=actor, action="update", obj=locked, detail={"fields": changed})
+    return locked

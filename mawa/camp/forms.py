@@ -110,8 +110,9 @@ class MovementForm(KeyedForm):
 
 class RollCallStartForm(KeyedForm):
     block = forms.ChoiceField(label=_("Block"))
+    # head count by default: every camp can count heads; ID cards may not be printed yet
     mode = forms.ChoiceField(label=_("Method"), choices=RollCallMode.choices,
-                             initial=RollCallMode.SCAN)
+                             initial=RollCallMode.COUNT)
 
 
 class ScanForm(BootstrapMixin, forms.Form):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.camp import forms, plan, selectors, services
-from mawa.camp.models import Block, ItemType, RollCallStatus, Zone
+from mawa.camp.models import Block, ItemType, RollCallMode, RollCallStatus, Zone
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
 from mawa.core.forms import service_errors
@@ -181,7 +181,9 @@ def receive(request):
 @access.requires(Perm.CAMP_VIEW)
 def movements(request):
     site = _camp(request)
-    form = forms.MovementForm(request.POST or None)
+    # a roll call's "record a movement" link names the person (``?code=``)
+    form = forms.MovementForm(request.POST or None,
+                              initial={"code": request.GET.get("code", "")[:30]})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         details = {k: c[k] for k in ("decision", "declaration_date", "declaration", "witness",
@@ -232,6 +234,7 @@ def roll_calls(request):
             return redirect("camp:rollcall", roll_call_id=rc.id)
     return render(request, "camp/rollcalls.html", {
         "site": site, "form": form,
+        "can_operate": access.can(request.user, Perm.CAMP_OPERATE, site),
         "roll_calls": selectors.roll_calls_list(user=request.user, site=site, limit=50)})
 
 
@@ -277,24 +280,55 @@ def roll_call(request, roll_call_id):
                 return redirect("camp:rollcall", roll_call_id=rc.id)
         elif what in ("count", "close"):
             # no form to show again: the refusal is a message above the roll call
+            counts_error = None
             try:
-                if what == "count":
-                    services.rollcall_count(actor=request.user, roll_call=rc,
-                                            counts=_head_counts(request.POST))
-                    messages.success(request, _("Counts saved."))
-                else:
+                counts = _head_counts(request.POST)
+                if what == "count" or counts:  # "finish" saves the counts typed, then closes
+                    services.rollcall_count(actor=request.user, roll_call=rc, counts=counts)
+                if what == "close":
                     services.rollcall_close(actor=request.user, roll_call=rc)
+                elif not request.headers.get("HX-Request"):
+                    messages.success(request, _("Counts saved."))
             except MawaError as exc:
-                messages.error(request, exc.message)
+                if not request.headers.get("HX-Request"):
+                    messages.error(request, exc.message)
+                counts_error = exc.message
+            if request.headers.get("HX-Request") and what == "count":
+                # htmx: the counters, updated with what was just saved
+                return render(request, "camp/_rollcall_counts.html", {
+                    "rc": rc, "progress": _progress(rc), "saved": counts_error is None,
+                    "error": counts_error})
             return redirect("camp:rollcall", roll_call_id=rc.id)
     last_scan = request.session.pop("camp_last_scan", None)
     is_open = rc.status == RollCallStatus.OPEN
     return render(request, "camp/rollcall.html", {
         "rc": rc, "scan_form": scan_form, "resolve_form": resolve_form, "last_scan": last_scan,
         "is_open": is_open,
-        "progress": selectors.rollcall_progress(roll_call=rc) if is_open else None,
-        "findings": None if is_open else selectors.rollcall_findings(roll_call=rc),
-        "can_operate": access.can(request.user, Perm.CAMP_OPERATE, rc.site)})
+        "progress": _progress(rc) if is_open else None,
+        "findings": None if is_open else _findings(rc),
+        "can_operate": access.can(request.user, Perm.CAMP_OPERATE, rc.site),
+        "can_person": access.can(request.user, Perm.PERSON_VIEW)})
+
+
+def _findings(rc) -> dict:
+    """The closed roll call's findings; a head count under what was expected says how many
+    are missing (a number, never "-1")."""
+    findings = selectors.rollcall_findings(roll_call=rc)
+    for line in findings["counts"]:
+        line.shortfall = max(0, -line.difference)
+    return findings
+
+
+def _progress(rc) -> dict:
+    """The roll call's progress, with ``counted``: the heads counted so far (head count) or
+    the expected persons scanned (ID cards), the figure the page's header shows."""
+    progress = selectors.rollcall_progress(roll_call=rc)
+    if rc.mode == RollCallMode.COUNT:
+        progress["counted"] = sum(r["counted"] or 0 for r in progress["shelters"])
+        progress["entered"] = sum(1 for r in progress["shelters"] if r["counted"] is not None)
+    else:
+        progress["counted"] = progress["scanned"]
+    return progress
 
 
 # --- distributions -----------------------------------------------------------------------

@@ -20,13 +20,28 @@ from mawa.custody.models import (
 )
 
 
+class KindSelect(forms.Select):
+    """The catalogue's models, each option carrying its kind (``data-kind``), so the page
+    lists only the models of the kind chosen (``custody/surrender.js``)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-kind"] = instance.kind
+        return option
+
+
 class SurrenderStartForm(BootstrapMixin, forms.Form):
     client_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     site = forms.ChoiceField(label=_("Crossing where the items are handed in"),
                              help_text=_("Your working site, unless you choose another here."))
-    person = AsciiDigitsCharField(label=_("Person's code"), required=False,
-                                  help_text=_("The code on the registration slip, e.g. "
-                                              "RHM-00042-K."))
+    person = AsciiDigitsCharField(
+        label=_("Person: name, code or service number"), required=False, max_length=100,
+        help_text=_("Type a name in Arabic or Latin letters, the code on the registration slip "
+                    "or the service number, then choose the person in the list."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    person_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     group = AsciiDigitsCharField(label=_("Or the arrival group's code"), required=False,
                                  help_text=_("For items abandoned or handed in collectively."))
     witness = forms.CharField(label=_("Witness"), max_length=160, required=False)
@@ -36,7 +51,8 @@ class ItemForm(BootstrapMixin, forms.Form):
     client_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
     catalogue = forms.ModelChoiceField(label=_("Model (catalogue)"), required=False,
-                                       queryset=MaterielModel.objects.filter(is_active=True))
+                                       queryset=MaterielModel.objects.filter(is_active=True),
+                                       widget=KindSelect)
     accepted = forms.TypedChoiceField(label=_("Decision"), coerce=lambda v: v == "1",
                                       choices=[("1", _("Accepted into custody")),
                                                ("0", _("Refused (ineligible or defective)"))],

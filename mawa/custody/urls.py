@@ -18,6 +18,7 @@ urlpatterns = [
     path("items/<str:code>/label.pdf", views.item_label, name="item_label"),
     path("items/<str:code>/destruction.pdf", views.destruction_pdf, name="destruction_pdf"),
     path("surrender/", views.surrender_start, name="surrender_start"),
+    path("surrender/person/", views.surrender_person_lookup, name="surrender_person_lookup"),
     path("receipts/<str:code>/", views.receipt_detail, name="receipt_detail"),
     path("receipts/<str:code>/issue/", views.receipt_issue, name="receipt_issue"),
     path("receipts/<str:code>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),

@@ -24,7 +24,7 @@ from mawa.custody.exports import reconciliation_export
 from mawa.custody.models import Condition, Item, Kind, LegalHold, State, Store
 from mawa.custody.receipts import payload_verify
 from mawa.reception.models import ArrivalGroup
-from mawa.reception.selectors import persons_visible
+from mawa.reception.selectors import person_search, persons_visible
 
 # --- stores and items --------------------------------------------------------------------
 
@@ -230,29 +230,64 @@ def surrender_start(request):
     form = forms.SurrenderStartForm(request.POST or None,
                                     initial={"site": str(working.pk) if working else ""})
     form.fields["site"].choices = [("", "—"), *((k, str(s)) for k, s in crossings.items())]
+    candidates: list = []
     if request.method == "POST" and form.is_valid():
         site = crossings[form.cleaned_data["site"]]
         person = group = None
-        pcode = short_code_normalise(form.cleaned_data["person"] or "")
         gcode = short_code_normalise(form.cleaned_data["group"] or "")
-        if form.cleaned_data["person"]:
-            person = persons_visible(user=request.user).filter(short_code=pcode).first()
-            if person is None:
-                form.add_error("person", _("No person with this code at your sites."))
+        if form.cleaned_data["person_id"] or form.cleaned_data["person"]:
+            person, candidates = _surrender_person(request, form)
         elif form.cleaned_data["group"]:
             group = access.scope(ArrivalGroup.objects.all(), request.user).filter(
                 short_code=gcode).first()
             if group is None:
                 form.add_error("group", _("No arrival group with this code at your sites."))
         else:
-            form.add_error("person", _("Give the person's code or the group's code."))
+            form.add_error("person", _("Give the person's name, code or service number, or "
+                                       "the group's code."))
         if form.is_valid():
             with service_errors(form):
                 receipt = services.receipt_open(actor=request.user, site=site, person=person,
                                                 group=group, witness=form.cleaned_data["witness"],
                                                 client_key=form.cleaned_data["client_key"])
                 return redirect("custody:receipt_detail", code=receipt.short_code)
-    return render(request, "custody/surrender_start.html", {"form": form})
+    return render(request, "custody/surrender_start.html", {"form": form,
+                                                            "candidates": candidates})
+
+
+def _surrender_person(request, form):
+    """The person handing items in: the one chosen in the look-up list, or the only one the
+    typed name, code or service number finds (several: the list to choose from)."""
+    chosen = form.cleaned_data["person_id"]
+    if chosen:
+        person = persons_visible(user=request.user).filter(pk=chosen).first()
+        if person is None:
+            form.add_error("person", _("No person with this code at your sites."))
+        return person, []
+    found = person_search(user=request.user, q=form.cleaned_data["person"],
+                          limit=LOOKUP_MAX).persons
+    if len(found) == 1:
+        return found[0], []
+    if not found:
+        form.add_error("person", _("Nobody with this name, code or service number at your "
+                                   "sites."))
+    else:
+        form.add_error("person", _("Several persons match: choose one in the list."))
+    return None, found
+
+
+LOOKUP_MAX = 8  # persons offered under the look-up field
+
+
+@require_POST
+@access.requires(Perm.CUSTODY_RECORD)
+def surrender_person_lookup(request):
+    """htmx: the persons a typed name, code or service number finds, to choose from (POST:
+    a name typed must not land in the address bar or the logs)."""
+    q = to_ascii_digits(request.POST.get("person", "")).strip()
+    found = person_search(user=request.user, q=q, limit=LOOKUP_MAX).persons \
+        if len(q) >= 2 else []
+    return render(request, "custody/_person_lookup.html", {"candidates": found, "q": q})
 
 
 def _receipt_context(request, receipt, form=None):

@@ -27,6 +27,8 @@ class MatchingConfig(AppConfig):
         hook_register("person.merged", services.index_on_person_merged)
         # an import's row the officer imported although it may be a registered person
         hook_register("person.review_requested", services.queue_on_review_requested)
+        # the registering officer's word on the records suggested while typing (issue 21)
+        hook_register("person.duplicates_decided", services.pair_decide_at_registration)
         # reception's questions (it does not import matching): who looks like these typed
         # rows (suggestions while typing, an import's check), where was this person merged to
         hook_register("person.candidates", person_candidates_answer)

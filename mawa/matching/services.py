@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from mawa.matching.models import (
     WatchlistEntry,
     WatchlistKey,
 )
+from mawa.matching.selectors import index_scorer, prepared_record
 from mawa.names import (
     Report,
     UnusableInput,
@@ -53,6 +55,7 @@ from mawa.names import (
     read_records_csv,
 )
 from mawa.reception.models import DocumentKind, IdentityDocument, Person, PersonAlias
+from mawa.reception.selectors import persons_visible
 from mawa.reception.services import person_merge
 from mawa.reception.values import document_lookup
 
@@ -547,3 +550,51 @@ def _merge(*, actor, pair: MatchPair, survivor: Person | None, site, at) -> Pers
     # Other open suggestions about the duplicate are now about the survivor's record.
     return PersonMerge.objects.create(duplicate=duplicate, survivor=survivor, pair=pair,
                                       actor=actor, site=site, at=at, ledger_seq=seq)
+
+
+# --- decisions taken at registration (issue 21) ----------------------------------------------
+
+REGISTRATION_REASON = _("Decided by the registering officer, with both records side by side.")
+
+
+def pair_decide_at_registration(*, actor, person: Person, decisions: dict, **_kw) -> list:
+    """Listener of ``person.duplicates_decided``: the registering officer's word on the
+    records the page suggested while they typed, recorded to the review queue.
+
+    For each suggested record (``decisions``: its id → ``match`` / ``not_match`` /
+    ``unsure``) the pair with the new ``person`` is found or, when its score stayed under the
+    queue's threshold, put in the queue (scored as the queue scores). ``match`` and
+    ``not_match`` are decided through ``pair_decide`` (a match merges the new record into the
+    one registered first); ``unsure`` leaves the pair open for a reviewer. Records the actor
+    may not see are skipped. Returns the pairs touched.
+    """
+    out = []
+    ids = []
+    for k in decisions:
+        try:
+            ids.append(uuid.UUID(str(k)))
+        except ValueError:
+            continue  # not a record id: nothing was suggested under that name
+    others = {str(p.pk): p for p in persons_visible(user=actor).filter(
+        pk__in=ids).exclude(pk=person.pk)}
+    for other_id, decision in decisions.items():
+        other = others.get(str(other_id))
+        if other is None or decision not in Decision.values:
+            continue
+        a, b = sorted((person.pk, other.pk), key=str)
+        pair = MatchPair.objects.filter(kind=PairKind.DUPLICATE, person_a_id=a,
+                                        person_b_id=b).first()
+        if pair is None:
+            query = prepared_record(_person_record(person))
+            probability, match = engine.score(index_scorer(query=query), query,
+                                              prepared_record(_person_record(other)))
+            pair = MatchPair.objects.create(
+                kind=PairKind.DUPLICATE, person_a_id=a, person_b_id=b,
+                probability=round(probability, 4), weight=match.weight,
+                reasons=engine.reasons_json(match))
+        if decision != Decision.UNSURE and not pair.decision:
+            pair = pair_decide(actor=actor, pair=pair, decision=decision,
+                               reason=str(REGISTRATION_REASON), survivor=other
+                               if decision == Decision.MATCH else None)
+        out.append(pair)
+    return out

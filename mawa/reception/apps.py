@@ -23,8 +23,35 @@ class ReceptionConfig(AppConfig):
         nav_register(NavEntry("reception:person_list", _("Persons"), Perm.PERSON_VIEW, 11))
         nav_register(NavEntry("reception:person_register", _("Register"), Perm.PERSON_REGISTER,
                               12))
+        # pages used now and then, under "Persons" (issue 21: none reachable only by URL)
+        persons = "reception:person_list"
+        nav_register(NavEntry("reception:import_upload", _("Import persons from a file"),
+                              Perm.PERSON_IMPORT, 13, menu=persons))
+        nav_register(NavEntry("reception:persons_export", _("Export the register (CSV)"),
+                              Perm.PERSON_EXPORT, 14, menu=persons))
+        nav_register(NavEntry("reception:icrc_notification", _("ICRC notification (PDF)"),
+                              Perm.ICRC_EXPORT, 15, menu=persons, kwargs=(("fmt", "pdf"),)))
+        nav_register(NavEntry("reception:icrc_notification", _("ICRC notification (CSV)"),
+                              Perm.ICRC_EXPORT, 16, menu=persons, kwargs=(("fmt", "csv"),)))
         panel_register(reception_panel)
         job_kind_register(JOB_KIND, label=_("ID cards of a group"), run=idcards_job_run)
+        # the audit-trail page (accounts) filters by a record's code: whose ids carry it
+        from mawa.core.hooks import hook_register
+
+        hook_register("record.ids_of_code", record_ids_of_code)
+
+
+def record_ids_of_code(*, code: str, **_kw) -> list:
+    """``record.ids_of_code``: the persons and arrival groups with this short code (for the
+    auditors' filter; no record content is returned, only ids)."""
+    from mawa.core.ids import short_code_normalise
+    from mawa.reception.models import ArrivalGroup, Person
+
+    normal = short_code_normalise(code or "")
+    if not normal:
+        return []
+    return [*Person.objects.filter(short_code=normal).values_list("id", flat=True),
+            *ArrivalGroup.objects.filter(short_code=normal).values_list("id", flat=True)]
 
 
 def reception_panel(request):

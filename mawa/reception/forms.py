@@ -68,9 +68,10 @@ class PersonForm(BootstrapMixin, forms.Form):
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.MALE)
     birth = forms.CharField(
         label=_("Date of birth"), required=False, max_length=20,
-        help_text=_("1990, 1990-03 or 1990-03-15; any digits."),
+        help_text=_("Year, year-month or year-month-day, for example 1990-03-15; any digits."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr",
-                                      "placeholder": "1990-03-15"}))
+                                      "class": "form-control hint-placeholder",
+                                      "placeholder": _("YYYY-MM-DD")}))
     approximate_age = DigitsIntegerField(
         label=_("Approximate age"), required=False,
         help_text=_("Only when the date of birth is unknown."),
@@ -78,8 +79,8 @@ class PersonForm(BootstrapMixin, forms.Form):
     place_of_birth = forms.CharField(label=_("Place of birth"), required=False, max_length=120)
     nationality = forms.CharField(label=_("Nationality (two-letter code)"), required=False,
                                   max_length=2,
-                                  widget=forms.TextInput(attrs={"dir": "ltr",
-                                                                "placeholder": "SY"}))
+                                  help_text=_("For example SY for Syria."),
+                                  widget=forms.TextInput(attrs={"dir": "ltr"}))
     languages = forms.CharField(label=_("Languages"), required=False, max_length=60,
                                 help_text=_("Codes separated by spaces: ar ku en"),
                                 widget=forms.TextInput(attrs={"dir": "ltr"}))
@@ -172,3 +173,23 @@ class SearchForm(forms.Form):
     status = forms.CharField(required=False, max_length=20)
     group = forms.UUIDField(required=False)
     after = forms.UUIDField(required=False)
+
+
+class SensitiveForm(BootstrapMixin, forms.Form):
+    """The sensitive section of a registered person (family contact, vulnerabilities), filled
+    in after registration by a role that sees it (``services.person_update``)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    family_contact_name = PersonForm.base_fields["family_contact_name"]
+    family_contact_relation = PersonForm.base_fields["family_contact_relation"]
+    family_contact_phone = PersonForm.base_fields["family_contact_phone"]
+    family_contact_address = PersonForm.base_fields["family_contact_address"]
+    vulnerabilities = PersonForm.base_fields["vulnerabilities"]
+    vulnerability_notes = PersonForm.base_fields["vulnerability_notes"]
+
+    FIELDS = ("family_contact_name", "family_contact_relation", "family_contact_phone",
+              "family_contact_address", "vulnerabilities", "vulnerability_notes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vulnerabilities"].widget.attrs["class"] = "form-check-input"

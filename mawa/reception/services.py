@@ -40,6 +40,10 @@ reception (matching keeps its index and screens against the watch lists with the
     follows every move here (ends or pauses the stay, the roll-call expectation and the
     entitlements that hang on it) in the same transaction: a camp movement and a lifecycle
     move are one write.
+``person.duplicates_decided``
+    ``actor``, ``person`` (the person just registered) and ``decisions``: {id of a record the
+    registration page suggested: ``match`` | ``not_match`` | ``unsure``}
+    (``person_duplicates_decide``).
 """
 
 from __future__ import annotations
@@ -1068,3 +1072,27 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None)
                 duplicate.status, duplicate.version = locked.status, locked.version
                 duplicate.status_changed_at = locked.status_changed_at
     return entry.seq
+
+
+# --- the registering officer's word on suggested duplicates (issue 21) ----------------------
+
+DUPLICATE_DECISIONS = ("match", "not_match", "unsure")
+
+
+def person_duplicates_decide(*, actor, person: Person, decisions: Mapping[str, str]) -> None:
+    """Hand the registering officer's decisions on the records the registration page
+    suggested (a record's id → ``match``, ``not_match`` or ``unsure``) to the review queue.
+
+    Reception does not decide what a duplicate is: it announces ``person.duplicates_decided``
+    (``actor``, ``person``, ``decisions``) and the identity resolution app records each one
+    (a pair decided on the ledger, or left open for a reviewer when unsure), in this
+    transaction. Unknown decisions are refused.
+    """
+    access.require(actor, Perm.MATCH_REVIEW, person.current_site)
+    wanted = {str(k): v for k, v in decisions.items() if v}
+    if any(v not in DUPLICATE_DECISIONS for v in wanted.values()):
+        raise ValidationFailed(_("Choose same person, not him or unsure."))
+    if not wanted:
+        return
+    with transaction.atomic():
+        hook_emit("person.duplicates_decided", actor=actor, person=person, decisions=wanted)

@@ -21,6 +21,9 @@ urlpatterns = [
          name="person_transition"),
     path("persons/<uuid:person_id>/correct/", views_person.person_correct,
          name="person_correct"),
+    path("persons/<uuid:person_id>/sensitive/", views_person.person_sensitive,
+         name="person_sensitive"),
+    path("persons/<uuid:person_id>/photo/", views_person.person_photo, name="person_photo"),
     # parts 7–9: ID cards, ICRC notification, export, import (views_documents, views_import)
     path("persons/<uuid:person_id>/idcard.pdf", views_documents.person_idcard,
          name="person_idcard"),

@@ -17,7 +17,8 @@ from mawa.core.errors import ValidationFailed
 from mawa.core.forms import service_errors
 from mawa.core.models import SiteKind
 from mawa.reception import lifecycle, selectors, services
-from mawa.reception.forms import ArrivalGroupForm, PersonForm, SearchForm
+from mawa.reception.compare import compare_parts
+from mawa.reception.forms import NAME_PART_LABELS, ArrivalGroupForm, PersonForm, SearchForm
 from mawa.reception.models import Status
 
 
@@ -78,6 +79,15 @@ def _register_context(request, form, group):
             "site": group.site if group else _crossing(request)}
 
 
+_DECIDE = "decide_"
+
+
+def _duplicate_decisions(post) -> dict[str, str]:
+    """The officer's "same person / not him / unsure" on each suggested record, as posted by
+    the duplicate panel (``decide_<record id>``)."""
+    return {k[len(_DECIDE):]: v for k, v in post.items() if k.startswith(_DECIDE) and v}
+
+
 @never_cache
 @access.requires(Perm.PERSON_REGISTER)
 def person_register(request):
@@ -95,6 +105,19 @@ def person_register(request):
                     actor=request.user, site=site, client_key=form.cleaned_data["client_key"],
                     group=group, data=form.to_input(sensitive=access.can(
                         request.user, Perm.PERSON_SENSITIVE_VIEW, site)))
+                decisions = _duplicate_decisions(request.POST)
+                if created and decisions:
+                    services.person_duplicates_decide(actor=request.user, person=person,
+                                                      decisions=decisions)
+                    merged = selectors.person_merged_into(person=person)
+                    if merged is not None:
+                        messages.success(request, _(
+                            "%(code)s registered and recorded as the same person as "
+                            "%(other)s; both histories are kept.")
+                            % {"code": person.short_code,
+                               "other": merged.survivor.short_code})
+                        return redirect("reception:person_detail",
+                                        person_id=merged.survivor_id)
                 if created:
                     messages.success(request, _("%(code)s registered.")
                                      % {"code": person.short_code})
@@ -117,7 +140,12 @@ def person_matches(request):
     data = {k: request.POST.get(k, "") for k in request.POST if k != "csrfmiddlewaretoken"}
     data["document_numbers"] = [request.POST.get("document_number", "")]
     candidates = selectors.person_match_candidates(user=request.user, data=data, limit=5)
-    return render(request, "reception/_matches.html", {"candidates": candidates})
+    chosen = _duplicate_decisions(request.POST)
+    return render(request, "reception/_matches.html", {
+        "candidates": [{"c": c, "rows": [(NAME_PART_LABELS[r.part], r)
+                                         for r in compare_parts(data, c.person)],
+                        "chosen": chosen.get(str(c.person.pk), "")} for c in candidates],
+        "can_decide": access.can(request.user, Perm.MATCH_REVIEW)})
 
 
 @never_cache
@@ -145,6 +173,9 @@ def _detail_context(request, person, *, failed=None, form_errors=None, posted=No
                     person.status)) and access.can(user, Perm.PERSON_REGISTER,
                                                    person.current_site),
             "can_idcard": access.can(user, Perm.IDCARD_PRINT, person.current_site),
+            # the group page answers only where the group was logged (no dead link)
+            "group_visible": person.group_id is not None and access.can(
+                user, Perm.PERSON_VIEW, person.group.site),
             "can_protect": access.can(user, Perm.PROTECTION_ACT, person.current_site),
             "can_correct": access.can(user, Perm.PERSON_REGISTER, person.current_site),
             # identity resolution decides what a merge is; the page says where the record went

@@ -84,7 +84,10 @@ def import_upload(request):
             _save_meta(token, {"user": str(request.user.pk), "name": upload.name[:200],
                                "group": request.POST.get("group", ""), "state": "uploaded"})
             return redirect("reception:import_preview", token=token)
-    return render(request, "reception/import_upload.html", {"error": error})
+    # the arrival group the imported persons came with (issue 21: chosen on the page)
+    return render(request, "reception/import_upload.html", {
+        "error": error, "groups": selectors.arrival_group_list(user=request.user),
+        "chosen_group": request.POST.get("group") or request.GET.get("group", "")})
 
 
 def _check(request, meta, token):

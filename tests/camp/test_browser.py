@@ -17,6 +17,7 @@ def test_morning_roll_call_on_a_phone_finds_the_missing_person(browser_page, log
     login_in_browser(page, "camp_staff")
     page.goto(page.base + "/camp/rollcalls/")
     page.select_option("select[name=block]", str(layout["A1"].id))
+    page.select_option("select[name=mode]", "scan")  # head count is the default (issue 21)
     page.click("form button.btn-lg")
     for p in housed[1:]:
         page.fill("input[name=code]", p.short_code)
