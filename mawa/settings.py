@@ -211,7 +211,10 @@ LOGGING = {
     "formatters": {"json": {"()": "mawa.core.logging.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": os.environ.get("MAWA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint narrates every layout step of every page at INFO: a card batch or the demo's
+    # reports would bury the server's own lines
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # --- Mawa -------------------------------------------------------------------
