@@ -24,6 +24,7 @@ from mawa.custody.selectors import items_visible
 from mawa.demo import loader
 from mawa.reception.models import ArrivalGroup, Status
 from mawa.reception.selectors import persons_visible
+from mawa.reports.consistency import consistency_check
 from mawa.reports.models import StoredReport
 from mawa.reports.selectors import sitrep_build, sitrep_scope
 
@@ -75,6 +76,8 @@ def _after_day(day: dt.date) -> None:
     """What must hold at the end of every day of the story (one line per check)."""
     _days.append(day)
     _figures_agree(day)
+    report = consistency_check(day=day)
+    assert report.ok, [(c.name, c.figures, c.examples) for c in report.failed]
 
 
 @pytest.mark.django_db
