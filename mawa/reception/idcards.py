@@ -19,6 +19,7 @@ own ledger entry) and marks the job done. A failed or cancelled batch writes non
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import segno
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
@@ -61,11 +63,22 @@ CARDS_RECIPIENT = "the persons named on the cards"
 JOB_KIND = "idcards"
 
 
+# Pixels per QR module in the PNG: 29 modules + 2 × 2 of quiet zone at 8 px is 264 px over
+# 22 mm (about 300 dpi), so the code stays sharp even where a viewer smooths the image.
+QR_SCALE = 8
+
+
 def qr_data_uri(text: str) -> str:
-    """A QR code (error correction M, as on luggage tags: survives a crease) as an SVG data
-    URI, for WeasyPrint."""
-    svg = segno.make(text, error="m", micro=False).svg_inline(scale=4, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    """A QR code (error correction M, as on luggage tags: survives a crease) as a black and
+    white PNG data URI, for WeasyPrint. (An SVG of the code is hundreds of rectangles that
+    WeasyPrint parses and draws one by one on every card: a PNG is one image.)"""
+    return segno.make(text, error="m", micro=False).png_data_uri(scale=QR_SCALE, border=2)
+
+
+# The photo is printed 17 × 22 mm: at 300 dpi that is 200 × 260 pixels. A larger upload is
+# scaled down before it goes into the PDF (WeasyPrint would decode and embed it whole, for
+# every card, and the PDF of a group would carry every full-size photo).
+PHOTO_PIXELS = (200, 260)
 
 
 def _photo_uri(person: Person) -> str:
@@ -76,6 +89,23 @@ def _photo_uri(person: Person) -> str:
             data = fh.read()
     except OSError:
         return ""
+    return photo_data_uri(data)
+
+
+def photo_data_uri(data: bytes) -> str:
+    """A photo as a data URI for the card, scaled down to ``PHOTO_PIXELS`` if it is larger
+    (a JPEG; an image Pillow cannot read is embedded as it is)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width > PHOTO_PIXELS[0] or image.height > PHOTO_PIXELS[1]:
+                image.draft("RGB", PHOTO_PIXELS)  # a JPEG decodes at a fraction of its size
+                small = image.convert("RGB")
+                small.thumbnail(PHOTO_PIXELS)
+                out = io.BytesIO()
+                small.save(out, "JPEG", quality=85)
+                data = out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        pass
     mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
     return f"data:{mime};base64," + base64.b64encode(data).decode()
 
