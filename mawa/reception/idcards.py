@@ -63,8 +63,9 @@ CARDS_RECIPIENT = "the persons named on the cards"
 JOB_KIND = "idcards"
 
 
-# Pixels per QR module in the PNG: 29 modules + 2 × 2 of quiet zone at 8 px is 264 px over
-# 22 mm (about 300 dpi), so the code stays sharp even where a viewer smooths the image.
+# Pixels per QR module in the PNG: a short code is a version 1 or 2 symbol (21 or 25 modules)
+# plus a quiet zone of 2 on each side, 200 or 232 px over 22 mm (230-270 dpi): sharp even where
+# a viewer smooths the image (the sheet asks it not to: ``image-rendering: pixelated``).
 QR_SCALE = 8
 
 
