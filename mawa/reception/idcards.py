@@ -9,7 +9,8 @@ One card prints on the request (``idcards_prepare`` + ``idcards_render``). A gro
 are a background job (``core.jobs``, kind ``idcards``): the whole group, the persons whose card
 of that format was never printed, or a selection. The job and ``mawa cards`` go through the
 same function, ``idcards_group_pdf``; the PDF is rendered in chunks of ``CHUNK`` cards
-(``core.pdf.render_pdf_chunked``), so the time per card does not grow with the group.
+(``core.pdf.render_pdf_chunked``, by one worker process per CPU), so the time per card does
+not grow with the group.
 
 "Printed" is audited only for cards delivered: the job writes one ``idcard.print`` entry per
 card in the transaction that stores the finished PDF for download (``core.exports``, with its
@@ -50,10 +51,12 @@ SELECTIONS = ("all", "unprinted", "selected")
 CARDS_PER_PAGE = 10
 # Cards per WeasyPrint document. The old sheet laid every card in one flex container, and
 # WeasyPrint lays out all the remaining items again for each page: time grew with the square
-# of the pages (8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU). The sheet template now has one grid
-# per sheet, so a document is linear in its sheets; a chunk of five sheets amortises each
-# document's fixed cost (fonts, CSS: about 0.4 s) and keeps the memory of one document small.
-# Wristbands are one band a page: linear already.
+# of the pages (8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU). The sheet template now places every
+# box of a card at a fixed position in millimetres (no grid, no flex: ≈ 30 ms of CPU a card,
+# docs/benchmarks-reception.md), so a document is linear in its sheets; a chunk of five
+# sheets amortises each document's fixed cost (fonts, CSS) and keeps the memory of one
+# document small, and the chunks of a group are rendered by ``MAWA_PDF_PROCESSES`` worker
+# processes at once (``core.pdf.render_pdf_chunked``). Wristbands are one band a page.
 CHUNK = {"card": 5 * CARDS_PER_PAGE, "wristband": 50}
 # Cards are for people handed to a camp or still being processed; not for those referred out.
 _NO_CARD = frozenset({Status.REFERRED_OUT, Status.MERGED})
