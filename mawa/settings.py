@@ -224,3 +224,6 @@ MAWA_DEMO_ACCOUNTS_FILE = VAR_DIR / "demo-accounts.json"
 MAWA_IMPORT_FILE_SECONDS = int(os.environ.get("MAWA_IMPORT_FILE_SECONDS",
                                               MAWA_ABSOLUTE_SESSION_SECONDS))
 MAWA_CHECKPOINT_EVERY = 500  # sign a checkpoint of a stream every N entries
+# worker processes that turn the chunks of a long PDF (a group's ID cards) into PDF at once
+# (core.pdf.render_pdf_chunked); 1 renders in the calling process
+MAWA_PDF_PROCESSES = int(os.environ.get("MAWA_PDF_PROCESSES", os.cpu_count() or 1))

@@ -6,9 +6,15 @@ grow with the batch).
 
 Generates its own cards in memory (unsaved persons with Arabic and Latin names, a QR code each,
 a photo for every third), no database. By default renders through ``idcards_render`` — the
-chunked renderer the job and ``mawa cards`` use; ``--single`` renders each batch as one
-WeasyPrint document instead (the old way, for comparison: do not run it at 1,200). Prints
-wall-clock and CPU seconds, seconds per card, and pages.
+chunked renderer the job and ``mawa cards`` use, with ``MAWA_PDF_PROCESSES`` worker processes
+(``--processes N`` overrides it; 1 renders in this process); ``--single`` renders each batch as
+one WeasyPrint document instead (the old way, for comparison: do not run it at 1,200).
+
+Prints, per batch: wall-clock seconds and cards per second; CPU seconds of this process and of
+the worker processes together, and CPU milliseconds per card (compare CPU on a shared machine:
+wall time depends on what else runs); pages. At the end, the ratio of the time per card at the
+largest batch to that at the smallest, in wall and CPU time (issue 16: at most 1.5 from 50 to
+1,200 cards, and 1,200 cards in at most 60 s of wall time).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -63,25 +70,40 @@ def make_cards(n: int, *, seed: int = 16) -> list[dict]:
     return cards
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the PDF workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1200])
     ap.add_argument("--kind", choices=["card", "wristband"], default="card")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="PDF worker processes (default: the MAWA_PDF_PROCESSES setting)")
     ap.add_argument("--single", action="store_true",
                     help="one WeasyPrint document per batch (the old, super-linear way)")
     args = ap.parse_args()
     import django
 
     django.setup()
+    from django.conf import settings
     from pypdf import PdfReader
 
-    from mawa.core.pdf import render_pdf
+    from mawa.core.pdf import pdf_processes, render_pdf
     from mawa.reception.idcards import idcards_render, template_for
 
-    print(f"{'cards':>6} {'wall s':>8} {'cpu s':>8} {'ms/card':>8} {'pages':>6}")
+    if args.processes is not None:
+        settings.MAWA_PDF_PROCESSES = args.processes
+    print(f"{args.kind}s, {'one document' if args.single else 'chunked'}, "
+          f"{pdf_processes()} PDF process(es), {os.cpu_count()} CPU(s)")
+    print(f"{'cards':>6} {'wall s':>8} {'cards/s':>8} {'cpu s':>8} {'cpu ms/card':>12} "
+          f"{'pages':>6}")
+    per_card = []
     for n in args.sizes:
         cards = make_cards(n)
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), _cpu()
         if args.single:
             from django.utils import timezone
 
@@ -89,10 +111,15 @@ def main() -> None:
                                                        "printed_at": timezone.now()})
         else:
             pdf = idcards_render(cards, fmt=args.kind)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter() - wall, _cpu() - cpu
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        print(f"{n:>6} {wall:>8.2f} {cpu:>8.2f} {1000 * wall / n:>8.1f} {pages:>6}",
-              flush=True)
+        per_card.append((wall / n, cpu / n))
+        print(f"{n:>6} {wall:>8.2f} {n / wall:>8.1f} {cpu:>8.2f} {1000 * cpu / n:>12.1f} "
+              f"{pages:>6}", flush=True)
+    if len(per_card) > 1:
+        (w0, c0), (w1, c1) = per_card[0], per_card[-1]
+        print(f"time per card, {args.sizes[-1]} / {args.sizes[0]} cards: "
+              f"wall {w1 / w0:.2f}, cpu {c1 / c0:.2f}")
 
 
 if __name__ == "__main__":

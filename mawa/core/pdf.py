@@ -8,9 +8,14 @@ right-to-left. Render PDFs outside database transactions: it is slow work.
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 FONT_DIR = Path(__file__).resolve().parent / "static" / "fonts"
@@ -82,29 +87,79 @@ def html_to_pdf(html: str, *, extra_css: str = "") -> bytes:
 # number of items, each a small WeasyPrint document, and the chunks are joined with pypdf: the
 # time per item no longer depends on the length of the batch. A chunk ends on a page break, so
 # ``chunk`` should fill whole pages (ID cards: 10 a page, chunks of 50).
+#
+# The chunks are independent, so they are turned into PDF by ``MAWA_PDF_PROCESSES`` worker
+# processes at once (default: one per CPU; 1 renders in the calling process). Only plain data
+# crosses to a worker: the template is rendered to HTML here (Django, the language of the
+# request or job, the database), the worker runs WeasyPrint on the HTML string and returns the
+# PDF bytes. The workers are started fresh ("spawn": no copy of the caller's threads, locks or
+# database connections) for one document and stopped at its end. At most two chunks per worker
+# are handed out ahead, so the HTML waiting in memory stays bounded whatever the batch size.
 
 ChunkProgress = Callable[[int, int], None]
+
+
+def pdf_processes() -> int:
+    """How many worker processes render the chunks of one document (``MAWA_PDF_PROCESSES``,
+    default one per CPU; at least 1)."""
+    wanted = getattr(settings, "MAWA_PDF_PROCESSES", None) or os.cpu_count() or 1
+    return max(1, int(wanted))
 
 
 def render_pdf_chunked(template: str, items: Sequence, context: dict, *, chunk: int = 50,
                        items_name: str = "items", extra_css: str = "",
                        progress: ChunkProgress | None = None,
-                       chunk_context: Callable[[Sequence], dict] | None = None) -> bytes:
+                       chunk_context: Callable[[Sequence], dict] | None = None,
+                       processes: int | None = None) -> bytes:
     """Render ``template`` once per ``chunk`` of ``items`` (passed to the template as
     ``items_name``, beside ``context`` and what ``chunk_context(part)`` adds) and join the
-    pieces into one PDF.
+    pieces into one PDF, in order.
 
-    ``progress(done, total)`` is called after each chunk (a job reports it, and may raise
-    there to stop: cancellation). No items gives a document of one empty chunk."""
+    The chunks are turned into PDF by ``processes`` workers (default ``pdf_processes()``;
+    one chunk, or 1, renders here). ``progress(done, total)`` is called here after each chunk
+    in order (a job reports it, and may raise there to stop: cancellation — the chunks not
+    started are dropped and the workers stopped). No items gives a document of one empty
+    chunk."""
     total = len(items)
-    pieces = []
-    for start in range(0, max(total, 1), chunk):
+    starts = range(0, max(total, 1), chunk)
+
+    def html(start: int) -> str:
         part = items[start:start + chunk]
         extra = chunk_context(part) if chunk_context is not None else {}
-        pieces.append(render_pdf(template, {**context, **extra, items_name: part},
-                                 extra_css=extra_css))
+        return render_to_string(template, {**context, **extra, items_name: part})
+
+    def done(start: int) -> None:
         if progress is not None:
             progress(min(start + chunk, total), total)
+
+    workers = min(processes or pdf_processes(), len(starts))
+    pieces: list[bytes] = []
+    if workers <= 1:
+        for start in starts:
+            pieces.append(html_to_pdf(html(start), extra_css=extra_css))
+            done(start)
+        return pdf_join(pieces)
+    context_mp = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context_mp) as pool:
+        pending: deque = deque()
+        todo = iter(starts)
+        try:
+            for start in todo:
+                pending.append((start, pool.submit(html_to_pdf, html(start),
+                                                   extra_css=extra_css)))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                start, future = pending.popleft()
+                pieces.append(future.result())
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(html_to_pdf, html(nxt),
+                                                     extra_css=extra_css)))
+                done(start)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return pdf_join(pieces)
 
 

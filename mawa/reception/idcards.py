@@ -9,7 +9,8 @@ One card prints on the request (``idcards_prepare`` + ``idcards_render``). A gro
 are a background job (``core.jobs``, kind ``idcards``): the whole group, the persons whose card
 of that format was never printed, or a selection. The job and ``mawa cards`` go through the
 same function, ``idcards_group_pdf``; the PDF is rendered in chunks of ``CHUNK`` cards
-(``core.pdf.render_pdf_chunked``), so the time per card does not grow with the group.
+(``core.pdf.render_pdf_chunked``, by one worker process per CPU), so the time per card does
+not grow with the group.
 
 "Printed" is audited only for cards delivered: the job writes one ``idcard.print`` entry per
 card in the transaction that stores the finished PDF for download (``core.exports``, with its
@@ -19,6 +20,7 @@ own ledger entry) and marks the job done. A failed or cancelled batch writes non
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ import segno
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
@@ -48,10 +51,12 @@ SELECTIONS = ("all", "unprinted", "selected")
 CARDS_PER_PAGE = 10
 # Cards per WeasyPrint document. The old sheet laid every card in one flex container, and
 # WeasyPrint lays out all the remaining items again for each page: time grew with the square
-# of the pages (8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU). The sheet template now has one grid
-# per sheet, so a document is linear in its sheets; a chunk of five sheets amortises each
-# document's fixed cost (fonts, CSS: about 0.4 s) and keeps the memory of one document small.
-# Wristbands are one band a page: linear already.
+# of the pages (8 cards 1.3 s, 16 2.3 s, 32 8.8 s of CPU). The sheet template now places every
+# box of a card at a fixed position in millimetres (no grid, no flex: ≈ 30 ms of CPU a card,
+# docs/benchmarks-reception.md), so a document is linear in its sheets; a chunk of five
+# sheets amortises each document's fixed cost (fonts, CSS) and keeps the memory of one
+# document small, and the chunks of a group are rendered by ``MAWA_PDF_PROCESSES`` worker
+# processes at once (``core.pdf.render_pdf_chunked``). Wristbands are one band a page.
 CHUNK = {"card": 5 * CARDS_PER_PAGE, "wristband": 50}
 # Cards are for people handed to a camp or still being processed; not for those referred out.
 _NO_CARD = frozenset({Status.REFERRED_OUT, Status.MERGED})
@@ -61,11 +66,23 @@ CARDS_RECIPIENT = "the persons named on the cards"
 JOB_KIND = "idcards"
 
 
+# Pixels per QR module in the PNG: a short code is a version 1 or 2 symbol (21 or 25 modules)
+# plus a quiet zone of 2 on each side, 200 or 232 px over 22 mm (230-270 dpi): sharp even where
+# a viewer smooths the image (the sheet asks it not to: ``image-rendering: pixelated``).
+QR_SCALE = 8
+
+
 def qr_data_uri(text: str) -> str:
-    """A QR code (error correction M, as on luggage tags: survives a crease) as an SVG data
-    URI, for WeasyPrint."""
-    svg = segno.make(text, error="m", micro=False).svg_inline(scale=4, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    """A QR code (error correction M, as on luggage tags: survives a crease) as a black and
+    white PNG data URI, for WeasyPrint. (An SVG of the code is hundreds of rectangles that
+    WeasyPrint parses and draws one by one on every card: a PNG is one image.)"""
+    return segno.make(text, error="m", micro=False).png_data_uri(scale=QR_SCALE, border=2)
+
+
+# The photo is printed 17 × 22 mm: at 300 dpi that is 200 × 260 pixels. A larger upload is
+# scaled down before it goes into the PDF (WeasyPrint would decode and embed it whole, for
+# every card, and the PDF of a group would carry every full-size photo).
+PHOTO_PIXELS = (200, 260)
 
 
 def _photo_uri(person: Person) -> str:
@@ -76,6 +93,23 @@ def _photo_uri(person: Person) -> str:
             data = fh.read()
     except OSError:
         return ""
+    return photo_data_uri(data)
+
+
+def photo_data_uri(data: bytes) -> str:
+    """A photo as a data URI for the card, scaled down to ``PHOTO_PIXELS`` if it is larger
+    (a JPEG; an image Pillow cannot read is embedded as it is)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width > PHOTO_PIXELS[0] or image.height > PHOTO_PIXELS[1]:
+                image.draft("RGB", PHOTO_PIXELS)  # a JPEG decodes at a fraction of its size
+                small = image.convert("RGB")
+                small.thumbnail(PHOTO_PIXELS)
+                out = io.BytesIO()
+                small.save(out, "JPEG", quality=85)
+                data = out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        pass
     mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
     return f"data:{mime};base64," + base64.b64encode(data).decode()
 

@@ -39,9 +39,46 @@ def test_others_cannot_print(register, users, client_for, who):
 
 
 def test_the_qr_code_carries_the_short_code():
+    """The QR code is a PNG whose modules are those of the short code's QR (error correction
+    M), each a square of ``QR_SCALE`` pixels inside a quiet zone of two modules."""
     import base64
+    import io
 
-    from mawa.reception.idcards import qr_data_uri
+    import segno
+    from PIL import Image
 
-    svg = base64.b64decode(qr_data_uri("RHM-00042-K").split(",", 1)[1]).decode()
-    assert svg.startswith("<svg")
+    from mawa.reception.idcards import QR_SCALE, qr_data_uri
+
+    head, data = qr_data_uri("RHM-00042-K").split(",", 1)
+    assert head == "data:image/png;base64"
+    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("1")
+    matrix = segno.make("RHM-00042-K", error="m", micro=False).matrix
+    assert image.size == ((len(matrix) + 4) * QR_SCALE,) * 2
+    dark = [[image.getpixel(((x + 2) * QR_SCALE + QR_SCALE // 2,
+                             (y + 2) * QR_SCALE + QR_SCALE // 2)) == 0
+             for x in range(len(matrix))] for y in range(len(matrix))]
+    assert dark == [[bool(v) for v in row] for row in matrix]
+
+
+def test_a_large_photo_is_scaled_down_for_the_card_and_a_small_one_kept():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from mawa.reception.idcards import PHOTO_PIXELS, photo_data_uri
+
+    def jpeg(size):
+        out = io.BytesIO()
+        Image.new("RGB", size, (180, 160, 140)).save(out, "JPEG")
+        return out.getvalue()
+
+    head, data = photo_data_uri(jpeg((1200, 1600))).split(",", 1)
+    assert head == "data:image/jpeg;base64"
+    small = Image.open(io.BytesIO(base64.b64decode(data)))
+    assert small.width <= PHOTO_PIXELS[0] and small.height <= PHOTO_PIXELS[1]
+    assert small.size == (195, 260)  # proportions kept
+    kept = jpeg((150, 200))
+    assert photo_data_uri(kept) == "data:image/jpeg;base64," + base64.b64encode(kept).decode()
+    # not an image Pillow reads: embedded as it is, the card still prints
+    assert photo_data_uri(b"\x89PNG broken").startswith("data:image/png;base64,")
