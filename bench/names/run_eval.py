@@ -98,8 +98,8 @@ def _line(name: str, r: dict) -> str:  # type: ignore[type-arg]
             for k in ("brothers", "father_son", "omar_amr", "namesake", "namesake_inseparable")
         ),
     ]
-    if "pair_completeness" in r:
-        cells.append(f"{r['pair_completeness']['completeness']:.4f}")
+    pc = r.get("pair_completeness")
+    cells.append(f"{pc['completeness']:.4f}" if pc else "")  # Mawa's blocking only
     return "| " + " | ".join(cells) + " |"
 
 
