@@ -35,6 +35,7 @@ from mawa.matching.models import (
     WatchlistKey,
 )
 from mawa.matching.reasons import reason_text
+from mawa.matching.scoring_model import model_in_use
 from mawa.names import (
     Match,
     NameFrequencies,
@@ -97,7 +98,7 @@ def _query_scorer(p: Prepared, counts: dict[tuple[str, str], int]) -> Scorer:
     """A scorer for ``p`` weighting its names by the counts its names alone would read."""
     totals = {k: n for k, n in counts.items() if not k[1]}
     return Scorer(engine.frequencies({**totals, **{k: counts[k] for k in _fkeys(p)
-                                                   if k in counts}}))
+                                                   if k in counts}}), model=model_in_use())
 
 
 def index_scorer(population: list[Prepared] | None = None, query: Prepared | None = None
@@ -108,10 +109,18 @@ def index_scorer(population: list[Prepared] | None = None, query: Prepared | Non
     only the counts the query's names need are read from ``NameCount`` (one small query).
     """
     if population is not None:
-        return Scorer(NameFrequencies.from_records(population))
+        return Scorer(NameFrequencies.from_records(population), model=model_in_use())
     if query is None:
-        return Scorer(engine.frequencies(_name_counts(set())))
+        return Scorer(engine.frequencies(_name_counts(set())), model=model_in_use())
     return _query_scorer(query, _name_counts(_fkeys(query)))
+
+
+def scorer_for(records: Sequence[Prepared]) -> Scorer:
+    """A scorer weighting the names of ``records`` by their counts in the registry."""
+    wanted: set[tuple[str, str]] = set()
+    for p in records:
+        wanted |= _fkeys(p)
+    return Scorer(engine.frequencies(_name_counts(wanted)), model=model_in_use())
 
 
 @lru_cache(maxsize=PREPARED_CACHE)
@@ -379,7 +388,7 @@ def _with_document(pid, probability: float, match: Match):
     reasons = (Reason("document_number.same", "document number: same", _DOCUMENT_BITS),
                *match.reasons)
     weight = match.weight + _DOCUMENT_BITS
-    p = Scorer().probability(weight)
+    p = Scorer(model=model_in_use()).probability(weight)
     return pid, p, Match(p, weight, reasons)
 
 

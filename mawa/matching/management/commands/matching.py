@@ -1,4 +1,5 @@
-"""``mawa matching dedupe-registry | import-watchlist FILE … | screen-registry | reindex``."""
+"""``mawa matching dedupe-registry | import-watchlist FILE … | screen-registry | reindex |
+train [--version V] | promote-model VERSION``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from mawa.core.management.base import MawaCommand
-from mawa.matching import services
+from mawa.matching import learning, services
 
 
 class Command(MawaCommand):
@@ -25,6 +26,10 @@ class Command(MawaCommand):
         w.add_argument("--no-screen", action="store_true", help="do not screen the registry")
         sub.add_parser("screen-registry", help="screen the registry against the active lists")
         sub.add_parser("reindex", help="rebuild the matching index from the register")
+        t = sub.add_parser("train", help="train a candidate scorer from the review decisions")
+        t.add_argument("--version", default="", dest="model_version")
+        p = sub.add_parser("promote-model", help="score with a candidate model from now on")
+        p.add_argument("model_version", metavar="VERSION")
 
     def handle(self, *args, **options):
         action = options["action"]
@@ -56,3 +61,12 @@ class Command(MawaCommand):
         elif action == "reindex":
             n = services.registry_index_rebuild()
             self.stdout.write(f"{n} persons indexed")
+        elif action == "train":
+            c = learning.model_train(actor=None, version=options["model_version"])
+            self.stdout.write(f"candidate model {c.version}: {c.trained_on} decisions, "
+                              f"held out {c.held_out}; model in use on the same pairs "
+                              f"{c.current_held_out}. Promote it with "
+                              f"`mawa matching promote-model {c.version}`.")
+        elif action == "promote-model":
+            learning.model_promote(actor=None, version=options["model_version"])
+            self.stdout.write(f"model {options['model_version']} is now in use")
