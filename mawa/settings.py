@@ -224,3 +224,6 @@ MAWA_DEMO_ACCOUNTS_FILE = VAR_DIR / "demo-accounts.json"
 MAWA_IMPORT_FILE_SECONDS = int(os.environ.get("MAWA_IMPORT_FILE_SECONDS",
                                               MAWA_ABSOLUTE_SESSION_SECONDS))
 MAWA_CHECKPOINT_EVERY = 500  # sign a checkpoint of a stream every N entries
+# the worker signs a checkpoint of every stream that moved this often (0: only cron's
+# ``mawa checkpoint``): entries are unprotected for minutes at most
+MAWA_CHECKPOINT_SECONDS = int(os.environ.get("MAWA_CHECKPOINT_SECONDS", 300))
