@@ -227,3 +227,6 @@ MAWA_CHECKPOINT_EVERY = 500  # sign a checkpoint of a stream every N entries
 # worker processes that turn the chunks of a long PDF (a group's ID cards) into PDF at once
 # (core.pdf.render_pdf_chunked); 1 renders in the calling process
 MAWA_PDF_PROCESSES = int(os.environ.get("MAWA_PDF_PROCESSES", os.cpu_count() or 1))
+# the worker signs a checkpoint of every stream that moved this often (0: only cron's
+# ``mawa checkpoint``): entries are unprotected for minutes at most
+MAWA_CHECKPOINT_SECONDS = int(os.environ.get("MAWA_CHECKPOINT_SECONDS", 300))

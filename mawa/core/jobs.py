@@ -54,7 +54,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from mawa.core import context as action_context
-from mawa.core import exports
+from mawa.core import exports, ledger
 from mawa.core.errors import MawaError, NotFound
 from mawa.core.jobs_models import Job, JobState
 
@@ -315,6 +315,16 @@ def _task_abandon(task_id: str, now: datetime) -> None:
             traceback="The worker stopped while running this task (lease expired).")
 
 
+def _checkpoint() -> None:
+    """Sign the ledger's checkpoints when they are due (``ledger.checkpoint_if_due``: every
+    ``MAWA_CHECKPOINT_SECONDS``). A failure (a locked database, a missing site key) is logged
+    and tried again next time: it must not stop the jobs."""
+    try:
+        ledger.checkpoint_if_due()
+    except Exception:
+        logger.exception("signing the ledger's checkpoints failed; trying again later")
+
+
 def worker_id_new() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(8)}"
 
@@ -335,12 +345,12 @@ class _Worker(Worker):
 
 def jobs_work(*, batch: bool = False, interval: float = 1.0, worker_id: str = "",
               signals: bool = False) -> None:
-    """The worker: take back dead workers' jobs, run every queued task, wait ``interval``
-    seconds, again. ``batch`` runs what is queued once and returns (the tests, and ``mawa
-    worker --batch``). ``signals`` installs the handlers: the first Ctrl-C or TERM stops the
-    running job at its next progress step, queues it again for the next worker and stops (a
-    second one stops at once; the job is then taken back by ``jobs_recover`` when its lease
-    runs out)."""
+    """The worker: take back dead workers' jobs, run every queued task, sign the ledger's
+    checkpoints when due (``ledger.checkpoint_if_due``), wait ``interval`` seconds, again.
+    ``batch`` runs what is queued once and returns (the tests, and ``mawa worker --batch``).
+    ``signals`` installs the handlers: the first Ctrl-C or TERM stops the running job at its
+    next progress step, queues it again for the next worker and stops (a second one stops at
+    once; the job is then taken back by ``jobs_recover`` when its lease runs out)."""
     worker = _Worker(queue_names=["default"], interval=interval, batch=True,
                     backend_name="default", startup_delay=False, max_tasks=None,
                     worker_id=worker_id or worker_id_new(), excluded_queue_names=[])
@@ -349,6 +359,7 @@ def jobs_work(*, batch: bool = False, interval: float = 1.0, worker_id: str = ""
     while True:
         jobs_recover()
         worker.run()  # in batch mode: every ready task, then back here
+        _checkpoint()
         if batch or not worker.running:
             return
         time.sleep(interval)

@@ -36,6 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mawa.core import keys
@@ -383,19 +384,73 @@ def checkpoint_sign(*, stream: str, seq: int, head_hash: str, site_code: str | N
                                      site=site_code, key_id=key_id, signature=signature.hex())
 
 
+def _moved_streams() -> list[str]:
+    """The streams whose head moved past their last signed checkpoint (one statement)."""
+    signed = Checkpoint.objects.filter(stream=OuterRef("stream")).order_by("-seq") \
+        .values("seq")[:1]
+    return list(LedgerHead.objects.filter(seq__gt=0).annotate(signed=Subquery(signed))
+                .filter(Q(signed__isnull=True) | Q(signed__lt=F("seq")))
+                .order_by("stream").values_list("stream", flat=True))
+
+
+_CHECKPOINT_CHUNK = 300  # streams per look-up: (stream, seq) pairs stay under SQLite's limits
+
+
 def checkpoint_all() -> int:
-    """Sign a checkpoint of every stream whose head moved since its last checkpoint."""
+    """Sign a checkpoint of every stream whose head moved since its last checkpoint; returns
+    how many were signed.
+
+    Safe with two at once (``mawa checkpoint`` from cron and the workers): it runs in one
+    transaction that row-locks the moved heads (SQLite: the write lock, its transactions
+    being IMMEDIATE) and asks again, under the lock, what is signed already — the second
+    one finds the first one's checkpoints and signs nothing twice."""
     made = 0
-    for head in LedgerHead.objects.filter(seq__gt=0).order_by("stream").iterator():
-        last = Checkpoint.objects.filter(stream=head.stream).order_by("-seq").first()
-        if last and last.seq >= head.seq:
-            continue
-        with transaction.atomic():
-            entry = LedgerEntry.objects.get(stream=head.stream, seq=head.seq)
-            checkpoint_sign(stream=head.stream, seq=head.seq, head_hash=entry.entry_hash,
-                            site_code=entry.site or None)
-        made += 1
+    with transaction.atomic():
+        moved = _moved_streams()
+        for start in range(0, len(moved), _CHECKPOINT_CHUNK):
+            chunk = moved[start:start + _CHECKPOINT_CHUNK]
+            heads = _heads_lock(chunk)
+            signed = dict(Checkpoint.objects.filter(stream__in=chunk).values("stream")
+                          .annotate(last=Max("seq")).values_list("stream", "last"))
+            due = [(stream, heads[stream][0]) for stream in chunk
+                   if stream in heads and signed.get(stream, 0) < heads[stream][0]]
+            if not due:
+                continue
+            wanted = Q()
+            for stream, seq in due:
+                wanted |= Q(stream=stream, seq=seq)
+            for stream, seq, entry_hash, site in LedgerEntry.objects.filter(wanted).order_by(
+                    "stream").values_list("stream", "seq", "entry_hash", "site"):
+                checkpoint_sign(stream=stream, seq=seq, head_hash=entry_hash,
+                                site_code=site or None)
+                made += 1
     return made
+
+
+# When this process (a worker) signs its next checkpoints: ``checkpoint_if_due``.
+_checkpoint_next: dict[str, dt.datetime] = {}
+
+
+def checkpoint_if_due(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """What a worker does between tasks: every ``MAWA_CHECKPOINT_SECONDS`` (default 300; 0
+    turns it off) it signs a checkpoint of every stream that moved (``checkpoint_all``), so
+    that an entry is unprotected for minutes, not until the next ``mawa checkpoint`` from
+    cron. Returns when it is due next (None: off).
+
+    The period is counted by the process from its own last run, not from the newest
+    checkpoint in the table: a busy stream's checkpoint signed every ``MAWA_CHECKPOINT_EVERY``
+    entries would otherwise keep every other stream waiting. Idempotent, and two workers due
+    at once sign each checkpoint once (``checkpoint_all`` re-reads under the heads' lock)."""
+    seconds = int(getattr(settings, "MAWA_CHECKPOINT_SECONDS", 300) or 0)
+    if seconds <= 0:
+        return None
+    now = now or timezone.now()
+    due = _checkpoint_next.get("at")
+    if due is not None and now < due:
+        return due
+    checkpoint_all()
+    _checkpoint_next["at"] = now + dt.timedelta(seconds=seconds)
+    return _checkpoint_next["at"]
 
 
 def checkpoints_export() -> list[dict]:

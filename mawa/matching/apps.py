@@ -21,7 +21,8 @@ class MatchingConfig(AppConfig):
         panel_register(matching_panel)
         # Matching hangs off reception: the register announces its writes (documented in
         # reception.services), and the index follows them in the same transaction; new
-        # persons are screened against the active watch lists there.
+        # persons are screened against the active watch lists by the worker, after the
+        # commit (services.screening_enqueue: a task, ``services.screen_persons``).
         hook_register("person.registered", services.index_on_person_registered)
         hook_register("person.changed", services.index_on_person_changed)
         hook_register("person.merged", services.index_on_person_merged)

@@ -22,9 +22,11 @@ from types import SimpleNamespace
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import context as action_context
 from mawa.core.audit import audit
 from mawa.core.db.rows import fast_insert
 from mawa.core.errors import Conflict, ValidationFailed
@@ -60,6 +62,10 @@ from mawa.reception.services import person_merge
 from mawa.reception.values import document_lookup
 
 SYSTEM = "system:cli"
+# Who screens new registrations: the worker, not the officer who registered them.
+SCREENING = "system:screening"
+# Persons screened by one task of the worker (an import queues one task per batch).
+SCREEN_BATCH = 1000
 # Suggestions at or above this probability go to the review queue.
 REVIEW_THRESHOLD = 0.5
 # Watch-list hits at or above this go to the investigators' queue (recall matters more).
@@ -110,8 +116,9 @@ def registry_index_write(persons: list[Person], *, aliases: dict | None = None,
     ``registered``: the persons were just created in this transaction, so none is indexed or
     merged yet (two look-ups fewer on every registration).
 
-    Persons indexed for the first time are then, with ``screen``, screened against the active
-    watch lists, and with ``queue_duplicates`` their likely duplicates are queued for review
+    Persons indexed for the first time are then, with ``screen``, queued for screening
+    against the active watch lists by the worker (``screening_enqueue``: never in this
+    transaction), and with ``queue_duplicates`` their likely duplicates are queued for review
     (a registration made one at a time; an import's rows were checked against the register
     as a whole, and are found by ``match_run_dedupe``). A merged person keeps no keys: never
     a candidate again.
@@ -188,27 +195,80 @@ def registry_index_write(persons: list[Person], *, aliases: dict | None = None,
         fast_insert(IndexedPerson, entries)
         fast_insert(IndexKey, keys)
         _count_add(delta)
-        # one person: screening is one query, as cheap as asking whether a list is active
-        if screen and fresh and (len(fresh) == 1
-                                 or Watchlist.objects.filter(active=True).exists()):
+        if queue_duplicates:
             for person, prepared in fresh:
-                if queue_duplicates:
-                    _queue_duplicates(person, prepared)
-                _screen_one(person, prepared)
+                _queue_duplicates(person, prepared)
+        if screen and fresh:
+            screening_enqueue([person.pk for person, _prepared in fresh])
     return len(persons)
+
+
+# --- screening new persons, after the commit, by the worker -------------------------------
+
+def screening_enqueue(person_ids: list) -> int:
+    """Queue the screening of ``person_ids`` against the active watch lists: one task per
+    ``SCREEN_BATCH`` persons (an import of thousands of rows queues a handful, not one per
+    row). Returns how many tasks were queued.
+
+    Never screened in the registering request: a listed person's registration would run more
+    statements than anybody else's, and the registering officer could time it. Every
+    registration does the same work — write the index, queue one task — whether or not a
+    list is active and whether or not the person is on it; the worker screens afterwards.
+
+    The queue is a table of the same database (``django-tasks-db``), so the task is written
+    in the registration's transaction: the worker sees it once the registration is committed,
+    never for a registration rolled back, and a crash right after the commit loses no
+    screening (a ``transaction.on_commit`` callback would)."""
+    ids = [str(pid) for pid in person_ids]
+    for start in range(0, len(ids), SCREEN_BATCH):
+        screen_persons.enqueue(ids[start:start + SCREEN_BATCH])
+    return -(-len(ids) // SCREEN_BATCH)
+
+
+def persons_screen(person_ids: Iterable) -> tuple[int, int]:
+    """Screen these indexed persons against the active watch lists and raise their hits into
+    the investigators' queue, as the registration did before (same threshold, no run, a hit
+    already decided left alone, a repeated screening changes nothing). Persons merged or
+    gone meanwhile are skipped. Returns (hits found, hits new)."""
+    ids = list(person_ids)
+    found = new = 0
+    if not ids or not Watchlist.objects.filter(active=True).exists():
+        return found, new
+    for start in range(0, len(ids), 900):
+        rows = list(IndexedPerson.objects.filter(person_id__in=ids[start:start + 900],
+                                                 active=True)
+                    .order_by("person_id").values_list("person_id", "record"))
+        with transaction.atomic():
+            for pid, record in rows:
+                f, w = _screen_one(Person(pk=pid), prepare(engine.record_from_json(record)))
+                found, new = found + f, new + w
+    return found, new
+
+
+@task()
+def screen_persons(person_ids: list[str]) -> None:
+    """The worker's task: screen persons registered (or first indexed) since, as the system
+    (``SCREENING``, channel ``job``), never as the officer who registered them."""
+    # nothing is logged: even a count of hits would tell outside the compartment
+    token = action_context.set_current(action_context.ActionContext(channel="job"))
+    try:
+        persons_screen([uuid.UUID(pid) for pid in person_ids])
+    finally:
+        action_context.reset(token)
 
 
 def index_on_person_registered(*, persons, aliases=None, national_ids=None, single=False,
                                **kw) -> None:
-    """Listener of ``person.registered``: index the new persons, screen them, and queue the
-    likely duplicates of a registration made one at a time."""
+    """Listener of ``person.registered``: index the new persons, queue their screening (done
+    by the worker after the commit), and queue the likely duplicates of a registration made
+    one at a time."""
     registry_index_write(persons, aliases=aliases or {}, national_ids=national_ids or {},
                          registered=True, queue_duplicates=single)
 
 
 def index_on_person_changed(*, persons, **kw) -> None:
     """Listener of ``person.changed``: re-index the corrected persons (one never indexed
-    before is screened and its likely duplicates queued, as at registration)."""
+    before is queued for screening and its likely duplicates queued, as at registration)."""
     registry_index_write(persons, queue_duplicates=True)
 
 
@@ -459,7 +519,8 @@ def _screen_one(person: Person, prepared, *, run: MatchRun | None = None,
 def registry_screen(*, actor, watchlist: Watchlist | None = None) -> MatchRun:
     """Screen every active person against the active watch lists (or one list, just imported).
 
-    Run when a list changes; new registrations are screened one by one as they are indexed.
+    Run when a list changes; new registrations are screened by the worker after their commit
+    (``screening_enqueue``).
     """
     _require(actor, Perm.WATCHLIST_MANAGE)
     with transaction.atomic():

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from mawa.accounts.roles import Role
+from mawa.core import jobs
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import LedgerEntry
 from mawa.matching import selectors, services
@@ -30,10 +31,17 @@ def test_the_registry_is_screened_when_a_list_arrives(watchlist, homsi):
     assert watchlist.run.pairs_new == 1
 
 
-def test_a_new_registration_is_screened(watchlist, register):
+@pytest.mark.django_db(transaction=True)  # the real worker loop runs
+def test_a_new_registration_is_screened_by_the_worker(watchlist, register):
     person = register(given_lat="Mohammed", father_lat="Khaled", family_lat="Al-Homsi",
                       birth="1988")
+    # not in the registering request: the worker screens it afterwards
+    assert not MatchPair.objects.filter(kind=PairKind.WATCHLIST, person_a=person).exists()
+    jobs.jobs_work(batch=True, worker_id="test-worker")
     assert MatchPair.objects.filter(kind=PairKind.WATCHLIST, person_a=person).exists()
+    # screening again (a task run twice) raises nothing twice
+    services.persons_screen([person.pk])
+    assert MatchPair.objects.filter(kind=PairKind.WATCHLIST, person_a=person).count() == 1
 
 
 def test_a_new_version_replaces_the_old_one(investigator, watchlist):

@@ -6,7 +6,10 @@ the matching index (suggested and screened) like registered ones."""
 import json
 import uuid
 
+import pytest
+
 from mawa.accounts.roles import Role
+from mawa.core import jobs
 from mawa.core.ledger import ledger_verify
 from mawa.core.models import LedgerEntry
 from mawa.reception import imports, services
@@ -59,6 +62,7 @@ def test_imported_index_counts_equal_a_rebuild(users, sites):
     assert state() == before
 
 
+@pytest.mark.django_db(transaction=True)  # the real worker loop runs
 def test_imported_persons_are_screened_against_active_watch_lists(users, sites):
     from mawa.matching.models import MatchPair, PairKind
     from mawa.matching.services import watchlist_import
@@ -69,6 +73,7 @@ def test_imported_persons_are_screened_against_active_watch_lists(users, sites):
                 b'["Mohamad"], "fatherName": ["Khalid"], "lastName": ["Al Homsi"], '
                 b'"birthDate": ["1988"], "gender": ["male"]}}\n')
     written = _import(users, sites)
+    jobs.jobs_work(batch=True, worker_id="test-worker")  # the worker screens them
     hits = MatchPair.objects.filter(kind=PairKind.WATCHLIST)
     assert [h.person_a_id for h in hits] == [written[0].pk]
 
