@@ -170,6 +170,12 @@ def world(sites, users, make_user, settings, tmp_path):
     w["api_token"], _secret = api_token_create(
         user=users["outsider"], name="ration system", sites=[sites["ZZZ"]],
         expires_at=timezone.now() + dt.timedelta(days=30))
+    # a background job of the ZZZ officer (core.jobs: the owner's alone)
+    from mawa.core.jobs import job_start
+
+    w["job"] = job_start(user=users["outsider"], kind="idcards", site=sites["ZZZ"],
+                         params={"group": str(w["group"].pk), "format": "card",
+                                 "selection": "all", "persons": []}, subject="ZZZ cards")
 
     # the compartment, at RHM (a site of the local cast) and at ZZZ
     def compartment(site, tag):

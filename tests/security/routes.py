@@ -71,7 +71,7 @@ PARAM_RECORDS = {
     "incident_id": "incident", "pair_id": "pair", "report_id": "report", "token": "import",
     "site": "ZZC", "item_id": "camp_item", "event_id": "event", "referral_id": "referral",
     "evidence_id": "evidence", "user_id": "user", "grant_id": "grant",
-    "token_id": "api_token",
+    "token_id": "api_token", "job_id": "job",
 }
 # ``code`` names a short code; which record depends on the path segment before it
 CODE_RECORDS = {"items": "item", "receipts": "receipt", "stores": "store", "checks": "check",
