@@ -15,7 +15,8 @@ An export is:
    is streamed into the archive, so the million-person register still leaves in constant
    memory; nothing readable touches the disk;
 4. locked with a one-time passphrase of 120 random bits that is shown to the user once and is
-   stored nowhere;
+   stored nowhere readable (an export written by a background job is handed its passphrase
+   sealed, and the seal is wiped once the file is written: ``core.export_jobs``);
 5. handed out through a signed link bound to that user that works for 15 minutes and once:
    the download renames the file away atomically (a second click finds nothing) and deletes it
    when sent. ``exports_purge`` (run by ``mawa purge``) deletes whatever was never fetched.
@@ -38,6 +39,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from mawa.core.audit import audit
+from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.errors import Forbidden, NotFound, ValidationFailed
 from mawa.core.ids import uuid7
 
@@ -47,6 +49,7 @@ _SALT = "mawa.core.exports"
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _PLAIN = ".file"  # suffix of a stored readable document (``export_store``)
 _PASSPHRASE_GROUPS = 5  # 5 × 5 characters of a 31-letter alphabet ≈ 124 bits
+_SEAL_PURPOSE = "exports"  # the field key that seals a job's passphrase (core.crypto)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,23 @@ def _passphrase() -> str:
     return "-".join(groups)
 
 
+def passphrase_new() -> str:
+    """A one-time passphrase for an export (about 124 bits), to show to the user once."""
+    return _passphrase()
+
+
+def passphrase_seal(passphrase: str, *, context: str) -> str:
+    """The passphrase sealed with the kernel's ``exports`` field key (AES-256-GCM, ``context``
+    authenticated): what a background job is handed, so that it can lock the file it writes
+    while nobody watches without the passphrase ever being stored readable. See
+    ``core.export_jobs``."""
+    return encrypt_text(_SEAL_PURPOSE, passphrase, context=context)
+
+
+def passphrase_unseal(sealed: str, *, context: str) -> str:
+    return decrypt_text(_SEAL_PURPOSE, sealed, context=context)
+
+
 def export_check(*, user, kind: str, purpose: str, recipient: str, site=None) -> ExportKind:
     """Refuse (and audit the refusal) unless ``user`` may make this kind of export, with a
     stated purpose and recipient. Call before any data is read."""
@@ -151,19 +171,25 @@ def export_check(*, user, kind: str, purpose: str, recipient: str, site=None) ->
 
 def export_create(*, user, kind: str, purpose: str, recipient: str,
                   write: Callable[[BinaryIO], object], site=None, detail: dict | None = None,
-                  stamp: str = "") -> ExportReady:
+                  stamp: str = "", passphrase: str = "",
+                  then: Callable[[ExportReady], object] | None = None) -> ExportReady:
     """Write an export into an encrypted archive and record it on the ledger.
 
     ``write`` receives a binary file object inside the archive and writes the content into it
-    (stream, do not build the whole file in memory). ``detail`` may add counts or codes to the
-    ledger entry, never personal values."""
+    (stream, do not build the whole file in memory); it runs outside any transaction, and may
+    raise to stop (a job's cancel): the partial file is removed. ``detail`` may add counts or
+    codes to the ledger entry, never personal values. ``passphrase``: one made by
+    ``passphrase_new`` when the export was asked for (a background job, see
+    ``core.export_jobs``); by default a new one. ``then(ready)`` runs inside the transaction of
+    the ledger entry (a job's delivery, a list recorded as sent): if it raises, the entry and
+    the file are gone."""
     import pyzipper
 
     spec = export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
     if not spec.encrypted:
         raise NotFound()
     export_id = uuid7().hex
-    passphrase = _passphrase()
+    passphrase = passphrase or _passphrase()
     final = export_dir() / f"{export_id}.zip"
     partial = final.with_suffix(".partial")
     member = f"{stamp}-{spec.member}" if stamp else spec.member
@@ -177,22 +203,27 @@ def export_create(*, user, kind: str, purpose: str, recipient: str,
             with archive.open(member, "w", force_zip64=True) as fh:
                 write(fh)
         digest, size = _sha256(partial)
-        # The ledger entry and the file appear together: if the entry cannot be written the
-        # file is removed and nobody gets a link.
+        # The file is complete before it takes its final name; nobody holds a link to it until
+        # the ledger entry is written. The entry and the file appear together: if the entry
+        # (or ``then``) cannot be written the file is removed and nobody gets a link.
+        partial.replace(final)
+        token = signing.dumps({"e": export_id, "u": str(user.pk), "n": member}, salt=_SALT,
+                              compress=True)
+        ready = ExportReady(export_id=export_id, kind=spec, passphrase=passphrase, token=token,
+                            filename=f"{member}.zip", size=size, sha256=digest)
         with transaction.atomic():
             audit(actor=user, action="export", model=f"export.{spec.name}", object_id=export_id,
                   detail={"export": spec.name, "purpose": purpose.strip()[:200],
                           "recipient": recipient.strip()[:120], "size": size,
                           "sha256": digest, "encrypted": "zip-aes256",
                           **(detail or {})})
-        partial.replace(final)
+            if then is not None:
+                then(ready)
     except BaseException:
         partial.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
         raise
-    token = signing.dumps({"e": export_id, "u": str(user.pk), "n": member}, salt=_SALT,
-                          compress=True)
-    return ExportReady(export_id=export_id, kind=spec, passphrase=passphrase, token=token,
-                       filename=f"{member}.zip", size=size, sha256=digest)
+    return ready
 
 
 def export_record(*, user, kind: str, purpose: str, recipient: str, data: bytes,

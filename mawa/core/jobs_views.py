@@ -23,6 +23,9 @@ def _context(job) -> dict:
             "minutes": exports.LINK_SECONDS // 60}
 
 
+job_context = _context  # what the job templates need (also core.views_exports)
+
+
 @never_cache
 @require_GET
 @login_required

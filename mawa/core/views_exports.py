@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from mawa.core import exports
+from mawa.core import exports, jobs_views
 from mawa.core.errors import ValidationFailed
 
 
@@ -69,3 +69,24 @@ def export_page(request, *, title, make, back: str = ""):
         return export_form_page(request, title=title, action=action, error=exc.message,
                                 fields=exc.fields, status=400)
     return export_ready_page(request, ready, back=back)
+
+
+def export_job_page(request, *, title, start, back: str = ""):
+    """An export written by a background job (``core.export_jobs``): GET shows the form asking
+    for the purpose and the recipient; POST calls ``start(purpose=…, recipient=…)``, which
+    returns ``(job, passphrase)``, and shows the passphrase — once, here — with the job's
+    progress, which offers the download when the file is written (the job's page
+    ``/jobs/<id>/`` shows the same, without the passphrase). A missing purpose or recipient
+    shows the form again (400)."""
+    action = request.get_full_path()
+    if request.method != "POST":
+        return export_form_page(request, title=title, action=action)
+    try:
+        job, passphrase = start(purpose=request.POST.get("purpose", ""),
+                                recipient=request.POST.get("recipient", ""))
+    except ValidationFailed as exc:
+        return export_form_page(request, title=title, action=action, error=exc.message,
+                                fields=exc.fields, status=400)
+    return render(request, "core/export_job_started.html", {
+        **jobs_views.job_context(job), "title": title, "passphrase": passphrase,
+        "back": back})

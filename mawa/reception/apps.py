@@ -35,6 +35,16 @@ class ReceptionConfig(AppConfig):
                               Perm.ICRC_EXPORT, 16, menu=persons, kwargs=(("fmt", "csv"),)))
         panel_register(reception_panel)
         job_kind_register(JOB_KIND, label=_("ID cards of a group"), run=idcards_job_run)
+        # encrypted exports written by a job (core.export_jobs): the passphrase is shown when
+        # the job starts, sealed for the job, wiped once the file is written
+        from mawa.core.export_jobs import export_job_runner
+        from mawa.reception import exports as reception_exports
+        from mawa.reception import icrc
+
+        job_kind_register(icrc.ICRC_JOB_KIND, label=_("ICRC internment notification"),
+                          run=export_job_runner(icrc.icrc_notification_job_run))
+        job_kind_register(reception_exports.JOB_KIND, label=_("Export of the register (CSV)"),
+                          run=export_job_runner(reception_exports.persons_export_job_run))
         # the audit-trail page (accounts) filters by a record's code: whose ids carry it
         from mawa.core.hooks import hook_register
 

@@ -13,13 +13,16 @@ request; values are never copied into the audit.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import export_jobs
+from mawa.core import exports as core_exports
 from mawa.core.audit import audit
 from mawa.core.errors import ValidationFailed
 from mawa.reception.fieldinfo import SENSITIVE_PERSON_FIELDS
@@ -27,6 +30,7 @@ from mawa.reception.icrc import _safe_cell
 from mawa.reception.models import Person
 
 CHUNK = 5000
+JOB_KIND = "persons_export"  # the background job that writes the export (core.jobs)
 
 OPERATIONAL = ["short_code", "status", "category", "given_ar", "given_lat", "father_ar",
                "father_lat", "grandfather_ar", "grandfather_lat", "family_ar", "family_lat",
@@ -62,8 +66,13 @@ def persons_export_start(*, user, purpose: str, site=None) -> list[str]:
     return columns
 
 
-def persons_export_lines(*, user, columns: list[str], site=None) -> Iterator[str]:
-    """The CSV, line by line (UTF-8 BOM first so spreadsheet programs read Arabic)."""
+def persons_export_lines(*, user, columns: list[str], site=None,
+                         progress: Callable[[int, int], None] | None = None,
+                         tally: dict | None = None) -> Iterator[str]:
+    """The CSV, line by line (UTF-8 BOM first so spreadsheet programs read Arabic).
+    ``progress(read, total)`` after each chunk: persons read of those in scope (a job's
+    progress; its cancel stops the export there). ``tally["rows"]`` counts the rows
+    written."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(columns)
     # Visibility ("registered at or held at one of my sites") is checked here, on each chunk
@@ -72,10 +81,9 @@ def persons_export_lines(*, user, columns: list[str], site=None) -> Iterator[str
     # primary key in order costs the same for every chunk. ``persons_visible`` states the rule;
     # a test keeps the two equal.
     visible_sites = access.site_ids(user)
-    qs = Person.objects.all()
-    if site is not None:
-        qs = qs.filter(current_site=site)
-    qs = qs.order_by("id")
+    qs = _scope(site).order_by("id")
+    total = qs.count() if progress is not None else 0
+    read = 0
     last = None
     fields = ["id", "site_id", "current_site_id", *columns]
     while True:
@@ -88,7 +96,17 @@ def persons_export_lines(*, user, columns: list[str], site=None) -> Iterator[str
             if visible_sites is None or r[1] in visible_sites or r[2] in visible_sites:
                 out.append(writer.writerow([_cell(v) for v in r[3:]]))
         last = rows[-1][0]
+        read += len(rows)
+        if tally is not None:
+            tally["rows"] = tally.get("rows", 0) + len(out)
         yield "".join(out)
+        if progress is not None:
+            progress(read, max(total, read))
+
+
+def _scope(site=None):
+    qs = Person.objects.all()
+    return qs.filter(current_site=site) if site is not None else qs
 
 
 _FORMULA_START = frozenset("=-@\t\r+")
@@ -115,22 +133,59 @@ def _cell(value) -> str:
 
 
 def persons_export_file(*, user, purpose: str, recipient: str, site=None):
-    """The register as an encrypted, recorded, short-lived export (``core.exports``): the CSV
-    is streamed chunk by chunk into the AES zip on disk, memory stays flat."""
-    from mawa.core import exports as core_exports
-
+    """The register as an encrypted, recorded, short-lived export (``core.exports``), made on
+    the request or at the command line (``mawa export persons``): the CSV is streamed chunk by
+    chunk into the AES zip on disk, memory stays flat. The page starts a job instead
+    (``persons_export_job_start``), which writes the same file."""
     core_exports.export_check(user=user, kind="persons_csv", purpose=purpose,
                               recipient=recipient, site=site)
+    columns = _columns(user, site)
+    return core_exports.export_create(
+        user=user, kind="persons_csv", purpose=purpose, recipient=recipient, site=site,
+        write=_writer(user=user, columns=columns, site=site),
+        detail={"columns": len(columns)}, stamp=timezone.localdate().isoformat())
+
+
+def _columns(user, site) -> list[str]:
     columns = list(OPERATIONAL)
     if access.can(user, Perm.PERSON_SENSITIVE_VIEW, site):
         columns += SENSITIVE
+    return columns
 
+
+def _writer(*, user, columns: list[str], site=None, progress=None, tally=None):
     def write(fh) -> None:
-        for chunk in persons_export_lines(user=user, columns=columns, site=site):
+        for chunk in persons_export_lines(user=user, columns=columns, site=site,
+                                          progress=progress, tally=tally):
             fh.write(chunk.encode("utf-8"))
 
-    from django.utils import timezone
+    return write
 
-    return core_exports.export_create(
-        user=user, kind="persons_csv", purpose=purpose, recipient=recipient, site=site,
-        write=write, detail={"columns": len(columns)}, stamp=timezone.localdate().isoformat())
+
+# --- the job -----------------------------------------------------------------------------------
+
+def persons_export_job_start(*, user, purpose: str, recipient: str, site=None):
+    """Start the job that writes the register export (``core.export_jobs``): checks the
+    permission, the purpose and the recipient now, and returns ``(job, passphrase)`` — the
+    passphrase to show once, on the page that started the job. Progress is counted in persons
+    read of those in scope."""
+    return export_jobs.export_job_start(
+        user=user, job_kind=JOB_KIND, export_kind="persons_csv", purpose=purpose,
+        recipient=recipient, site=site, subject=getattr(site, "code", ""),
+        total=_scope(site).count())
+
+
+def persons_export_job_run(job, progress) -> None:
+    """What the ``persons_export`` job does: check the owner's permission again, stream the
+    register into the encrypted file reporting progress after each chunk, then in one
+    transaction: the export's ledger entry, the job done, its seal wiped."""
+    user, site = job.owner, job.site
+    core_exports.export_check(user=user, kind="persons_csv",
+                              purpose=job.params.get("purpose", ""),
+                              recipient=job.params.get("recipient", ""), site=site)
+    columns = _columns(user, site)
+    tally: dict = {"rows": 0}
+    export_jobs.export_job_deliver(
+        job, export_kind="persons_csv", count_of=lambda: tally["rows"], site=site,
+        write=_writer(user=user, columns=columns, site=site, progress=progress, tally=tally),
+        detail={"columns": len(columns)}, stamp=timezone.localdate().isoformat())

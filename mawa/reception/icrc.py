@@ -34,11 +34,12 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import export_jobs, exports
 from mawa.core.audit import audit, audit_change
-from mawa.core.errors import ValidationFailed
+from mawa.core.errors import NotFound, ValidationFailed
 from mawa.core.ledger import ledger_append
 from mawa.core.models import LedgerEntry
-from mawa.core.pdf import render_pdf
+from mawa.core.pdf import render_pdf_chunked
 from mawa.reception.models import Person, Status
 
 # Persons in the Detaining Power's hands: notified while interned, also when hospitalised,
@@ -62,6 +63,10 @@ COLUMNS = [
     ("contact_phone", _lazy("Telephone")), ("contact_address", _lazy("Address")),
     ("change", _lazy("Change since the last notification")),
 ]
+
+ICRC_JOB_KIND = "icrc_notification"  # the background job that writes a list (core.jobs)
+ICRC_PDF_CHUNK = 200  # persons per WeasyPrint document of a long list (core.pdf)
+_CSV_BATCH = 1000  # rows between two progress reports of the CSV
 
 
 def person_icrc_withhold(*, actor, person: Person, withheld: bool, reason: str = "") -> Person:
@@ -202,10 +207,23 @@ def icrc_csv(rows: list[dict]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def icrc_pdf(rows: list[dict], *, withheld: int) -> bytes:
-    """The notification as a PDF list (slow: call outside transactions)."""
-    return render_pdf("reception/icrc_notification.html", {
-        "rows": rows, "withheld": withheld, "columns": COLUMNS, "generated": timezone.now()})
+def icrc_pdf(rows: list[dict], *, withheld: int, progress=None) -> bytes:
+    """The notification as a PDF list (slow: call outside transactions), rendered in chunks of
+    ``ICRC_PDF_CHUNK`` persons joined into one PDF (``core.pdf.render_pdf_chunked``), so the
+    time per person does not grow with the list; the heading and the count are on the first
+    page only, each chunk's pages say which persons they hold."""
+    total = len(rows)
+    starts = {id(rows[i]): i for i in range(0, total, ICRC_PDF_CHUNK)}
+
+    def chunk_context(part) -> dict:
+        first = starts.get(id(part[0]), 0) if part else 0
+        return {"continued": first > 0, "first_no": first + 1,
+                "last_no": first + len(part), "chunked": total > ICRC_PDF_CHUNK}
+
+    return render_pdf_chunked("reception/icrc_notification.html", rows, {
+        "withheld": withheld, "columns": COLUMNS, "generated": timezone.now(), "count": total},
+        chunk=ICRC_PDF_CHUNK, items_name="rows", progress=progress,
+        chunk_context=chunk_context)
 
 
 def _safe_cell(value) -> str:
@@ -220,25 +238,83 @@ def _safe_cell(value) -> str:
 
 def icrc_notification_export(*, user, fmt: str, purpose: str, recipient: str, site=None,
                              full: bool = False):
-    """The notification as an encrypted, recorded, short-lived export (``core.exports``): what
-    changed since the last list sent (``full``: everyone notifiable); the list is recorded as
-    sent (``icrc_last_list``)."""
-    from django.utils import timezone
-
-    from mawa.core import exports
-
-    kind = "icrc_pdf" if fmt == "pdf" else "icrc_csv"
+    """The notification as an encrypted, recorded, short-lived export (``core.exports``),
+    made on the request: what changed since the last list sent (``full``: everyone
+    notifiable); the list is recorded as sent (``icrc_last_list``) in the transaction of the
+    export's ledger entry. The pages start a job instead (``icrc_notification_job_start``),
+    which does the same work."""
+    kind = _export_kind(fmt)
     exports.export_check(user=user, kind=kind, purpose=purpose, recipient=recipient, site=site)
     rows, withheld = icrc_notification_rows(user=user, site=site, full=full)
-    data = icrc_pdf(rows, withheld=withheld) if fmt == "pdf" else icrc_csv(rows)
-    made = exports.export_create(user=user, kind=kind, purpose=purpose, recipient=recipient,
-                                 site=site, write=lambda fh: fh.write(data),
-                                 detail={"rows": len(rows), "withheld": withheld},
-                                 stamp=timezone.localdate().isoformat())
-    with transaction.atomic():
-        _list_record(user=user, site=site, rows=rows, recipient=recipient)
-    return made
+    return exports.export_create(
+        user=user, kind=kind, purpose=purpose, recipient=recipient, site=site,
+        write=_writer(fmt, rows, withheld), detail={"rows": len(rows), "withheld": withheld},
+        stamp=timezone.localdate().isoformat(),
+        then=lambda ready: _list_record(user=user, site=site, rows=rows, recipient=recipient))
 
 
-__all__ = ["COLUMNS", "icrc_csv", "icrc_last_list", "icrc_notification_export",
+def _export_kind(fmt: str) -> str:
+    if fmt not in ("csv", "pdf"):
+        raise NotFound()
+    return "icrc_pdf" if fmt == "pdf" else "icrc_csv"
+
+
+def _writer(fmt: str, rows: list[dict], withheld: int, progress=None):
+    """What writes the list into the export's file: the PDF rendered in chunks
+    (``ICRC_PDF_CHUNK`` persons a document, joined), the CSV in batches; ``progress(done,
+    total)`` after each (a job's: cancel stops it there)."""
+
+    def write(fh) -> None:
+        if fmt == "pdf":
+            fh.write(icrc_pdf(rows, withheld=withheld, progress=progress))
+            return
+        fh.write(icrc_csv([]))  # the byte-order mark and the header line
+        writer_rows = io.StringIO()
+        writer = csv.writer(writer_rows)
+        for start in range(0, len(rows), _CSV_BATCH):
+            writer_rows.seek(0)
+            writer_rows.truncate()
+            for r in rows[start:start + _CSV_BATCH]:
+                writer.writerow([_safe_cell(r[key]) for key, _label in COLUMNS])
+            fh.write(writer_rows.getvalue().encode("utf-8"))
+            if progress is not None:
+                progress(min(start + _CSV_BATCH, len(rows)), len(rows))
+
+    return write
+
+
+def icrc_notification_job_start(*, user, fmt: str, purpose: str, recipient: str, site=None,
+                                full: bool = False):
+    """Start the job that writes the notification (``core.export_jobs``): checks the
+    permissions, the purpose and the recipient now, and returns ``(job, passphrase)`` — the
+    passphrase to show once, on the page that started the job."""
+    kind = _export_kind(fmt)
+    access.require(user, Perm.PROTECTION_ACT, site)
+    return export_jobs.export_job_start(
+        user=user, job_kind=ICRC_JOB_KIND, export_kind=kind, purpose=purpose,
+        recipient=recipient, site=site, subject=fmt.upper(),
+        params={"format": fmt, "full": bool(full)})
+
+
+def icrc_notification_job_run(job, progress) -> None:
+    """What the ``icrc_notification`` job does: read the rows (the owner's permission checked
+    again), write the encrypted file in chunks reporting progress, then in one transaction:
+    the export's ledger entry, the list recorded as sent, the job done, its seal wiped."""
+    user, site, fmt = job.owner, job.site, job.params["format"]
+    kind = _export_kind(fmt)
+    exports.export_check(user=user, kind=kind, purpose=job.params.get("purpose", ""),
+                         recipient=job.params.get("recipient", ""), site=site)
+    rows, withheld = icrc_notification_rows(user=user, site=site,
+                                            full=bool(job.params.get("full")))
+    progress(0, len(rows))
+    recipient = job.params.get("recipient", "")
+    export_jobs.export_job_deliver(
+        job, export_kind=kind, write=_writer(fmt, rows, withheld, progress), count=len(rows),
+        site=site, detail={"rows": len(rows), "withheld": withheld},
+        stamp=timezone.localdate().isoformat(),
+        also=lambda ready: _list_record(user=user, site=site, rows=rows, recipient=recipient))
+
+
+__all__ = ["COLUMNS", "ICRC_JOB_KIND", "icrc_csv", "icrc_last_list", "icrc_notification_export",
+           "icrc_notification_job_run", "icrc_notification_job_start",
            "icrc_notification_rows", "icrc_pdf", "person_icrc_withhold"]

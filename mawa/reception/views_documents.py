@@ -16,7 +16,7 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.accounts.views import step_up_required
 from mawa.core.errors import NotFound, ValidationFailed
-from mawa.core.views_exports import export_page
+from mawa.core.views_exports import export_job_page
 from mawa.reception import exports, icrc, idcards, selectors
 
 
@@ -72,12 +72,14 @@ def group_idcards(request, group_id):
 @access.requires(Perm.ICRC_EXPORT)
 @step_up_required
 def icrc_notification(request, fmt):
-    """GET: the form (purpose, recipient). POST: the notification as an encrypted export."""
+    """GET: the form (purpose, recipient). POST: start the job that writes the notification
+    as an encrypted export; the page shows the passphrase once and the job's progress, then
+    its download."""
     if fmt not in ("csv", "pdf"):
         raise NotFound()
-    return export_page(request, title=_("ICRC internment notification (%(fmt)s)") % {
-        "fmt": fmt.upper()}, make=partial(icrc.icrc_notification_export, user=request.user,
-                                          fmt=fmt))
+    return export_job_page(request, title=_("ICRC internment notification (%(fmt)s)") % {
+        "fmt": fmt.upper()}, start=partial(icrc.icrc_notification_job_start,
+                                           user=request.user, fmt=fmt))
 
 
 @require_POST
@@ -102,7 +104,8 @@ def person_icrc_withhold(request, person_id):
 @access.requires(Perm.PERSON_EXPORT)
 @step_up_required
 def persons_export(request):
-    """GET: the form (purpose, recipient). POST: the register, streamed into an encrypted
-    file; the page then shows the passphrase once and a 15-minute, single-use link."""
-    return export_page(request, title=_("Export the register (CSV)"),
-                       make=partial(exports.persons_export_file, user=request.user))
+    """GET: the form (purpose, recipient). POST: start the job that streams the register into
+    an encrypted file; the page shows the passphrase once and the job's progress, then a
+    15-minute, single-use link."""
+    return export_job_page(request, title=_("Export the register (CSV)"),
+                           start=partial(exports.persons_export_job_start, user=request.user))

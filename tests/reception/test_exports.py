@@ -8,12 +8,15 @@ from mawa.core.models import LedgerEntry
 from mawa.reception import exports
 
 
+@pytest.mark.django_db(transaction=True)
 def test_protection_exports_an_encrypted_csv_with_purpose_on_the_audit(register, users,
                                                                        client_for):
     import io
     import time
 
     import pyzipper
+
+    from mawa.core import jobs
 
     person = register()[0]
     client = client_for(users[Role.PROTECTION_OFFICER])
@@ -22,12 +25,14 @@ def test_protection_exports_an_encrypted_csv_with_purpose_on_the_audit(register,
     session.save()
     response = client.post("/reception/persons/export/", {"purpose": "camp planning",
                                                          "recipient": "camp NUR"})
-    assert response.status_code == 200
-    ready = response.context["ready"]
-    download = client.get(response.context["link"])
+    assert response.status_code == 200  # the job started; the passphrase is shown now
+    passphrase = response.context["passphrase"]
+    jobs.jobs_work(batch=True, worker_id="test-worker")  # the worker writes the file
+    link = client.get(f"/jobs/{response.context['job'].pk}/").context["link"]
+    download = client.get(link)
     data = b"".join(download.streaming_content)
     with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
-        archive.setpassword(ready.passphrase.encode())
+        archive.setpassword(passphrase.encode())
         text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
     assert person.short_code in text
     entry = LedgerEntry.objects.filter(kind="audit.export").last()

@@ -56,11 +56,14 @@ def test_only_protection_may_withhold_or_notify(interned, users, role):
         icrc.icrc_notification_rows(user=users[role])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_csv_and_pdf_are_served_to_protection(interned, users, client_for):
     import io
     import time
 
     import pyzipper
+
+    from mawa.core import jobs
 
     client = client_for(users[Role.PROTECTION_OFFICER])
     session = client.session
@@ -70,10 +73,12 @@ def test_the_csv_and_pdf_are_served_to_protection(interned, users, client_for):
     def fetch(fmt):
         page = client.post(f"/reception/icrc/notification.{fmt}",
                            {"purpose": "notification", "recipient": "ICRC delegation"})
-        assert page.status_code == 200
-        data = b"".join(client.get(page.context["link"]).streaming_content)
+        assert page.status_code == 200  # the job started; the passphrase is shown now
+        jobs.jobs_work(batch=True, worker_id="test-worker")  # the worker writes the file
+        link = client.get(f"/jobs/{page.context['job'].pk}/").context["link"]
+        data = b"".join(client.get(link).streaming_content)
         with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
-            archive.setpassword(page.context["ready"].passphrase.encode())
+            archive.setpassword(page.context["passphrase"].encode())
             return archive.read(archive.namelist()[0])
 
     text = fetch("csv").decode("utf-8-sig")
