@@ -153,8 +153,13 @@ class CampDemo:
                                          client_key=_k("dist", key, person.id, day))
 
     def _interned(self, offset: int, count: int) -> list[Person]:
-        return list(Person.objects.filter(status=Status.INTERNED, current_site=self.camp)
-                    .order_by("short_code")[offset:offset + count])
+        """``count`` interned persons from ``offset`` on in code order; a small demo (fewer
+        internees than the story's offsets) wraps the offset round."""
+        interned = Person.objects.filter(status=Status.INTERNED, current_site=self.camp)
+        total = interned.count()
+        if total <= offset:
+            offset = offset % max(1, total - count + 1)
+        return list(interned.order_by("short_code")[offset:offset + count])
 
     def hospitalise(self, offset: int, count: int, *, days: int, why: str) -> list:
         now = timezone.now()

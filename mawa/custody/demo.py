@@ -134,7 +134,7 @@ class CustodyDemo:
                 rounds = ROUNDS_OF[model]
                 qty = rng.choice([2, 3, 4, 6]) if model == "RPG-7" else \
                     rng.choice([30, 60, 90, 120, 240, 440])
-                lot = self._add(receipt, kind=Kind.AMMUNITION, catalogue=None,
+                lot = self._add(receipt, kind=Kind.AMMUNITION, catalogue=self.catalogue[rounds],
                                 calibre=self.catalogue[rounds].calibre, model=rounds,
                                 ammunition_type="HEAT" if model == "RPG-7" else "ball",
                                 quantity=qty, lot_number=f"{rng.randint(1, 999):03d}-"

@@ -299,7 +299,14 @@ class Item(DomainModel):
 
     @property
     def title(self) -> str:
-        return " ".join(p for p in (self.make, self.model, self.variant) if p) or \
+        """Make, model and variant; the model by the catalogue's name in the active language
+        when the catalogue entry was read with the item (``select_related("catalogue")``:
+        never a query per row)."""
+        model = self.model
+        catalogue = self._state.fields_cache.get("catalogue")
+        if catalogue is not None and model == catalogue.name:
+            model = catalogue.display_name
+        return " ".join(p for p in (self.make, model, self.variant) if p) or \
             self.get_kind_display()
 
     @property

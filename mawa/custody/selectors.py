@@ -49,7 +49,7 @@ def item_list(*, user, store=None, state: str = "", kind: str = "", site=None, q
               category: str = "", surrendered_at=None, before=None, limit: int = 50
               ) -> list[Item]:
     """Items newest first, keyset-paginated on the UUIDv7 id (constant time on any page)."""
-    qs = items_visible(user=user).select_related("location_site", "store")
+    qs = items_visible(user=user).select_related("location_site", "store", "catalogue")
     if store is not None:
         qs = qs.filter(store=store)
     if site is not None:
@@ -118,7 +118,7 @@ def _history_shown(lines: list[HistoryLine]) -> None:
     store_ids = {str(ln.data.get("store")) for ln in lines if ln.data.get("store")}
     stores = {}
     for s in Store.objects.filter(pk__in=[i for i in store_ids if len(i) == 36]):
-        stores[str(s.pk)] = s.name
+        stores[str(s.pk)] = s.display_name
     names = display.site_names({ln.site for ln in lines}
                                | {ln.data.get("to_site", "") for ln in lines})
     for ln in lines:

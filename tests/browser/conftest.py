@@ -6,17 +6,9 @@ import pytest
 
 
 @pytest.fixture
-def small_operation(settings, tmp_path, monkeypatch):
-    """The demo scenario, its arrival groups cut to a handful of people."""
-    from mawa.custody import demo as custody_demo
+def small_operation(settings, tmp_path):
+    """The demo scenario at a small size (every group of the story, a few people each)."""
     from mawa.demo.loader import demo_load
-    from mawa.reception import demo as reception_demo
 
     settings.MAWA_DEMO_ACCOUNTS_FILE = str(tmp_path / "accounts.json")
-    small = []
-    for row in reception_demo.GROUPS[:1] + reception_demo.GROUPS[-1:]:
-        code, days, hour, _reported, _count, *rest = row
-        small.append((code, days, hour, 14, 12, *rest))
-    monkeypatch.setattr(reception_demo, "GROUPS", small)
-    monkeypatch.setattr(custody_demo, "PERSONS", 10)
-    return demo_load()
+    return demo_load(size=24)

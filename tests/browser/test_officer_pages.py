@@ -131,7 +131,10 @@ def test_surrender_by_name_with_models_by_kind_and_markings(browser_page, login_
     page.select_option("select[name=accepted]", "0")
     assert reason.is_visible()
     page.select_option("select[name=accepted]", "1")
-    page.select_option("select[name=catalogue]", label="AKM (7.62×39 mm)")
+    from mawa.custody.models import MaterielModel
+
+    # by its id: on this Arabic page the label is the model's Arabic name
+    page.select_option("select[name=catalogue]", str(MaterielModel.objects.get(name="AKM").pk))
     page.fill("input[name=serial_number]", "123456")
     page.fill("textarea[name=markings]", "ЖК 1984 ٧٧٣١")
     page.fill("input[name=cleared_by]", "Cpl. Salem")

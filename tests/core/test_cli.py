@@ -26,7 +26,9 @@ def installation(tmp_path_factory):
                                  f"{result.stderr}")
         return result
 
-    out = run("setup")
+    # a smaller story than `make run`'s: the command's behaviour, not the demo's size (the
+    # full-size demo is tests/reports/test_demo.py's)
+    out = run("setup", "--demo-size", "300")
     return {"var": var, "run": run, "setup_output": out.stdout}
 
 

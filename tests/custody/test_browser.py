@@ -37,7 +37,11 @@ def test_surrender_receipt_and_verify(browser_page, login_in_browser, users, sit
     page.click("[data-testid=open-surrender]")
     page.wait_for_selector("[data-testid=item-form]")
     # a rifle from the catalogue
-    page.select_option("select[name=catalogue]", label="AKM (7.62×39 mm)")
+    from mawa.custody.models import MaterielModel
+
+    # by its id: the label is the model's name in the page's language (Arabic names, issue 21)
+    akm = MaterielModel.objects.get(name="AKM")
+    page.select_option("select[name=catalogue]", str(akm.pk))
     page.fill("input[name=serial_number]", "١٢٣٤٥٦")  # Arabic-Indic digits are accepted
     page.fill("input[name=cleared_by]", "Cpl. Salem")
     page.fill("input[name=verified_by]", "Lt. Nabil")

@@ -101,11 +101,16 @@ def test_markings_on_the_receipt_page_and_a_plain_check_line_on_the_pdf(
     from django.template.loader import render_to_string
 
     items = list(receipt.items.all())
-    text = render_to_string("custody/receipt_pdf.html", {"receipt": receipt, "items": items,
-                                                         "qr": ""})
-    assert "ЖК 7731" in text
-    assert "verify-receipt" not in text and "public key" not in text
-    assert "To check this receipt" in text
+    from django.utils import translation
+
+    for language, check_line in (("en", "To check this receipt"),
+                                 ("ar", "للتحقق من هذا الإيصال")):
+        with translation.override(language):  # a receipt prints in its officer's language
+            text = render_to_string("custody/receipt_pdf.html",
+                                    {"receipt": receipt, "items": items, "qr": ""})
+        assert "ЖК 7731" in text
+        assert "verify-receipt" not in text and "public key" not in text.lower()
+        assert check_line in text
     assert receipt_print(user=officer, receipt=receipt).startswith(b"%PDF")
 
 

@@ -100,3 +100,18 @@ def when(value):
 def num(value) -> str:
     """``{{ n|num }}``, ``{{ person.short_code|num }}``: digits in the reader's choice."""
     return display.number_text(value)
+
+
+@register.filter
+def model_name(label) -> str:
+    """``app.model`` (as the audit trail stores it): the model's translated name."""
+    try:
+        return str(apps.get_model(str(label))._meta.verbose_name)
+    except (LookupError, ValueError):
+        return display.humanise(str(label))
+
+
+@register.filter
+def humanised(key) -> str:
+    """A stored key (``match_run``) in words, for keys without a label of their own."""
+    return display.humanise(str(key))

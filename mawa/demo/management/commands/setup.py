@@ -15,6 +15,9 @@ class Command(MawaCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-demo", action="store_true")
+        parser.add_argument("--demo-size", type=int, default=None, metavar="N",
+                            help="about N persons registered in the demo (default: the "
+                                 "whole story, some 4,200)")
 
     def handle(self, *args, **options):
         compile_catalogues()
@@ -22,7 +25,8 @@ class Command(MawaCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"] and not demo_is_loaded():
             self.stdout.write("Loading the demo scenario…")
-            demo_load()
+            size = options["demo_size"]
+            demo_load(**({"size": max(30, size)} if size else {}))
         # Every site holds its own signing key, made on first run (never silently replaced).
         for site in Site.objects.all():
             keys.signing_key(site.code)
