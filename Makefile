@@ -70,10 +70,13 @@ test-sqlite: $(STAMP) system-deps
 	$(BIN)/python -m pytest tests -q
 
 # The same database tests on PostgreSQL, in a throwaway cluster started and stopped by
-# tests/pgcluster.py (initdb + pg_ctl on a free port under a temporary directory).
+# tests/pgcluster.py (initdb + pg_ctl on a free port under a temporary directory). The demo at
+# full size is `make run`'s, on SQLite (tests/reports/test_demo.py there); on PostgreSQL the
+# same story replays at 300 persons with the consistency checks after every day
+# (tests/test_scenario.py).
 test-postgres: $(STAMP) system-deps
 	$(BIN)/mawa compiletranslations
-	$(BIN)/python tests/pgcluster.py -- $(BIN)/python -m pytest tests -q -m "not browser" --ignore=tests/names
+	$(BIN)/python tests/pgcluster.py -- $(BIN)/python -m pytest tests -q -m "not browser and not full_demo" --ignore=tests/names
 
 test: lint typecheck test-sqlite test-postgres
 

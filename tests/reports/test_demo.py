@@ -29,6 +29,7 @@ def demo(db, settings, tmp_path):
     return User.objects.get(role=Role.ADMINISTRATOR)
 
 
+@pytest.mark.full_demo
 def test_the_demo_at_full_size(demo):
     """One load of the whole story (about two minutes) for both checks."""
     _report_for_each_day_in_both_languages_and_as_pdf(demo)
