@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "mawa.accountability",
     "mawa.reports",
     "mawa.protection",
+    "mawa.sync",
     "mawa.demo",
     "django.contrib.admin",
     "django.contrib.auth",

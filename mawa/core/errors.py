@@ -17,6 +17,8 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     ├── Forbidden                  403  the role may not do this (outside the compartment)
     ├── NotFound                   404  missing *or* not visible to this user (never tell apart)
     ├── Conflict                   409  state does not allow it (e.g. a lifecycle transition)
+    │   └── UniqueBroken           409  core.changes: a change from elsewhere breaks a rule
+    │                                   that must hold once (kept for review)
     ├── Refused                    409  camp.services: a distribution refused by a named rule
     ├── FileCorrupt                409  accountability.crypto: evidence fails its integrity check
     ├── Throttled                  429  accounts.services: too many failed sign-in attempts

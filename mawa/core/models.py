@@ -135,4 +135,16 @@ class SiteKey(models.Model):
 
 
 # Background jobs (core.jobs): the model lives beside its services.
+# Field operations (core.changes, mawa.sync): nodes, changes, record heads, peers, conflicts.
+from mawa.core.changes_models import (  # noqa: E402,F401
+    Change,
+    ChangeOp,
+    ChangeState,
+    ConflictKind,
+    Node,
+    NodeRole,
+    PeerState,
+    RecordHead,
+    SyncConflict,
+)
 from mawa.core.jobs_models import Job, JobState  # noqa: E402,F401

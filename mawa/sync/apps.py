@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncConfig(AppConfig):
+    """Field operations: enrolling posts, bundles of changes both ways, conflicts to decide.
+    Above the domain apps: it applies their changes through the appliers they register in
+    ``core.changes``."""
+
+    name = "mawa.sync"
+    verbose_name = _("Field operations")
