@@ -154,13 +154,13 @@ def reference_snapshot(node: Node) -> dict:
 
 # --- the post: applying it --------------------------------------------------------------
 
-def _refuse(what: str, ident: str) -> MawaError:
+def _refuse(what, ident: str) -> MawaError:
     return MawaError(_("The reference data from headquarters does not fit this installation: "
                        "%(what)s %(ident)s exists here with another identity.")
                      % {"what": what, "ident": ident}, code="reference_conflict")
 
 
-def _upsert(model, row_id, values: dict, *, label: str, unique: tuple[str, ...] = (),
+def _upsert(model, row_id, values: dict, *, label, unique: tuple[str, ...] = (),
             adopt: bool = False) -> tuple[Any, list[str]]:
     """Create the row with ``row_id`` or bring it to ``values``; returns (row, fields changed)
     (all fields for a new row). A unique value held by another row here is refused, unless
@@ -204,7 +204,7 @@ def _apply_sites(rows: list[dict]) -> None:
             if values.get(k) is not None:
                 values[k] = Decimal(values[k])
         existed = Site.objects.filter(pk=row["id"]).exists()
-        site, changed = _upsert(Site, row["id"], values, label="site", unique=("code",))
+        site, changed = _upsert(Site, row["id"], values, label=_("site"), unique=("code",))
         _audit(site, changed, not existed)
 
 
@@ -214,7 +214,7 @@ def _apply_users(rows: list[dict]) -> None:
         known.add(row["id"])
         clash = User.objects.filter(username__iexact=row["username"]).exclude(pk=row["id"])
         if clash.exists():
-            raise _refuse("user", row["username"])
+            raise _refuse(_("user"), row["username"])
         values = {k: row[k] for k in _USER_FIELDS}
         existed = User.objects.filter(pk=row["id"]).exists()
         user = User.objects.filter(pk=row["id"]).first()
@@ -279,13 +279,13 @@ def _apply_catalogue(snapshot: dict) -> None:
         if values["calibre_mm"] is not None:
             values["calibre_mm"] = Decimal(values["calibre_mm"])
         existed = MaterielModel.objects.filter(pk=row["id"]).exists()
-        obj, changed = _upsert(MaterielModel, row["id"], values, label="materiel model",
+        obj, changed = _upsert(MaterielModel, row["id"], values, label=_("materiel model"),
                                unique=("name",), adopt=True)
         _audit(obj, changed, not existed)
     for row in snapshot.get("stores", []):
         values = {"site_id": row["site"], **{k: row[k] for k in _STORE_FIELDS}}
         existed = Store.objects.filter(pk=row["id"]).exists()
-        obj, changed = _upsert(Store, row["id"], values, label="store",
+        obj, changed = _upsert(Store, row["id"], values, label=_("store"),
                                unique=("short_code",), adopt=True)
         _audit(obj, changed, not existed)
     excludes: dict[str, list[str]] = {}
@@ -296,7 +296,7 @@ def _apply_catalogue(snapshot: dict) -> None:
         existed = ItemType.objects.filter(pk=row["id"]).exists()
         if not existed:
             values["stock"] = row["stock"]
-        obj, changed = _upsert(ItemType, row["id"], values, label="item type",
+        obj, changed = _upsert(ItemType, row["id"], values, label=_("item type"),
                                unique=("short_code",), adopt=True)
         _audit(obj, changed, not existed)
         excludes[row["id"]] = row["excludes"]
@@ -315,12 +315,12 @@ def _apply_nodes(snapshot: dict) -> None:
                   **{k: row[k] for k in _NODE_FIELDS}}
         node = Node.objects.filter(code=row["code"]).first()
         if node is not None and str(node.pk) != row["id"]:
-            raise _refuse("node", row["code"])
+            raise _refuse(_("node"), row["code"])
         if row["code"] == self_code:
             # this installation: its identity and key are its own (only HQ's flags are taken)
             values = {k: values[k] for k in ("compartment_allowed", "is_active")}
         existed = node is not None
-        obj, changed = _upsert(Node, row["id"], values, label="node")
+        obj, changed = _upsert(Node, row["id"], values, label=_("node"))
         _audit(obj, changed, not existed)
     for row in snapshot.get("site_keys", []):
         peer_key_record(row["site_code"], row["public_key"])
