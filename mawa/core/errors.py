@@ -28,7 +28,6 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     │   ├── BundleTampered         400  signature, body hash or decryption does not hold
     │   ├── BundleUnknownSender    400  from a node this installation does not know
     │   └── BundleMisdirected      400  for another installation or another node
-    ├── NotEnrolled                400  sync.keys: the installation (or a peer) is not enrolled
     ├── FileCorrupt                409  accountability.crypto: evidence fails its integrity check
     ├── Throttled                  429  accounts.services: too many failed sign-in attempts
     ├── BackupInvalid              400  core.backup: a backup archive fails its checks
@@ -36,6 +35,8 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     ├── RotationRefused            400  core.keyrotation: a field-key rotation cannot run now
     ├── KekRotationRefused         400  accountability.keyrotation: the compartment key too
     ├── DatabaseEncryptionRefused  400  core.db.encrypt: the database cannot be encrypted now
+    ├── NotEnrolled                400  sync.keys: this installation (or the node named) is
+    │                                   not enrolled in field operations
     ├── KeyMissing                 500  core.keys: a signing key file is missing
     ├── DecryptionFailed           500  core.crypto: the field key does not fit or data altered
     └── CompartmentKeyError        500  accountability.crypto: the compartment key is missing

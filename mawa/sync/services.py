@@ -158,13 +158,17 @@ def _site_keys_ensure() -> None:
     """A core ``SiteKey`` for every known node's public key, so ``ledger_verify`` checks the
     checkpoints and witnesses they sign."""
     known = set(SiteKey.objects.values_list("key_id", flat=True))
-    new = []
+    sites = set(Site.objects.values_list("code", flat=True))
     for code, public in Node.objects.exclude(public_key="").values_list("code", "public_key"):
         key_id = core_keys.key_id_of(bytes.fromhex(public))
-        if key_id not in known:
-            new.append(SiteKey(site_code=code[:5], key_id=key_id, public_key=public))
-            known.add(key_id)
-    SiteKey.objects.bulk_create(new)
+        if key_id in known:
+            continue
+        if code[:5] in sites:
+            # this installation's own key for the site of that code comes first: a recorded
+            # key without its file would read as a key gone missing (post17's peer_key_record)
+            core_keys.signing_key(code[:5])
+        SiteKey.objects.create(site_code=code[:5], key_id=key_id, public_key=public)
+        known.add(key_id)
 
 
 def _checkpoint_dict(c: Checkpoint) -> dict:

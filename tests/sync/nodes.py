@@ -61,13 +61,19 @@ def _as_default(wrapper, var_dir: Path, key_dir: Path) -> Iterator[None]:
             holder.default = before
 
 
+_template: list[Path] = []
+
+
 def template_database(directory: Path) -> Path:
-    """A migrated, empty database file to copy for each node."""
+    """A migrated, empty database file to copy for each node (made once per process)."""
+    if _template:
+        return _template[0]
     path = directory / "template.sqlite3"
     wrapper = _wrapper(path)
     with _as_default(wrapper, directory / "var", directory / "keys"):
         call_command("migrate", verbosity=0)
     wrapper.close()
+    _template.append(path)
     return path
 
 
