@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -278,11 +279,15 @@ def _change_from(row: list, data: dict, now: dt.datetime) -> Change:
     """The ``Change`` a received row and change describe, checked against each other (the
     row's payload seals the change: a change that does not match its row is refused)."""
     stream, seq = row[0], int(row[1])
+    if not isinstance(data.get("fields"), dict):
+        raise BundleMalformed()
     try:
         payload = json.loads(row[6])
-        change = Change(id=data["id"], node=stream[len(PREFIX):], seq=seq,
-                        record_type=data["record_type"], record_id=data["record_id"],
-                        op=data["op"], base=data["base"] or None, fields=data["fields"],
+        change = Change(id=uuid.UUID(data["id"]), node=stream[len(PREFIX):], seq=seq,
+                        record_type=data["record_type"],
+                        record_id=uuid.UUID(data["record_id"]), op=data["op"],
+                        base=uuid.UUID(data["base"]) if data["base"] else None,
+                        fields=data["fields"],
                         actor=data.get("actor") or "", site=data.get("site") or "",
                         made_at=data.get("made_at") or "", received_at=now,
                         state=ChangeState.WAITING)
@@ -291,7 +296,7 @@ def _change_from(row: list, data: dict, now: dt.datetime) -> Change:
                   and (payload["base"] or None) == (data["base"] or None)
                   and payload["made_at"] == change.made_at
                   and payload["fields"] == fields_digest(data["fields"]))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise BundleMalformed() from None
     if not sealed or not stream.startswith(PREFIX):
         raise BundleTampered(_("A change in the bundle does not match its sealed ledger "
@@ -313,6 +318,7 @@ class _Applier:
         self.moved: dict[tuple[str, str], str] = {}
         self.users: dict[str, Any] = {}
         self.now = timezone.now()
+        self.last_call: tuple[str, str] | None = None  # (node, made_at) of the last applied
 
     # ... heads and states, read in batches and refreshed where the record may have moved
     def preload(self, pending: list[Change]) -> None:
@@ -369,7 +375,9 @@ class _Applier:
         base = str(c.base) if c.base else None
         resolves = c.fields.get(RESOLVES) if isinstance(c.fields, dict) else None
         head = self.heads.get(key)
-        if head != base or (c.op == ChangeOp.CREATE and head is not None):
+        if head != base or (c.node, c.made_at) == self.last_call:
+            # the head may have moved since it was read: an applier's service touched the
+            # record replaying a change made in the same call
             head = self.head_fresh(key)
         if resolves and head is not None and head != base:
             if head in resolves:
@@ -442,6 +450,12 @@ class _Applier:
         except MawaError as exc:
             return self.conflict(c, key, ConflictKind.REFUSED, self.heads.get(key),
                                  _english(exc))
+        except IntegrityError as exc:
+            # a rule of the database the applier did not check first: for a person to see,
+            # not a stalled stream
+            return self.conflict(c, key, ConflictKind.REFUSED, self.heads.get(key),
+                                 f"refused by the database: {exc}"[:300])
+        self.last_call = (c.node, c.made_at)
         self.done(c, key)
         if resolves:
             self.settle(resolves, c)
@@ -583,7 +597,13 @@ def sync_import(data: bytes) -> ImportResult:
         new = [c for c in incoming if str(c.id) not in known]
         result.present = len(incoming) - len(new)
         Change.objects.bulk_create(new, batch_size=1000)
-        pending = list(Change.objects.filter(state=ChangeState.WAITING).order_by("node", "seq"))
+        fresh = {str(c.id) for c in new}
+        older = [i for i in Change.objects.filter(state=ChangeState.WAITING).values_list(
+            "id", flat=True) if str(i) not in fresh]
+        pending = list(new)
+        for chunk in _chunks(older):
+            pending += list(Change.objects.filter(id__in=chunk))
+        pending.sort(key=lambda c: (c.node, c.seq))
         applier = _Applier(me, result)
         applier.run(pending)
         applier.finish()
@@ -653,6 +673,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                 applier = change_applier(change)
                 if applier is None:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
+                change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with transaction.atomic(), change_applying(change):
                     applier(change, actor)
                 moved = {(change.record_type, str(change.record_id)): str(change.id)}
@@ -670,6 +691,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                 applier = change_applier(change)
                 if applier is None:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
+                change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with change_resolving(ids):
                     applier(change, actor)
                 made = Change.objects.filter(

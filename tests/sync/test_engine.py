@@ -19,7 +19,7 @@ from mawa.core.changes_models import (
     RecordHead,
     SyncConflict,
 )
-from mawa.core.errors import Conflict
+from mawa.core.errors import Conflict, NotFound
 from mawa.core.ledger import ledger_verify
 from mawa.core.models import Checkpoint, LedgerEntry, Site
 from mawa.sync.bundle import (
@@ -31,6 +31,7 @@ from mawa.sync.bundle import (
     BundleUnknownSender,
     bundle_header,
 )
+from mawa.sync.selectors import conflict_detail, conflicts_open
 from mawa.sync.services import conflict_decide, sync_export, sync_import, sync_status
 from tests.sync.nodes import (
     RECORD,
@@ -397,3 +398,18 @@ def test_import_queries_do_not_grow_many_per_change(nodes):
     # the test applier itself costs a few queries a change (check, insert, capture): the
     # engine adds a savepoint around each, and nothing else per change
     assert (large - small) / 40 <= 9, (small, large)
+
+
+def test_the_conflict_queue_shows_both_versions_side_by_side(nodes):
+    record = _edited_on_both_sides(nodes)
+    with nodes["HQ"].active():
+        queue = conflicts_open(admin())
+        assert [c.change.record_id for c in queue] == [record]
+        detail = conflict_detail(admin(), queue[0].pk)
+        assert detail.incoming.node == "QAM" and detail.current.node == "HQ"
+        assert [(r.name, r.current, r.incoming, r.differs) for r in detail.rows] == [
+            ("name", "HQ's name", "post's name", True)]
+        with pytest.raises(NotFound):
+            conflict_detail(admin(), "not-an-id")
+        conflict_decide(actor=admin(), conflict=queue[0], choice="incoming")
+        assert conflicts_open(admin()) == []
