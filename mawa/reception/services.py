@@ -639,7 +639,9 @@ def _registered_changes(people: list[CleanPerson], persons: list[Person], alias_
         "site": site.code, "short_code": p.short_code, "client_key": clean.client_key,
         "content_hash": clean.content_hash, "group": clean.group.pk if clean.group else None,
         "arrived_at": clean.arrived_at, "status": status, "at": at, "single": single,
-        "event": event, "values": clean.values, "aliases": clean.aliases,
+        # the values typed (empty ones are the model's defaults: a smaller change to seal)
+        "event": event, "values": {k: v for k, v in clean.values.items() if v or v == 0},
+        "aliases": clean.aliases,
         "alias_ids": alias_ids.get(p.id, []),
         "documents": [{"id": d["id"], "kind": d["kind"], "number": d["number"],
                        "issuer": d["issuer"], "expiry": d["expiry"],
