@@ -5,8 +5,7 @@ ids, short codes, values, times and custody events."""
 import uuid
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 
 from mawa.accounts.models import User
 from mawa.core.changes import UniqueBroken, change_applier, change_applying
