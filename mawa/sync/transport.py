@@ -269,8 +269,6 @@ class Link:
     cacert: str | None = None
     retries: int = RETRIES
     pause: float = 1.0  # seconds before a retry, doubled each time (at most 30 s)
-    # a hook the fault tests use to break a request: ``fault(method, path, body) -> body``
-    fault: Any = None
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -308,8 +306,6 @@ class Link:
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         """One request; a broken connection raises ``OSError`` (the caller retries)."""
         all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        if self.fault is not None:
-            body = self.fault(method, path, body)
         try:
             conn = self._connection()
             conn.request(method, self.prefix + path, body=body, headers=all_headers)
