@@ -46,6 +46,7 @@ import hashlib
 import http.client
 import ipaddress
 import json
+import os
 import re
 import shutil
 import ssl
@@ -511,3 +512,41 @@ def _download_fetch(link: Link, manifest: dict[str, Any], part_path: Path) -> by
         raise MawaError(_("The downloaded bundle does not match its hash: nothing was applied. "
                           "Run the same command again."), code=LINK_FAILED)
     return data
+
+
+# --- the command line: mawa sync push URL / mawa sync pull URL ----------------------------
+
+TOKEN_ENV = "MAWA_SYNC_TOKEN"
+
+
+def link_from_options(url: str, *, token_file: str | None = None,
+                      cacert: str | None = None) -> Link:
+    """The ``Link`` of ``mawa sync push|pull URL [--token-file FILE] [--cacert FILE]``: the API
+    token is read from ``--token-file`` (first line), else from ``MAWA_SYNC_TOKEN`` — never
+    from the command line, where other users of the machine could read it."""
+    token = os.environ.get(TOKEN_ENV, "")
+    if token_file:
+        try:
+            token = Path(token_file).read_text().strip().splitlines()[0].strip()
+        except (OSError, IndexError):
+            token = ""
+    if cacert and not Path(cacert).is_file():
+        raise ValidationFailed(_("The certificate file %(file)s cannot be read.")
+                               % {"file": cacert})
+    return Link(url, token, cacert=cacert)
+
+
+def command_add_arguments(parser: Any) -> None:
+    """The options of ``push`` and ``pull`` (for the ``sync`` command's parser)."""
+    parser.add_argument("--token-file", help="push/pull: a file holding the API token "
+                        f"(default: the {TOKEN_ENV} environment variable)")
+    parser.add_argument("--cacert", help="push/pull: the certificate authority (PEM) of the "
+                        "server's HTTPS certificate")
+
+
+def command_run(action: str, url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Run ``mawa sync push|pull URL``: the import's counts (on the server for a push, here
+    for a pull)."""
+    link = link_from_options(url, token_file=options.get("token_file"),
+                             cacert=options.get("cacert"))
+    return push(link) if action == "push" else pull(link)
