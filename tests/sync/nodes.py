@@ -119,7 +119,9 @@ def nodes_make(tmp_path: Path, template: Path, codes=("HQ", "QAM")) -> dict[str,
             for code in codes:
                 Site.objects.create(id=SITE_IDS[code], code=code, name_en=code, name_ar=code,
                                     kind=SiteKind.HQ if code == "HQ" else SiteKind.CROSSING)
-                Node.objects.create(code=code, role=made[code].role, is_self=code == node.code,
+                # one id per node everywhere, as enrolment gives (reference data checks it)
+                Node.objects.create(id=uuid.uuid5(uuid.NAMESPACE_URL, f"mawa-test/{code}"),
+                                    code=code, role=made[code].role, is_self=code == node.code,
                                     installation=INSTALLATION, public_key=made[code].public,
                                     site_id=SITE_IDS[code])
             if node.code == "HQ":
