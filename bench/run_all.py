@@ -25,6 +25,10 @@ its figures as ``MAWA-FIGURE`` JSON lines, ``bench/figures.py``); this runner on
   with the date, the machine (cores, RAM), the commit and the load. The rest of the file is
   kept as it is.
 
+PostgreSQL (issue 18 item 5): with ``DATABASE_URL`` set the database benchmarks run there, one
+at a time (they share that database): ``DATABASE_URL=… run_all.py --data … --only registry``;
+the table's machine line then says PostgreSQL.
+
 ``--only NAME …`` runs some benchmarks (their names: ``--dry-run`` lists them); the table then
 keeps the rows of the others from the last results file, marked with their date. ``--sizes
 small`` runs every benchmark on a few hundred rows: a smoke test of the whole chain (used by
@@ -309,6 +313,12 @@ def _run(argv: list[str], env: dict, log: Path) -> Run:
                usage.ru_maxrss / 1024, load0, os.getloadavg()[0])
 
 
+def _data_name(bench: str, label: str) -> str:
+    """A benchmark's data directory: by size, and by database (a PostgreSQL run, with
+    ``DATABASE_URL``, keeps its data in the server; the directory keeps the marker)."""
+    return f"{bench}-{label}" + ("-pg" if os.environ.get("DATABASE_URL") else "")
+
+
 def _env(bench: Bench, data: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
@@ -395,7 +405,7 @@ def _splink_run(bench: Bench, names_data: Path, logs: Path, args) -> list[dict]:
 def bench_run(bench: Bench, label: str, root: Path, logs: Path, args) -> dict:
     """Generate (once) and measure one benchmark; its result as a dict for the JSON file."""
     size = bench.sizes[label]
-    data = root / f"{bench.name}-{label}"
+    data = root / _data_name(bench.name, label)
     result: dict = {"bench": bench.name, "size": bench.size_text(label), "label": label,
                     "started": _now(), "figures": []}
     why = bench.needs(args) if bench.needs else ""
@@ -410,7 +420,7 @@ def bench_run(bench: Bench, label: str, root: Path, logs: Path, args) -> dict:
     if bench.name == "names":
         result["figures"] = _names_run(bench, size, data, logs, args)
     elif bench.name == "splink":
-        result["figures"] = _splink_run(bench, root / f"names-{label}", logs, args)
+        result["figures"] = _splink_run(bench, root / _data_name("names", label), logs, args)
     elif generated is not None and bench.after_generate is not None:
         # the generating run measured too (it cannot generate without measuring)
         result["figures"] = _figures(generated, bench)
@@ -518,11 +528,16 @@ def table(results: list[dict], meta: dict) -> str:
             if f.get("rss_peak_mb") and t.unit != "MB":
                 extra = f", peak {f['rss_peak_mb']:,} MB"
             load = f"{f.get('load_before', 0):.2f} → {f.get('load_after', 0):.2f}"
+            status = _status(t, f)
+            if t.figure == "names.dedupe_s" and "splink.dedupe_s" in by_name \
+                    and "value" in by_name["splink.dedupe_s"][1]:
+                splink = by_name["splink.dedupe_s"][1]["value"]
+                status += f"; Splink {_num(splink)} s ({f['value'] / splink:.2f}×)"
             lines.append(
                 f"| {t.work} | {t.target} | {size} | {_num(f['value'])} {t.unit}{extra} | "
                 f"{_num(cpu) + mark if cpu is not None else ''} | "
                 f"{_num(wall) if wall is not None else ''} | {load} | "
-                f"{_status(t, f)}{when} |")
+                f"{status}{when} |")
     for work, target, why in UNMEASURED:
         lines.append(f"| {work} | {target} | — | — | | | | not measured: {why} |")
     lines.append(END)
@@ -573,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(f"plan ({label} sizes, data under {root}):")
         for b in chosen:
-            data = root / f"{b.name}-{label}"
+            data = root / _data_name(b.name, label)
             state = "kept data" if (data / MARK).exists() else (
                 "generates its data first" if b.generate else "data made by the script")
             why = b.needs(args) if b.needs else ""
