@@ -434,6 +434,57 @@ def bench_run(bench: Bench, label: str, root: Path, logs: Path, args) -> dict:
     return result
 
 
+# --- where the time goes, for a target not met -------------------------------------------------
+
+def _profiled(argv: list[str], out: Path) -> list[str]:
+    """``argv`` (a Python command: a script or ``-m module``) run under cProfile."""
+    return [argv[0], "-m", "cProfile", "-o", str(out), *argv[1:]]
+
+
+def profile_summary(path: Path, top: int = 6) -> str:
+    """One line of a cProfile file: the functions with the most time of their own, and the
+    Mawa functions below the entry points with the most time in them (shares of the run)."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt or 1.0  # type: ignore[attr-defined]
+    rows = stats.stats  # type: ignore[attr-defined]
+
+    def label(func) -> str:
+        filename, line, name = func
+        if filename == "~":
+            return re.sub(r" at 0x[0-9a-f]+", "", name)
+        where = filename.split("/mawa/", 1)[1] if "/mawa/" in filename else Path(filename).name
+        return f"{where}:{line}({name})"
+
+    own = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    # Mawa's functions by the time spent in them, leaving out those that only pass the time
+    # on (middleware, wrappers, entry points: one function they call holds 90 % of their time)
+    ours = {f: v for f, v in rows.items() if "/mawa/" in f[0] and v[3] < 0.9 * total}
+    through = {caller for v in rows.values() for caller in v[4]
+               if caller in ours and v[3] >= 0.9 * ours[caller][3]}
+    inside = sorted(((f, v) for f, v in ours.items() if f not in through),
+                    key=lambda kv: kv[1][3], reverse=True)[:top]
+    return ("own time: " + ", ".join(f"{100 * v[2] / total:.0f} % `{label(f)}`" for f, v in own)
+            + "; in Mawa (cumulative): "
+            + ", ".join(f"{100 * v[3] / total:.0f} % `{label(f)}`" for f, v in inside))
+
+
+def bench_profile(bench: Bench, label: str, root: Path, logs: Path) -> dict:
+    """Run a benchmark's measuring command again under cProfile (its data is there now) and
+    summarise where the time went. Times under the profiler are inflated; the shares are
+    what to read."""
+    data = root / _data_name(bench.name, label)
+    argv = bench.argv(bench.sizes[label], data)
+    if not argv:
+        return {}
+    out = logs / f"{bench.name}.prof"
+    run = _run(_profiled(argv, out), _env(bench, data), logs / f"{bench.name}-profile.log")
+    if run.code or not out.exists():
+        return {"error": f"the profiled run failed (exit {run.code})"}
+    return {"file": str(out), "summary": profile_summary(out)}
+
+
 # --- the table -------------------------------------------------------------------------------
 
 def _now() -> str:
@@ -540,6 +591,15 @@ def table(results: list[dict], meta: dict) -> str:
                 f"{status}{when} |")
     for work, target, why in UNMEASURED:
         lines.append(f"| {work} | {target} | — | — | | | | not measured: {why} |")
+    profiled = [r for r in results if r.get("profile")]
+    if profiled:
+        lines += ["", "Where the time goes in the benchmarks that missed a target (the measuring "
+                  "run again under cProfile: times inflated, shares comparable; the `.prof` "
+                  "files are kept with the logs):", ""]
+        for r in profiled:
+            p = r["profile"]
+            lines.append(f"- **{r['bench']}** ({r['size']}): "
+                         + (p.get("summary") or p.get("error", "")))
     lines.append(END)
     return "\n".join(lines)
 
@@ -567,6 +627,13 @@ def _last_results(results_dir: Path, label: str) -> dict[str, dict]:
     return out
 
 
+def _missed(bench: Bench, result: dict) -> bool:
+    """Whether a figure of this benchmark's run is above its target."""
+    limits = {t.figure: t.limit for t in bench.targets if t.limit is not None}
+    return any(f["name"] in limits and "value" in f and f["value"] > limits[f["name"]]
+               for f in result.get("figures", []))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True,
@@ -581,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="the file whose table is rewritten")
     ap.add_argument("--splink-python", help="a Python with Splink, for the comparison")
+    ap.add_argument("--no-profile", action="store_true",
+                    help="do not run a benchmark that missed a target again under cProfile")
     args = ap.parse_args(argv)
     label = args.sizes
     chosen = [b for b in BENCHES if not args.only or b.name in args.only]
@@ -618,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {f['name']}: {f.get('value', f.get('error'))} {f.get('unit', '')}")
         if r.get("error") or r.get("skipped"):
             print(f"    {r.get('error') or 'skipped: ' + r['skipped']}")
+        if not args.no_profile and _missed(b, r):
+            print("    a target was missed: profiling the measuring run …", flush=True)
+            r["profile"] = bench_profile(b, label, root, logs)
         results.append(r)
     meta = {"started": started, "finished": _now(), "commit": _commit(), "machine": machine(),
             "sizes": label, "load_start": load, "busy": load > MAX_LOAD}

@@ -148,3 +148,26 @@ def test_figures_are_json_lines():
     figures = _load("mawa_bench_figures", ROOT / "bench" / "figures.py")
     text = "noise\nMAWA-FIGURE {\"name\": \"a\", \"value\": 1, \"unit\": \"s\"}\nmore\n"
     assert figures.figures_parse(text) == [{"name": "a", "value": 1, "unit": "s"}]
+
+
+def test_profile_summary_names_where_the_time_goes(tmp_path):
+    import cProfile
+
+    def heavy():
+        return sum(i * i for i in range(200_000))
+
+    prof = cProfile.Profile()
+    prof.enable()
+    heavy()
+    prof.disable()
+    path = tmp_path / "x.prof"
+    prof.dump_stats(path)
+    line = run_all.profile_summary(path)
+    assert line.startswith("own time: ") and "%" in line and "genexpr" in line
+
+
+def test_a_missed_target_is_found():
+    bench = next(b for b in run_all.BENCHES if b.name == "import")
+    assert run_all._missed(bench, {"figures": [{"name": "import.total_s", "value": 61}]})
+    assert not run_all._missed(bench, {"figures": [{"name": "import.total_s", "value": 59}]})
+    assert not run_all._missed(bench, {"figures": [{"name": "import.total_s", "error": "x"}]})
