@@ -95,6 +95,7 @@ class Bench:
     parse: Callable[[str], list[dict]] | None = None
     after_generate: Callable[[str, Path], None] | None = None
     needs: Callable[[argparse.Namespace], str] | None = None  # why it cannot run, or ""
+    generate_measures: bool = False  # the generating run measures too (its figures are used)
     keeps_data: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -202,7 +203,7 @@ BENCHES: list[Bench] = [
                "small": {"persons": 300, "items": 100, "text": "300 persons + 100 items"}},
         generate=lambda s, d: _py("reports/bench_sitrep.py", "--persons", s["persons"],
                                   "--items", s["items"], "--keep"),
-        after_generate=_sitrep_kept,
+        after_generate=_sitrep_kept, generate_measures=True,
         argv=lambda s, d: _py("reports/bench_sitrep.py", "--persons", s["persons"],
                               "--items", s["items"], "--measure-only"),
         env=lambda d: {"MAWA_VAR_DIR": str(d)},
@@ -230,6 +231,7 @@ BENCHES: list[Bench] = [
                "small": {"people": 400, "days": 10, "detail": 3, "text": "400 people, 10 days"}},
         generate=lambda s, d: _py("camp/run.py", "--people", s["people"], "--days", s["days"],
                                   "--detail-days", s["detail"]),
+        generate_measures=True,
         argv=lambda s, d: _py("camp/run.py", "--people", s["people"], "--days", s["days"],
                               "--detail-days", s["detail"], "--measure-only"),
         targets=[
@@ -421,8 +423,11 @@ def bench_run(bench: Bench, label: str, root: Path, logs: Path, args) -> dict:
         result["figures"] = _names_run(bench, size, data, logs, args)
     elif bench.name == "splink":
         result["figures"] = _splink_run(bench, root / _data_name("names", label), logs, args)
-    elif generated is not None and bench.after_generate is not None:
-        # the generating run measured too (it cannot generate without measuring)
+    elif generated is not None and bench.generate_measures:
+        # the generating run measured too (the script cannot generate without measuring)
+        result.update(cpu_s=generated.cpu_s, wall_s=generated.wall_s,
+                      rss_peak_mb=generated.rss_mb, load_before=generated.load_before,
+                      load_after=generated.load_after, exit=generated.code)
         result["figures"] = _figures(generated, bench)
     else:
         run = _run(bench.argv(size, data), _env(bench, data), logs / f"{bench.name}.log")
@@ -673,7 +678,9 @@ def main(argv: list[str] | None = None) -> int:
               f"the other work, or pass --allow-busy (the table then says so).", file=sys.stderr)
         return 2
     started = _now()
-    logs = root / "logs" / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    # one name for the run's logs and results (microseconds: two runs never share one)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-%f")
+    logs = root / "logs" / stamp
     logs.mkdir(parents=True, exist_ok=True)
     results = []
     for b in chosen:
@@ -696,7 +703,6 @@ def main(argv: list[str] | None = None) -> int:
     results_dir = root / "results"
     results_dir.mkdir(exist_ok=True)
     earlier = _last_results(results_dir, label)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     (results_dir / f"{stamp}.json").write_text(
         json.dumps({**meta, "results": results}, indent=1, default=str), encoding="utf-8")
     for r in results:

@@ -171,3 +171,27 @@ def test_a_missed_target_is_found():
     assert run_all._missed(bench, {"figures": [{"name": "import.total_s", "value": 61}]})
     assert not run_all._missed(bench, {"figures": [{"name": "import.total_s", "value": 59}]})
     assert not run_all._missed(bench, {"figures": [{"name": "import.total_s", "error": "x"}]})
+
+
+def test_data_is_generated_once_and_kept(tmp_path, docs, monkeypatch):
+    """A benchmark's data is generated on the first run only; later runs measure what is
+    kept under --data."""
+    count = ("import os, pathlib; p = pathlib.Path(os.environ['MAWA_VAR_DIR']) / 'made'; "
+             "p.write_text(str(int(p.read_text()) + 1) if p.exists() else '1')")
+    measure = "from bench.figures import figure; figure('fake.x', 3.0, 's', cpu_s=0.5)"
+    fake = run_all.Bench(
+        "fake", what="a fake", sizes={"small": {"text": "tiny"}, "full": {"text": "big"}},
+        generate=lambda s, d: [sys.executable, "-c", count],
+        argv=lambda s, d: [sys.executable, "-c", measure],
+        targets=[run_all.Target("fake work", "fake.x", 2, "s", "≤ 2 s")])
+    monkeypatch.setattr(run_all, "BENCHES", [fake])
+    monkeypatch.setattr(run_all, "UNMEASURED", [])
+    args = ["--data", str(tmp_path / "data"), "--sizes", "small", "--allow-busy",
+            "--docs", str(docs), "--no-profile"]
+    assert run_all.main(args) == 0
+    assert run_all.main(args) == 0
+    assert (tmp_path / "data" / "fake-small" / "made").read_text() == "1"
+    row = next(line for line in docs.read_text(encoding="utf-8").splitlines()
+               if line.startswith("| fake work"))
+    assert "| 3 s |" in row and "| 0.5 |" in row and "**not met** (1.50× the target)" in row
+    assert len(list((tmp_path / "data" / "results").glob("*.json"))) == 2
