@@ -7,7 +7,9 @@
 Uses a throwaway test database (Django's test runner machinery). Prints wall-clock seconds and
 the CPU time of this process (``time.process_time``: on PostgreSQL the server's own CPU is not
 in it) for reading+checking and for writing, the load average before and after, the number of
-queries of each step, and for the export its time and peak traced memory.
+queries of each step, and for the export its time and peak traced memory; the figures also
+as ``MAWA-FIGURE`` lines (``bench/figures.py``) for ``bench/run_all.py``, with the CPU time per
+1,000 rows.
 
 Options: ``--profile OUT`` runs the import under cProfile (times are then inflated) and
 prints the top functions (stats saved to OUT); ``--no-export`` skips the export;
