@@ -25,9 +25,10 @@ its figures as ``MAWA-FIGURE`` JSON lines, ``bench/figures.py``); this runner on
   with the date, the machine (cores, RAM), the commit and the load. The rest of the file is
   kept as it is.
 
-PostgreSQL (issue 18 item 5): with ``DATABASE_URL`` set the database benchmarks run there, one
-at a time (they share that database): ``DATABASE_URL=… run_all.py --data … --only registry``;
-the table's machine line then says PostgreSQL.
+PostgreSQL (issue 18 item 5): ``--postgres-url postgres://…`` (an empty database, kept between
+runs like the SQLite files) adds the registry figures on PostgreSQL (``registry-pg``) beside
+the SQLite ones. (With ``DATABASE_URL`` set, every database benchmark would run there instead,
+sharing that one database: run them one at a time with ``--only``.)
 
 ``--only NAME …`` runs some benchmarks (their names: ``--dry-run`` lists them); the table then
 keeps the rows of the others from the last results file, marked with their date. ``--sizes
@@ -96,6 +97,7 @@ class Bench:
     after_generate: Callable[[str, Path], None] | None = None
     needs: Callable[[argparse.Namespace], str] | None = None  # why it cannot run, or ""
     generate_measures: bool = False  # the generating run measures too (its figures are used)
+    prefix: str = ""  # put before the names of the figures (the same script on another database)
     keeps_data: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -161,6 +163,9 @@ def _splink_needs(args) -> str:
     return "" if args.splink_python else "needs --splink-python (a venv with Splink)"
 
 
+# the PostgreSQL database of ``registry-pg`` (``--postgres-url``), set by ``main``
+_POSTGRES_URL = [""]
+
 BENCHES: list[Bench] = [
     Bench(
         "registry", what="bench/reception/bench_registry.py (SQLite unless DATABASE_URL)",
@@ -177,6 +182,28 @@ BENCHES: list[Bench] = [
             Target("person list / search page", "registry.list_p95", 300, "ms",
                    "p95 ≤ 300 ms"),
             Target("CSV export of the register", "registry.export_s", 60, "s",
+                   "≤ 60 s, constant memory"),
+        ]),
+    Bench(
+        "registry-pg", what="bench/reception/bench_registry.py on PostgreSQL (--postgres-url: "
+        "an EMPTY database the run may fill and keep)",
+        sizes={"full": {"persons": 1_000_000, "samples": 200, "text": "1M persons, PostgreSQL"},
+               "small": {"persons": 300, "samples": 20, "text": "300 persons, PostgreSQL"}},
+        generate=lambda s, d: _py("reception/bench_registry.py", "generate",
+                                  "--persons", s["persons"]),
+        argv=lambda s, d: _py("reception/bench_registry.py", "measure", "--persons",
+                              s["persons"], "--samples", s["samples"]),
+        env=lambda d: {"MAWA_VAR_DIR": str(d), "DATABASE_URL": _POSTGRES_URL[0]},
+        needs=lambda args: "" if args.postgres_url else "needs --postgres-url",
+        prefix="pg.",
+        targets=[
+            Target("save one registration, PostgreSQL", "pg.registry.save_p95", 100, "ms",
+                   "p95 ≤ 100 ms"),
+            Target("duplicate suggestions while typing, PostgreSQL", "pg.registry.suggest_p95",
+                   150, "ms", "p95 ≤ 150 ms"),
+            Target("person list / search page, PostgreSQL", "pg.registry.list_p95", 300, "ms",
+                   "p95 ≤ 300 ms"),
+            Target("CSV export of the register, PostgreSQL", "pg.registry.export_s", 60, "s",
                    "≤ 60 s, constant memory"),
         ]),
     Bench(
@@ -351,6 +378,7 @@ def _figures(run: Run, bench: Bench) -> list[dict]:
     if not found and bench.parse:
         found = bench.parse(run.out)
     for f in found:
+        f["name"] = bench.prefix + f["name"]
         f.setdefault("load_before", run.load_before)
         f.setdefault("load_after", run.load_after)
         f.setdefault("process_cpu_s", round(run.cpu_s, 2))
@@ -653,10 +681,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md",
                     help="the file whose table is rewritten")
     ap.add_argument("--splink-python", help="a Python with Splink, for the comparison")
+    ap.add_argument("--postgres-url", help="an EMPTY PostgreSQL database (postgres://…) for "
+                    "the registry at full size on PostgreSQL (kept between runs)")
     ap.add_argument("--no-profile", action="store_true",
                     help="do not run a benchmark that missed a target again under cProfile")
     args = ap.parse_args(argv)
     label = args.sizes
+    _POSTGRES_URL[0] = args.postgres_url or ""
     chosen = [b for b in BENCHES if not args.only or b.name in args.only]
     root = args.data.resolve()
     if args.dry_run:
@@ -667,8 +698,8 @@ def main(argv: list[str] | None = None) -> int:
                 "generates its data first" if b.generate else "data made by the script")
             why = b.needs(args) if b.needs else ""
             skipped = f"; SKIPPED: {why}" if why else ""
-            print(f"  {b.name:9} {b.size_text(label):45} {state}{skipped}")
-            print(f"            {b.what}")
+            print(f"  {b.name:11} {b.size_text(label):45} {state}{skipped}")
+            print(f"              {b.what}")
         print(f"load average now {os.getloadavg()[0]:.2f} (limit {MAX_LOAD} unless --allow-busy);"
               f" table in {args.docs}")
         return 0
