@@ -643,12 +643,13 @@ def sync_status() -> SyncStatus:
 # --- deciding a conflict ------------------------------------------------------------------
 
 def conflict_decide(*, actor, conflict, choice: str) -> Change:
-    """A person's decision on a conflict: ``"incoming"`` takes the change that came,
-    ``"current"`` keeps the version held here. Returns the change that settles it: for a
-    change on another version, a new change made here carrying ``_resolves`` (sent to the
-    other side, which applies it without a new conflict); for a change refused here, the
-    change itself (``incoming``: applied now, as it came) or nothing new (``current``: the
-    change stays unapplied, and the conflict's change is returned)."""
+    """A person's decision on a conflict: ``"incoming"`` takes the change that came (replayed
+    through its applier as the user who made it), ``"current"`` keeps the version held here.
+    Returns the change that settles it: for a change on another version, a new change made
+    here carrying ``_resolves`` (sent to the other side, which applies it without a new
+    conflict); for a change refused here, the change itself (``incoming``: applied now, as it
+    came) or nothing new (``current``: the change stays unapplied, and the conflict's change
+    is returned)."""
     if choice not in ("incoming", "current"):
         raise MawaError(_("Choose the incoming or the current version."), code="invalid")
     conflict_id = getattr(conflict, "pk", conflict)
@@ -667,6 +668,10 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
         ids = [str(change.id), *([str(head)] if head else []),
                *([str(found.current)] if found.current and found.current != head else [])]
         site_code = change.site if site is None else site
+        # the change is replayed as the user who made it (as on import); who decided is
+        # recorded on the conflict
+        maker = User.objects.filter(username=change.actor).first() if change.actor else None
+        maker = maker or actor
         result: Change
         if found.kind != ConflictKind.VERSION:
             if choice == "incoming":
@@ -675,7 +680,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
                 change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with transaction.atomic(), change_applying(change):
-                    applier(change, actor)
+                    applier(change, maker)
                 moved = {(change.record_type, str(change.record_id)): str(change.id)}
                 _heads_write(moved)
                 change.state = ChangeState.APPLIED
@@ -693,7 +698,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
                 change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with change_resolving(ids):
-                    applier(change, actor)
+                    applier(change, maker)
                 made = Change.objects.filter(
                     node=node_self().code, seq__gt=made_before, record_type=change.record_type,
                     record_id=change.record_id).order_by("-seq").first()
