@@ -107,7 +107,9 @@ def _users(site_id) -> list[dict]:
         row = {"id": str(user.pk), **_row(user, _USER_FIELDS),
                "sites": sorted(str(s.pk) for s in user.sites.all()),
                "signs_in": _signs_in(user, site_id), "password": "", "totp": None}
-        if row["signs_in"]:
+        if not row["signs_in"]:
+            row["email"] = ""  # an account that only replays here: no more than its name
+        else:
             row["password"] = user.password if user.has_usable_password() else ""
             device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
             if device is not None:
@@ -128,13 +130,14 @@ def reference_snapshot(node: Node) -> dict:
         if site.pk == site_id:  # a camp's location is restricted: only the post's own travels
             row.update(_row(site, _SITE_LOCATION))
         sites.append(row)
+    store_qs = Store.objects.filter(site_id=site_id) if site_id else Store.objects.none()
     stores = [{"id": str(s.pk), "site": str(s.site_id), **_row(s, _STORE_FIELDS)}
-              for s in Store.objects.filter(site_id=site_id).order_by("short_code")]
+              for s in store_qs.order_by("short_code")]
+    item_qs = ItemType.objects.filter(site_id=site_id) if site_id else ItemType.objects.none()
     items = [{"id": str(t.pk), "site": str(t.site_id), **_row(t, _ITEM_FIELDS),
               "stock": t.stock,
               "excludes": sorted(str(x.pk) for x in t.excludes.all())}
-             for t in ItemType.objects.filter(site_id=site_id).prefetch_related("excludes")
-             .order_by("short_code")]
+             for t in item_qs.prefetch_related("excludes").order_by("short_code")]
     nodes = [{"id": str(n.pk), "code": n.code, "site": str(n.site_id) if n.site_id else None,
               **_row(n, _NODE_FIELDS)} for n in Node.objects.order_by("code")]
     return {
@@ -302,8 +305,9 @@ def _apply_catalogue(snapshot: dict) -> None:
         excludes[row["id"]] = row["excludes"]
     for type_id, wanted in excludes.items():
         item = ItemType.objects.get(pk=type_id)
-        present = [i for i in wanted if ItemType.objects.filter(pk=i).exists()]
-        if sorted(str(x) for x in item.excludes.values_list("pk", flat=True)) != sorted(present):
+        present = ItemType.objects.filter(pk__in=wanted)
+        if (sorted(str(x) for x in item.excludes.values_list("pk", flat=True))
+                != sorted(str(x) for x in present.values_list("pk", flat=True))):
             item.excludes.set(present)
             _audit(item, ["excludes"], False)
 

@@ -281,3 +281,21 @@ def test_join_on_a_fresh_installation_makes_it_the_post(enrolled, tmp_path):
     # the installation goes on: setup again, and the ledger verifies
     _run(env, "setup", "--no-demo")
     assert "ledger verified" in _run(env, "verify").stdout
+
+
+def test_a_peer_key_never_stands_in_for_a_key_of_this_installation(db, sites):
+    from mawa.sync.keys import peer_key_record
+
+    peer = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    peer_key_record("QXA", peer)  # no site QXA here
+    assert SiteKey.objects.get(public_key=peer).site_code == "qxa"
+    site = Site.objects.create(code="QXA", kind=SiteKind.CROSSING, name_ar="ق", name_en="Q")
+    own = core_keys.signing_key(site.code)  # a site given that code later: its own key
+    assert own.public_key().public_bytes_raw().hex() != peer
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    peer_key_record("RHM", other)  # a site here: this installation's key first, then the peer's
+    assert SiteKey.objects.get(public_key=other).site_code == "RHM"
+    assert core_keys.signing_key("RHM").public_key().public_bytes_raw().hex() != other
+    from mawa.core.ledger import ledger_verify
+
+    assert ledger_verify().ok
