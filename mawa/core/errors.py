@@ -20,6 +20,14 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     │   └── UniqueBroken           409  core.changes: a change from elsewhere breaks a rule
     │                                   that must hold once (kept for review)
     ├── Refused                    409  camp.services: a distribution refused by a named rule
+    ├── ChainRefused               409  core.ledger: ledger rows from another node do not
+    │                                   chain onto those held here (the bundle is refused)
+    ├── BundleRefused              400  sync.bundle: a bundle refused whole, nothing applied
+    │   ├── BundleMalformed        400  not a Mawa bundle of a version read here
+    │   ├── BundleTruncated        400  cut short in copying or transfer
+    │   ├── BundleTampered         400  signature, body hash or decryption does not hold
+    │   ├── BundleUnknownSender    400  from a node this installation does not know
+    │   └── BundleMisdirected      400  for another installation or another node
     ├── FileCorrupt                409  accountability.crypto: evidence fails its integrity check
     ├── Throttled                  429  accounts.services: too many failed sign-in attempts
     ├── BackupInvalid              400  core.backup: a backup archive fails its checks
