@@ -317,14 +317,15 @@ def _apply_nodes(snapshot: dict) -> None:
     for row in snapshot.get("nodes", []):
         values = {"code": row["code"], "site_id": row["site"],
                   **{k: row[k] for k in _NODE_FIELDS}}
+        # a node is known by its code (bundles and changes name it so); the row's id is
+        # local (a peer's state hangs on it): a node first known here keeps its own
         node = Node.objects.filter(code=row["code"]).first()
-        if node is not None and str(node.pk) != row["id"]:
-            raise _refuse(_("node"), row["code"])
         if row["code"] == self_code:
             # this installation: its identity and key are its own (only HQ's flags are taken)
             values = {k: values[k] for k in ("compartment_allowed", "is_active")}
         existed = node is not None
-        obj, changed = _upsert(Node, row["id"], values, label=_("node"))
+        obj, changed = _upsert(Node, node.pk if node is not None else row["id"], values,
+                               label=_("node"))
         _audit(obj, changed, not existed)
     for row in snapshot.get("site_keys", []):
         peer_key_record(row["site_code"], row["public_key"])
