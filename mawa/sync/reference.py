@@ -1,8 +1,9 @@
 """Reference data that flows down from headquarters to a post (and its standby).
 
 ``reference_snapshot(node)`` (at headquarters) is what the post needs to work cut off: every
-site, the accounts, the custody catalogue and the stores of the post's site, the entitlement
-rules (camp item types) of the post's site, every node with its public key and the public
+site, the short-code counter of the post's site (the post mints its codes from there on), the
+accounts, the custody catalogue and the stores of the post's site, the entitlement rules (camp
+item types) of the post's site, every node with its public key and the public
 signing keys the ledger verifier needs. ``reference_apply(snapshot)`` (at the post) upserts it
 with the ids headquarters gave, idempotently: applying the same snapshot twice changes nothing.
 The engine puts a snapshot in every bundle from headquarters to a post and applies it first,
@@ -52,7 +53,9 @@ from mawa.core.audit import audit
 from mawa.core.changes_models import Node
 from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.errors import MawaError
-from mawa.core.models import Site, SiteKey
+from mawa.core.ids import short_code_make
+from mawa.core.models import ShortCodeCounter, Site, SiteKey
+from mawa.core.services import short_code_adopt
 from mawa.custody.models import MaterielModel, Store
 from mawa.sync.keys import peer_key_record
 
@@ -138,12 +141,18 @@ def reference_snapshot(node: Node) -> dict:
               "stock": t.stock,
               "excludes": sorted(str(x.pk) for x in t.excludes.all())}
              for t in item_qs.prefetch_related("excludes").order_by("short_code")]
+    # the post mints the short codes of its site from here on: it goes on after the last one
+    # headquarters minted or received for it (never the same code twice)
+    counter_qs = (ShortCodeCounter.objects.filter(site_id=site_id) if site_id
+                  else ShortCodeCounter.objects.none())
+    counters = {c.site.code: c.last_number for c in counter_qs.select_related("site")}
     nodes = [{"id": str(n.pk), "code": n.code, "site": str(n.site_id) if n.site_id else None,
               **_row(n, _NODE_FIELDS)} for n in Node.objects.order_by("code")]
     return {
         "version": REFERENCE_VERSION,
         "node": node.code,
         "sites": sites,
+        "short_codes": counters,
         "users": _users(site_id),
         "materiel_models": [{"id": str(m.pk), **_row(m, _MODEL_FIELDS)}
                             for m in MaterielModel.objects.order_by("kind", "name")],
@@ -339,6 +348,10 @@ def reference_apply(snapshot: dict) -> None:
                         % {"version": snapshot.get("version")}, code="reference_version")
     with transaction.atomic():
         _apply_sites(snapshot.get("sites", []))
+        for code, number in snapshot.get("short_codes", {}).items():
+            site = Site.objects.filter(code=code).first()
+            if site is not None and number > 0:
+                short_code_adopt(site=site, code=short_code_make(code, number))
         _apply_users(snapshot.get("users", []))
         _apply_catalogue(snapshot)
         _apply_nodes(snapshot)

@@ -299,3 +299,19 @@ def test_a_peer_key_never_stands_in_for_a_key_of_this_installation(db, sites):
     from mawa.core.ledger import ledger_verify
 
     assert ledger_verify().ok
+
+
+def test_the_post_mints_short_codes_after_those_headquarters_minted_for_its_site(db, sites):
+    from mawa.core.models import ShortCodeCounter
+    from mawa.core.services import short_codes_reserve
+
+    short_codes_reserve(site=sites["RHM"], count=3)  # registered at RHM before it was a post
+    short_codes_reserve(site=sites["NUR"], count=7)
+    snapshot = _file(post_create("RHM"))["body"]["reference"]
+    assert snapshot["short_codes"] == {"RHM": 3}
+    ShortCodeCounter.objects.filter(site=sites["RHM"]).update(last_number=0)  # "the post"
+    reference_apply(snapshot)
+    assert ShortCodeCounter.objects.get(site=sites["RHM"]).last_number == 3
+    short_codes_reserve(site=sites["RHM"], count=2)  # the post goes on …
+    reference_apply(snapshot)  # … and an older counter from headquarters never moves it back
+    assert ShortCodeCounter.objects.get(site=sites["RHM"]).last_number == 5
