@@ -1198,7 +1198,7 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None,
                 duplicate.status_changed_at = locked.status_changed_at
         change_record_many([ChangeItem(PERSON_RECORD, duplicate.pk, ChangeOp.ACTION, {
             "action": "merge", "survivor": survivor.pk, "pair": pair, "at": at,
-            "event": event_id})], actor=actor, site=site)
+            "event": event_id})], actor=who, site=site)
     return entry.seq
 
 
