@@ -148,7 +148,8 @@ class Installation:
         return f"<Installation {self.name} {self.var}>"
 
     # --- environment ---------------------------------------------------------------------
-    def env(self, clock_offset: dt.timedelta | None = None) -> dict[str, str]:
+    def env(self, clock_offset: dt.timedelta | None = None,
+            extra: dict[str, str] | None = None) -> dict[str, str]:
         """The installation's environment: nothing of the test process's Django settings."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("MAWA_", "DJANGO_", "DATABASE_URL", "PYTEST"))}
@@ -159,6 +160,7 @@ class Installation:
         offset = self.clock_offset if clock_offset is None else clock_offset
         if offset:
             env[OFFSET_ENV] = str(offset.total_seconds())
+        env.update(extra or {})
         return env
 
     def command(self, *args: str) -> list[str]:
@@ -166,10 +168,11 @@ class Installation:
 
     # --- the command line ----------------------------------------------------------------
     def run(self, *args: str, check: bool = True, timeout: float = 600,
-            clock_offset: dt.timedelta | None = None) -> subprocess.CompletedProcess:
-        """``mawa ARGS`` for this installation; raises MawaFailed (with its output) when it
-        exits non-zero and ``check``."""
-        done = subprocess.run(self.command(*args), env=self.env(clock_offset), cwd=self.var,
+            clock_offset: dt.timedelta | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """``mawa ARGS`` for this installation (``env``: more variables, e.g. a token);
+        raises MawaFailed (with its output) when it exits non-zero and ``check``."""
+        done = subprocess.run(self.command(*args), env=self.env(clock_offset, env), cwd=self.var,
                               capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
             raise MawaFailed(f"[{self.name}] mawa {' '.join(args)} → exit {done.returncode}\n"
@@ -177,9 +180,11 @@ class Installation:
                              f"{done.stderr[-6000:]}")
         return done
 
-    def start(self, *args: str, clock_offset: dt.timedelta | None = None) -> subprocess.Popen:
+    def start(self, *args: str, clock_offset: dt.timedelta | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
         """``mawa ARGS`` in the background (a test may SIGKILL it)."""
-        return subprocess.Popen(self.command(*args), env=self.env(clock_offset), cwd=self.var,
+        return subprocess.Popen(self.command(*args), env=self.env(clock_offset, env),
+                                cwd=self.var,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def query(self, code: str, *, timeout: float = 300) -> Any:

@@ -1,0 +1,460 @@
+"""Field operations under faults (issue 17), end to end: headquarters and two crossing posts as
+separate installations on this machine (HQ on PostgreSQL, the posts on SQLite), driven only
+through the command-line contract (``mawa post create/join``, ``mawa sync export/import/push/
+pull/status``, ``mawa verify``, ``mawa import``), over loopback through a fault-injecting proxy.
+
+The installations are set up once for the module and every scenario goes on from the state the
+previous one left (as an operation does). After each: zero lost and zero doubled records (the
+ids at every node against what the scenarios registered), every conflict and duplicate in a
+queue, ``mawa verify`` holds at every site, and a second sync changes nothing.
+
+These run in the PostgreSQL run (``make test-postgres``: DATABASE_URL names the throwaway
+cluster, where HQ gets a database of its own); the SQLite run skips them. By hand:
+
+    python tests/pgcluster.py -- python -m pytest tests/sync/test_field_ops.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import random
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.sync.installations import Installation, postgres_url
+from tests.sync.proxy import Fault, FaultProxy
+
+DAY = dt.timedelta(days=1)
+
+
+# --- the proxy alone (no installation needed) --------------------------------------------
+class _Echo(http.server.BaseHTTPRequestHandler):
+    hits: list[bytes] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Echo.hits.append(body)
+        answer = body[::-1] * 50
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def echo():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def _post(url, body=b"abcdefgh" * 100, timeout=10):
+    return requests.post(url, data=body, timeout=timeout)
+
+
+def test_the_proxy_passes_and_breaks_traffic_as_told(echo):
+    _Echo.hits.clear()
+    with FaultProxy(echo) as proxy:
+        assert _post(proxy.url).content == (b"abcdefgh" * 100)[::-1] * 50
+        proxy.inject(Fault("cut"))
+        with pytest.raises(requests.ConnectionError):
+            _post(proxy.url)
+        proxy.inject(Fault("drop_after", after=300, direction="down"))
+        with pytest.raises(requests.RequestException):
+            _post(proxy.url)
+        proxy.inject(Fault("corrupt", after=500, direction="down"))
+        answer = _post(proxy.url).content
+        assert answer != (b"abcdefgh" * 100)[::-1] * 50
+        assert len(answer) == 800 * 50
+        before = len(_Echo.hits)
+        proxy.inject(Fault("duplicate"))
+        assert _post(proxy.url).status_code == 200
+        assert len(_Echo.hits) == before + 2 and _Echo.hits[-1] == _Echo.hits[-2]
+        fired = threading.Event()
+        proxy.inject(Fault("throttle", chunk=100, seconds=0.01, after=300, on_bytes=fired.set))
+        assert _post(proxy.url).status_code == 200
+        assert fired.is_set()
+        assert proxy.stats.faults == ["cut", "drop_after", "corrupt", "duplicate", "throttle"]
+
+
+# --- the installations --------------------------------------------------------------------
+needs_postgres = pytest.mark.skipif(
+    postgres_url() is None,
+    reason="HQ runs on PostgreSQL: these run in the PostgreSQL run (make test-postgres)")
+
+
+@dataclass
+class Field:
+    root: Path
+    hq: Installation
+    posts: dict[str, Installation]
+    proxy: FaultProxy
+    token: str
+    baseline: dict = field(default_factory=dict)  # HQ's persons before the scenarios
+    registered: dict[str, set[str]] = field(default_factory=dict)  # node → its persons' names
+    expected_new: int = 0  # persons registered anywhere by the scenarios
+    n: int = 0
+
+    def path(self, name: str) -> Path:
+        self.n += 1
+        return self.root / f"{self.n:03d}-{name}"
+
+
+RNG = random.Random(17)
+ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+LATIN = "bdfghjklmnprstvz"
+
+
+def _word(alphabet: str, n: int) -> str:
+    return "".join(RNG.choice(alphabet) for _ in range(n))
+
+
+def persons_csv(path: Path, n: int, *, rows: list[list[str]] | None = None) -> list[list[str]]:
+    """A CSV of ``n`` soldiers whose names look like no one else's (or the given rows)."""
+    header = ["given_ar", "given_lat", "family_ar", "family_lat", "sex", "birth",
+              "service_number"]
+    if rows is None:
+        rows = []
+        for _ in range(n):
+            rows.append([_word(ARABIC, 5), _word(LATIN, 4).title() + "o",
+                         _word(ARABIC, 6), _word(LATIN, 5).title() + "i", "male",
+                         f"{RNG.randint(1965, 2004)}-{RNG.randint(1, 12):02d}-"
+                         f"{RNG.randint(1, 28):02d}", f"S-{RNG.randint(10**6, 10**7)}"])
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    return rows
+
+
+def register(f: Field, node: Installation, site: str, n: int, *, user: str = "reception",
+             rows=None, clock_offset=None) -> list[list[str]]:
+    csv = f.path(f"{node.name}-persons.csv")
+    rows = persons_csv(csv, n, rows=rows)
+    node.run("import", "persons", str(csv), "--user", user, "--site", site,
+             clock_offset=clock_offset)
+    f.expected_new += len(rows)
+    return rows
+
+
+_NUMBER = r"(\d+)"
+
+
+def import_counts(out: str) -> dict[str, int]:
+    """The counts ``mawa sync import`` / push / pull print: applied, already present, in
+    conflict (the words of the contract)."""
+    counts = {}
+    for key, pattern in (("applied", r"applied"), ("present", r"(?:already|present)"),
+                         ("conflicts", r"conflict")):
+        found = re.search(rf"{pattern}\D{{0,20}}?{_NUMBER}", out, re.I) or \
+            re.search(rf"{_NUMBER}\s+(?:changes?\s+)?(?:were\s+)?{pattern}", out, re.I)
+        counts[key] = int(found.group(1)) if found else -1
+    return counts
+
+
+def export(f: Field, node: Installation, to: str | None = None) -> Path:
+    out = f.path(f"{node.name}-to-{to or 'peer'}.bundle")
+    node.run("sync", "export", "--output", str(out), *(["--to", to] if to else []))
+    return out
+
+
+def import_(node: Installation, bundle: Path, *, check: bool = True) -> dict[str, int]:
+    done = node.run("sync", "import", str(bundle), check=check)
+    return {**import_counts(done.stdout + done.stderr), "exit": done.returncode}
+
+
+def exchange(f: Field, post: Installation) -> tuple[dict, dict]:
+    """One exchange by file: the post's bundle to HQ, then HQ's to the post."""
+    up = import_(f.hq, export(f, post))
+    down = import_(post, export(f, f.hq, to=post.name))
+    return up, down
+
+
+def converge(f: Field, *, rounds: int = 3) -> None:
+    """Exchange until nothing moves, then once more: the second sync changes nothing."""
+    for _ in range(rounds):
+        moved = 0
+        for post in f.posts.values():
+            up, down = exchange(f, post)
+            moved += max(up["applied"], 0) + max(down["applied"], 0)
+        if moved == 0:
+            break
+    for post in f.posts.values():
+        up, down = exchange(f, post)
+        assert up["applied"] == 0 and down["applied"] == 0, (post.name, up, down)
+
+
+def check(f: Field, *, conflicts_open: int = 0) -> dict[str, dict]:
+    """Nothing lost, nothing doubled, the queues hold what they must, every chain verifies."""
+    snaps = {name: node.snapshot() for name, node in [("HQ", f.hq), *f.posts.items()]}
+    hq = snaps["HQ"]
+    assert len(hq["persons"]) == len(set(hq["persons"]))
+    assert len(hq["persons"]) == len(f.baseline["persons"]) + f.expected_new, \
+        "HQ lost or doubled registrations"
+    for name, snap in snaps.items():
+        for kind in ("persons", "groups", "items", "rollcalls"):
+            missing = set(snap[kind]) - set(hq[kind])
+            assert not missing, f"{name}'s {kind} missing at HQ: {sorted(missing)[:5]}"
+        assert set(snap["change_ids"]) <= set(hq["change_ids"]), f"{name}'s changes lost"
+    assert sum(s["conflicts_open"] for s in snaps.values()) == conflicts_open, \
+        {k: s["conflicts_open"] for k, s in snaps.items()}
+    for node in (f.hq, *f.posts.values()):
+        node.run("verify")
+    return snaps
+
+
+@pytest.fixture(scope="module")
+def ops(tmp_path_factory):
+    root = tmp_path_factory.mktemp("field")
+    hq = Installation("HQ", root, postgres=postgres_url())
+    posts: dict[str, Installation] = {}
+    proxy = None
+    try:
+        hq.run("setup", "--demo-size", "30")
+        # a second crossing, RBW, where the demo's reception officer works too
+        hq.query("""
+from mawa.core.models import SiteKind
+rbw, _ = Site.objects.get_or_create(code="RBW", defaults=dict(
+    kind=SiteKind.CROSSING, name_ar="معبر الربوة", name_en="Rabwa crossing"))
+User.objects.get(username="reception").sites.add(rbw)
+result = True
+""")
+        for code in ("QAM", "RBW"):
+            enrol = root / f"{code.lower()}.enrol"
+            hq.run("post", "create", code, "--output", str(enrol))
+            post = posts[code] = Installation(code, root)
+            post.run("setup", "--no-demo")
+            post.run("post", "join", str(enrol))
+        token = hq.query("""
+import datetime as dt
+from django.utils import timezone
+from mawa.accounts import services
+result = services.api_token_create(
+    user=User.objects.get(username="admin"), name="sync", read_only=False, all_sites=True,
+    expires_at=timezone.now() + dt.timedelta(days=7))[1]
+""")
+        hq.serve()
+        proxy = FaultProxy(hq.port)
+        f = Field(root=root, hq=hq, posts=posts, proxy=proxy, token=token)
+        f.baseline = hq.snapshot()
+        yield f
+    finally:
+        if proxy is not None:
+            proxy.close()
+        for node in (hq, *posts.values()):
+            node.destroy()
+
+
+def http_env(f: Field) -> dict[str, str]:
+    return {"MAWA_SYNC_TOKEN": f.token}
+
+
+def push(f: Field, post: Installation, *, check: bool = True):
+    return post.run("sync", "push", f.proxy.url, check=check, env=http_env(f))
+
+
+def pull(f: Field, post: Installation, *, check: bool = True):
+    return post.run("sync", "pull", f.proxy.url, check=check, env=http_env(f))
+
+
+# --- the scenarios, in the order an operation lives them ---------------------------------
+@needs_postgres
+def test_done_when_a_post_joins_registers_and_merges_by_file(ops):
+    """The issue's Done-when: HQ with the demo, a post joined from its enrolment file, persons
+    imported at the post, exported, imported at HQ, imported again with no change, a changed
+    byte refused."""
+    qam = ops.posts["QAM"]
+    assert qam.query("result = Node.objects.get(is_self=True).code") == "QAM"
+    assert qam.query("result = User.objects.filter(username='reception').exists()")
+    register(ops, qam, "QAM", 5)
+    bundle = export(ops, qam)
+    first = import_(ops.hq, bundle)
+    assert first["applied"] >= 5, first
+    before = ops.hq.snapshot()
+    again = import_(ops.hq, bundle)
+    assert again["applied"] == 0 and again["present"] == first["applied"], again
+    assert ops.hq.snapshot() == before
+    changed = bytearray(bundle.read_bytes())
+    changed[len(changed) // 2] ^= 0x01
+    damaged = ops.path("damaged.bundle")
+    damaged.write_bytes(bytes(changed))
+    refused = import_(ops.hq, damaged, check=False)
+    assert refused["exit"] != 0
+    assert ops.hq.snapshot() == before
+    converge(ops)
+    check(ops)
+
+
+@needs_postgres
+def test_a_partition_of_simulated_days_merges_losing_nothing(ops):
+    """Three days apart (the posts' clocks moved, not waited): each side registers every day;
+    then they meet."""
+    for day in (1, 2, 3):
+        register(ops, ops.posts["QAM"], "QAM", 3, clock_offset=day * DAY)
+        register(ops, ops.posts["RBW"], "RBW", 2, clock_offset=day * DAY)
+        register(ops, ops.hq, "QAM", 1)
+    status = ops.posts["QAM"].run("sync", "status").stdout
+    assert status.strip()
+    converge(ops)
+    check(ops)
+
+
+def _person_of(node: Installation) -> str:
+    return node.query("result = str(Person.objects.filter(site__code='QAM')"
+                      ".order_by('-id').values_list('id', flat=True).first())")
+
+
+EDIT = """
+from mawa.reception import services
+p = Person.objects.get(id="{id}")
+services.person_update(actor=User.objects.get(username="{user}"), person=p, version=p.version,
+                       changes={{"notes": "{notes}"}})
+result = True
+"""
+
+
+@needs_postgres
+def test_the_same_person_edited_at_the_post_and_at_hq_is_a_conflict_decided_once(ops):
+    qam = ops.posts["QAM"]
+    person = _person_of(qam)
+    assert ops.hq.query(f"result = Person.objects.filter(id='{person}').exists()")
+    qam.query(EDIT.format(id=person, user="reception", notes="seen limping at the post"))
+    ops.hq.query(EDIT.format(id=person, user="admin", notes="hospital visit at HQ"))
+    up = import_(ops.hq, export(ops, qam))
+    assert up["conflicts"] >= 1, up
+    down = import_(qam, export(ops, ops.hq, to="QAM"))
+    assert down["applied"] >= 0
+    assert check_conflicts_open(ops) >= 1
+    # HQ decides: the post's version wins
+    ops.hq.query("""
+from mawa.sync.services import conflict_decide
+for c in SyncConflict.objects.filter(decided_at__isnull=True):
+    conflict_decide(actor=User.objects.get(username="admin"), conflict=c, choice="incoming")
+result = True
+""")
+    converge(ops)
+    check(ops)
+    notes = f"result = Person.objects.get(id='{person}').notes"
+    assert ops.hq.query(notes) == qam.query(notes) == "seen limping at the post"
+
+
+def check_conflicts_open(f: Field) -> int:
+    return sum(node.query("result = SyncConflict.objects.filter(decided_at__isnull=True)"
+                          ".count()") for node in (f.hq, *f.posts.values()))
+
+
+@needs_postgres
+def test_the_same_soldier_at_two_posts_is_a_duplicate_to_review_not_a_conflict(ops):
+    soldier = [["مصطفى", "Mustafa", "الدليمي", "al-Dulaimi", "male", "1991-04-12", "S-4242"]]
+    register(ops, ops.posts["QAM"], "QAM", 1, rows=soldier)
+    register(ops, ops.posts["RBW"], "RBW", 1, rows=soldier)
+    converge(ops)
+    snaps = check(ops)
+    ids = ops.hq.query("result = sorted(str(i) for i in Person.objects.filter("
+                       "service_number='S-4242').values_list('id', flat=True))")
+    assert len(ids) == 2
+    assert ids in snaps["HQ"]["pairs"], "the two registrations are not in the review queue"
+
+
+def _sigkill(process) -> None:
+    process.send_signal(signal.SIGKILL)
+
+
+@needs_postgres
+def test_a_transfer_killed_in_the_middle_resumes_sender_then_receiver(ops):
+    qam = ops.posts["QAM"]
+    register(ops, qam, "QAM", 40)
+    # the sender (the post's `mawa sync push`) killed halfway through its upload
+    holder: list = []
+    ops.proxy.inject(Fault("throttle", chunk=2048, seconds=0.05, after=8192,
+                           on_bytes=lambda: _sigkill(holder[0])))
+    sender = qam.start("sync", "push", ops.proxy.url, env=http_env(ops))
+    holder.append(sender)
+    sender.wait(timeout=300)
+    assert sender.returncode == -signal.SIGKILL
+    ops.proxy.clear()
+    push(ops, qam)
+    # the receiver (HQ's server) killed halfway through the next upload, then started again
+    register(ops, qam, "QAM", 40)
+    ops.proxy.inject(Fault("throttle", chunk=2048, seconds=0.05, after=8192,
+                           on_bytes=lambda: ops.hq.stop(kill=True)))
+    push(ops, qam, check=False)
+    ops.proxy.clear()
+    ops.hq.serve()
+    push(ops, qam)
+    pull(ops, qam)
+    # and a file import killed while it applies
+    register(ops, qam, "QAM", 20)
+    bundle = export(ops, qam)
+    importer = ops.hq.start("sync", "import", str(bundle))
+    time.sleep(1.5)
+    importer.send_signal(signal.SIGKILL)
+    importer.wait(timeout=60)
+    import_(ops.hq, bundle)
+    converge(ops)
+    check(ops)
+
+
+@needs_postgres
+def test_bundles_duplicated_reordered_truncated_and_changed(ops):
+    qam = ops.posts["QAM"]
+    register(ops, qam, "QAM", 3)
+    older = export(ops, qam)
+    register(ops, qam, "QAM", 3)
+    newer = export(ops, qam)
+    before = ops.hq.snapshot()
+    for bad in (newer.read_bytes()[: len(newer.read_bytes()) // 2],  # truncated
+                newer.read_bytes()[:-1],
+                _flip(newer.read_bytes(), 40),                          # in the header
+                _flip(newer.read_bytes(), len(newer.read_bytes()) - 10)):  # the signature
+        path = ops.path("bad.bundle")
+        path.write_bytes(bad)
+        assert import_(ops.hq, path, check=False)["exit"] != 0
+        assert ops.hq.snapshot() == before, "a refused bundle left something behind"
+    assert import_(ops.hq, newer)["applied"] >= 6  # the newer first, then the older
+    assert import_(ops.hq, older)["applied"] == 0
+    assert import_(ops.hq, newer)["applied"] == 0  # and the same twice
+    # over HTTP: one byte changed on the way, and a request delivered twice
+    register(ops, qam, "QAM", 3)
+    ops.proxy.inject(Fault("corrupt", after=3000, direction="up"))
+    push(ops, qam, check=False)
+    ops.proxy.inject(Fault("duplicate", times=0))
+    push(ops, qam)
+    pull(ops, qam)
+    ops.proxy.clear()
+    converge(ops)
+    check(ops)
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+@needs_postgres
+def test_a_post_whose_clock_is_set_back_a_day(ops):
+    rbw = ops.posts["RBW"]
+    rbw.clock_offset = -DAY
+    try:
+        register(ops, rbw, "RBW", 4)
+        before = ops.hq.query("result = Change.objects.count()")
+        converge(ops)
+        assert ops.hq.query("result = Change.objects.count()") > before
+        check(ops)
+    finally:
+        rbw.clock_offset = dt.timedelta(0)
+
+
+@needs_postgres
+def test_status_after_the_operation_shows_nothing_pending(ops):
+    for post in ops.posts.values():
+        post.run("sync", "status")
+    ops.hq.run("sync", "status")
