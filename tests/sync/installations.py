@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -71,6 +72,31 @@ result = {
         kind="duplicate").values_list("person_a_id", "person_b_id")),
 }
 """
+
+
+RNG = random.Random(17)  # the same names on every run
+ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+LATIN = "bdfghjklmnprstvz"
+
+
+def _word(alphabet: str, n: int) -> str:
+    return "".join(RNG.choice(alphabet) for _ in range(n))
+
+
+def persons_csv(path: Path, n: int, *, rows: list[list[str]] | None = None) -> list[list[str]]:
+    """A CSV of ``n`` soldiers whose names look like no one else's (or the given rows)."""
+    header = ["given_ar", "given_lat", "family_ar", "family_lat", "sex", "birth",
+              "service_number"]
+    if rows is None:
+        rows = []
+        for _ in range(n):
+            rows.append([_word(ARABIC, 5), _word(LATIN, 4).title() + "o",
+                         _word(ARABIC, 6), _word(LATIN, 5).title() + "i", "male",
+                         f"{RNG.randint(1965, 2004)}-{RNG.randint(1, 12):02d}-"
+                         f"{RNG.randint(1, 28):02d}", f"S-{RNG.randint(10**6, 10**7)}"])
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    return rows
+
 
 
 class MawaFailed(AssertionError):

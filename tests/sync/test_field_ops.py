@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import random
 import re
 import signal
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.sync.installations import Installation, postgres_url
+from tests.sync.installations import Installation, persons_csv, postgres_url
 from tests.sync.proxy import Fault, FaultProxy
 
 DAY = dt.timedelta(days=1)
@@ -110,30 +109,6 @@ class Field:
     def path(self, name: str) -> Path:
         self.n += 1
         return self.root / f"{self.n:03d}-{name}"
-
-
-RNG = random.Random(17)
-ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-LATIN = "bdfghjklmnprstvz"
-
-
-def _word(alphabet: str, n: int) -> str:
-    return "".join(RNG.choice(alphabet) for _ in range(n))
-
-
-def persons_csv(path: Path, n: int, *, rows: list[list[str]] | None = None) -> list[list[str]]:
-    """A CSV of ``n`` soldiers whose names look like no one else's (or the given rows)."""
-    header = ["given_ar", "given_lat", "family_ar", "family_lat", "sex", "birth",
-              "service_number"]
-    if rows is None:
-        rows = []
-        for _ in range(n):
-            rows.append([_word(ARABIC, 5), _word(LATIN, 4).title() + "o",
-                         _word(ARABIC, 6), _word(LATIN, 5).title() + "i", "male",
-                         f"{RNG.randint(1965, 2004)}-{RNG.randint(1, 12):02d}-"
-                         f"{RNG.randint(1, 28):02d}", f"S-{RNG.randint(10**6, 10**7)}"])
-    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
-    return rows
 
 
 def register(f: Field, node: Installation, site: str, n: int, *, user: str = "reception",
