@@ -14,9 +14,9 @@ Each accepted connection takes the next injected fault (or passes untouched when
 - ``throttle``    forward ``direction`` in pieces of ``chunk`` bytes, ``seconds`` apart (a slow
                   link, so that something can happen in the middle of a transfer);
 - ``corrupt``     flip one bit of the byte at offset ``after`` of ``direction``;
-- ``duplicate``   the client's HTTP request is sent twice: first on a connection of its own
-                  whose answer is thrown away (a request that arrived but whose answer was
-                  lost), then forwarded as usual.
+- ``duplicate``   each HTTP request of the client is sent twice: first on a connection of
+                  its own whose answer is thrown away (a request that arrived but whose answer
+                  was lost), then forwarded as usual.
 
 ``on_bytes`` (any fault): called once, from the proxy's thread, when ``after`` bytes have
 passed in ``direction`` — e.g. to SIGKILL the sender or the receiver in the middle of a
@@ -171,16 +171,11 @@ class FaultProxy:
         for s in (client, server):
             s.settimeout(None)
         self._track(client, server)
-        first = b""
-        if fault.kind == "duplicate":
-            first = self._duplicate(client)
-            if first is None:
-                self._end(client, server)
-                return
         ends = [threading.Event(), threading.Event()]
-        up = threading.Thread(target=self._pump, args=(client, server, "up", fault, first,
-                                                       ends[0]), daemon=True)
-        down = threading.Thread(target=self._pump, args=(server, client, "down", fault, b"",
+        up_pump = self._duplicating if fault.kind == "duplicate" else self._pump
+        up = threading.Thread(target=up_pump, args=(client, server, "up", fault, ends[0]),
+                              daemon=True)
+        down = threading.Thread(target=self._pump, args=(server, client, "down", fault,
                                                          ends[1]), daemon=True)
         up.start()
         down.start()
@@ -194,12 +189,12 @@ class FaultProxy:
         self._untrack(*socks)
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str, fault: Fault,
-              first: bytes, done: threading.Event) -> None:
+              done: threading.Event) -> None:
         mine = fault.direction == direction
         passed = 0
         delayed = False
         try:
-            pending = first
+            pending = b""
             while True:
                 data = pending or src.recv(65536)
                 pending = b""
@@ -252,48 +247,69 @@ class FaultProxy:
             fault.fired = True
             fault.on_bytes()
 
-    # --- duplicate: one HTTP request delivered twice ------------------------------------
-    def _duplicate(self, client: socket.socket) -> bytes | None:
-        """Read the client's first HTTP request whole, send it to the server on a connection
-        of its own and throw the answer away; return the request to forward again."""
-        request = _http_message(client)
-        if request is None:
-            return None
+    # --- duplicate: every HTTP request delivered twice ----------------------------------
+    def _duplicating(self, client: socket.socket, server: socket.socket, direction: str,
+                     fault: Fault, done: threading.Event) -> None:
+        """Read each of the client's HTTP requests whole, send it to the server first on a
+        connection of its own whose answer is thrown away (a request that arrived but whose
+        answer was lost), then forward it as usual."""
+        reader = _Reader(client)
         try:
-            with socket.create_connection(self.target, timeout=60) as extra:
-                extra.sendall(request)
-                self._count("up", len(request))
-                _http_message(extra)  # the answer, thrown away
-        except OSError:
-            pass
-        return request
-
-
-def _http_message(sock: socket.socket) -> bytes | None:
-    """One HTTP message (headers and a Content-Length body, or up to the close)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        piece = sock.recv(65536)
-        if not piece:
-            return data or None
-        data += piece
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = None
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    if length is None:
-        if head.startswith(b"HTTP/"):  # an answer without a length: up to the close
             while True:
-                piece = sock.recv(65536)
-                if not piece:
-                    break
-                body += piece
-        return head + b"\r\n\r\n" + body
-    while len(body) < length:
-        piece = sock.recv(65536)
-        if not piece:
-            break
-        body += piece
-    return head + b"\r\n\r\n" + body
+                request = reader.message()
+                if request is None:
+                    try:
+                        server.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    return
+                try:
+                    with socket.create_connection(self.target, timeout=120) as extra:
+                        extra.sendall(request)
+                        self._count("up", len(request))
+                        _Reader(extra).message()  # the answer, thrown away
+                except OSError:
+                    pass
+                server.sendall(request)
+                self._count("up", len(request))
+        except OSError:
+            _reset(client)
+            _reset(server)
+        finally:
+            done.set()
+
+
+class _Reader:
+    """HTTP messages off a socket, one at a time (headers and a Content-Length body; an
+    answer without a length runs to the close)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self) -> bool:
+        piece = self.sock.recv(65536)
+        self.buffer += piece
+        return bool(piece)
+
+    def message(self) -> bytes | None:
+        while b"\r\n\r\n" not in self.buffer:
+            if not self._more():
+                return None
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if length is None and head.startswith(b"HTTP/"):
+            while self._more():
+                pass
+            length = len(self.buffer) - len(head) - 4
+        length = length or 0
+        while len(self.buffer) - len(head) - 4 < length:
+            if not self._more():
+                break
+        end = len(head) + 4 + length
+        message, self.buffer = self.buffer[:end], self.buffer[end:]
+        return message
