@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import re
+import json
 import signal
 import threading
 import time
@@ -125,30 +125,22 @@ def register(f: Field, node: Installation, site: str, n: int, *, user: str = "re
     return rows
 
 
-_NUMBER = r"(\d+)"
-
-
-def import_counts(out: str) -> dict[str, int]:
-    """The counts ``mawa sync import`` / push / pull print: applied, already present, in
-    conflict (the words of the contract)."""
-    counts = {}
-    for key, pattern in (("applied", r"applied"), ("present", r"(?:already|present)"),
-                         ("conflicts", r"conflict")):
-        found = re.search(rf"{pattern}\D{{0,20}}?{_NUMBER}", out, re.I) or \
-            re.search(rf"{_NUMBER}\s+(?:changes?\s+)?(?:were\s+)?{pattern}", out, re.I)
-        counts[key] = int(found.group(1)) if found else -1
-    return counts
-
-
 def export(f: Field, node: Installation, to: str | None = None) -> Path:
     out = f.path(f"{node.name}-to-{to or 'peer'}.bundle")
     node.run("sync", "export", "--output", str(out), *(["--to", to] if to else []))
     return out
 
 
-def import_(node: Installation, bundle: Path, *, check: bool = True) -> dict[str, int]:
-    done = node.run("sync", "import", str(bundle), check=check)
-    return {**import_counts(done.stdout + done.stderr), "exit": done.returncode}
+def counts_of(done) -> dict:
+    """The counts a ``--json`` import, push or pull printed (applied, present, conflicts,
+    waiting), with its exit status; only the status when it failed."""
+    if done.returncode != 0:
+        return {"exit": done.returncode, "applied": -1, "output": done.stdout + done.stderr}
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "exit": 0}
+
+
+def import_(node: Installation, bundle: Path, *, check: bool = True) -> dict:
+    return counts_of(node.run("sync", "import", str(bundle), "--json", check=check))
 
 
 def exchange(f: Field, post: Installation) -> tuple[dict, dict]:
@@ -237,12 +229,14 @@ def http_env(f: Field) -> dict[str, str]:
     return {"MAWA_SYNC_TOKEN": f.token}
 
 
-def push(f: Field, post: Installation, *, check: bool = True):
-    return post.run("sync", "push", f.proxy.url, check=check, env=http_env(f))
+def push(f: Field, post: Installation, *, check: bool = True) -> dict:
+    return counts_of(post.run("sync", "push", f.proxy.url, "--json", check=check,
+                              env=http_env(f)))
 
 
-def pull(f: Field, post: Installation, *, check: bool = True):
-    return post.run("sync", "pull", f.proxy.url, check=check, env=http_env(f))
+def pull(f: Field, post: Installation, *, check: bool = True) -> dict:
+    return counts_of(post.run("sync", "pull", f.proxy.url, "--json", check=check,
+                              env=http_env(f)))
 
 
 # --- the scenarios, in the order an operation lives them ---------------------------------
@@ -381,7 +375,7 @@ def test_a_transfer_killed_in_the_middle_resumes_sender_then_receiver(ops):
     done = push(ops, qam, check=False)
     ops.proxy.clear()
     assert restarted.wait(60), "the receiver was never killed"
-    if done.returncode != 0:  # the link failed more often than the client retries: rerun
+    if done["exit"] != 0:  # the link failed more often than the client retries: rerun
         push(ops, qam)
     pull(ops, qam)
     # and a file import at HQ killed while it runs, then run again
