@@ -183,6 +183,17 @@ def check(f: Field, *, conflicts_open: int = 0) -> dict[str, dict]:
     return snaps
 
 
+NEW_CROSSINGS = """
+from mawa.core.models import SiteKind
+for code, ar, en in (("KRM", "معبر الكرامة", "Karama crossing"),
+                     ("RBW", "معبر الربوة", "Rabwa crossing")):
+    site, _ = Site.objects.get_or_create(code=code, defaults=dict(
+        kind=SiteKind.CROSSING, name_ar=ar, name_en=en))
+    User.objects.get(username="reception").sites.add(site)
+result = True
+"""
+
+
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory):
     root = tmp_path_factory.mktemp("field")
@@ -191,15 +202,10 @@ def ops(tmp_path_factory):
     proxy = None
     try:
         hq.run("setup", "--demo-size", "30")
-        # a second crossing, RBW, where the demo's reception officer works too
-        hq.query("""
-from mawa.core.models import SiteKind
-rbw, _ = Site.objects.get_or_create(code="RBW", defaults=dict(
-    kind=SiteKind.CROSSING, name_ar="معبر الربوة", name_en="Rabwa crossing"))
-User.objects.get(username="reception").sites.add(rbw)
-result = True
-""")
-        for code in ("QAM", "RBW"):
+        # two new crossings, KRM and RBW, where the demo's reception officer works too (the
+        # demo's crossing QAM has registrations made at HQ: see the short-code test below)
+        hq.query(NEW_CROSSINGS)
+        for code in ("KRM", "RBW"):
             enrol = root / f"{code.lower()}.enrol"
             hq.run("post", "create", code, "--output", str(enrol))
             post = posts[code] = Installation(code, root)
@@ -245,11 +251,11 @@ def test_done_when_a_post_joins_registers_and_merges_by_file(ops):
     """The issue's Done-when: HQ with the demo, a post joined from its enrolment file, persons
     imported at the post, exported, imported at HQ, imported again with no change, a changed
     byte refused."""
-    qam = ops.posts["QAM"]
-    assert qam.query("result = Node.objects.get(is_self=True).code") == "QAM"
-    assert qam.query("result = User.objects.filter(username='reception').exists()")
-    register(ops, qam, "QAM", 5)
-    bundle = export(ops, qam)
+    krm = ops.posts["KRM"]
+    assert krm.query("result = Node.objects.get(is_self=True).code") == "KRM"
+    assert krm.query("result = User.objects.filter(username='reception').exists()")
+    register(ops, krm, "KRM", 5)
+    bundle = export(ops, krm)
     first = import_(ops.hq, bundle)
     assert first["applied"] >= 5, first
     before = ops.hq.snapshot()
@@ -272,17 +278,17 @@ def test_a_partition_of_simulated_days_merges_losing_nothing(ops):
     """Three days apart (the posts' clocks moved, not waited): each side registers every day;
     then they meet."""
     for day in (1, 2, 3):
-        register(ops, ops.posts["QAM"], "QAM", 3, clock_offset=day * DAY)
+        register(ops, ops.posts["KRM"], "KRM", 3, clock_offset=day * DAY)
         register(ops, ops.posts["RBW"], "RBW", 2, clock_offset=day * DAY)
-        register(ops, ops.hq, "QAM", 1)
-    status = ops.posts["QAM"].run("sync", "status").stdout
+        register(ops, ops.hq, "QAM", 1)  # HQ at the demo's crossing
+    status = ops.posts["KRM"].run("sync", "status").stdout
     assert status.strip()
     converge(ops)
     check(ops)
 
 
 def _person_of(node: Installation) -> str:
-    return node.query("result = str(Person.objects.filter(site__code='QAM')"
+    return node.query("result = str(Person.objects.filter(site__code='KRM')"
                       ".order_by('-id').values_list('id', flat=True).first())")
 
 
@@ -297,14 +303,14 @@ result = True
 
 @needs_postgres
 def test_the_same_person_edited_at_the_post_and_at_hq_is_a_conflict_decided_once(ops):
-    qam = ops.posts["QAM"]
-    person = _person_of(qam)
+    krm = ops.posts["KRM"]
+    person = _person_of(krm)
     assert ops.hq.query(f"result = Person.objects.filter(id='{person}').exists()")
-    qam.query(EDIT.format(id=person, user="reception", notes="seen limping at the post"))
+    krm.query(EDIT.format(id=person, user="reception", notes="seen limping at the post"))
     ops.hq.query(EDIT.format(id=person, user="admin", notes="hospital visit at HQ"))
-    up = import_(ops.hq, export(ops, qam))
+    up = import_(ops.hq, export(ops, krm))
     assert up["conflicts"] >= 1, up
-    down = import_(qam, export(ops, ops.hq, to="QAM"))
+    down = import_(krm, export(ops, ops.hq, to="KRM"))
     assert down["applied"] >= 0
     assert check_conflicts_open(ops) >= 1
     # HQ decides: the post's version wins
@@ -317,7 +323,7 @@ result = True
     converge(ops)
     check(ops)
     notes = f"result = Person.objects.get(id='{person}').notes"
-    assert ops.hq.query(notes) == qam.query(notes) == "seen limping at the post"
+    assert ops.hq.query(notes) == krm.query(notes) == "seen limping at the post"
 
 
 def check_conflicts_open(f: Field) -> int:
@@ -327,13 +333,14 @@ def check_conflicts_open(f: Field) -> int:
 
 @needs_postgres
 def test_the_same_soldier_at_two_posts_is_a_duplicate_to_review_not_a_conflict(ops):
-    soldier = [["مصطفى", "Mustafa", "الدليمي", "al-Dulaimi", "male", "1991-04-12", "S-4242"]]
-    register(ops, ops.posts["QAM"], "QAM", 1, rows=soldier)
-    register(ops, ops.posts["RBW"], "RBW", 1, rows=soldier)
+    soldier = persons_csv(ops.path("soldier.csv"), 1)[0]
+    # typed at each post among others (two files: an identical file would be one import)
+    register(ops, ops.posts["KRM"], "KRM", 2, rows=[soldier, *persons_csv(ops.path("x"), 1)])
+    register(ops, ops.posts["RBW"], "RBW", 2, rows=[*persons_csv(ops.path("y"), 1), soldier])
     converge(ops)
     snaps = check(ops)
     ids = ops.hq.query("result = sorted(str(i) for i in Person.objects.filter("
-                       "service_number='S-4242').values_list('id', flat=True))")
+                       f"service_number='{soldier[6]}').values_list('id', flat=True))")
     assert len(ids) == 2
     assert ids in snaps["HQ"]["pairs"], "the two registrations are not in the review queue"
 
@@ -344,23 +351,23 @@ def _sigkill(process) -> None:
 
 @needs_postgres
 def test_a_transfer_killed_in_the_middle_resumes_sender_then_receiver(ops):
-    qam = ops.posts["QAM"]
-    register(ops, qam, "QAM", 40)
-    half = export(ops, qam).stat().st_size // 2  # (an export acknowledges nothing)
+    krm = ops.posts["KRM"]
+    register(ops, krm, "KRM", 40)
+    half = export(ops, krm).stat().st_size // 2  # (an export acknowledges nothing)
     # the sender (the post's `mawa sync push`) killed halfway through its upload
     holder: list = []
     ops.proxy.inject(Fault("throttle", chunk=1024, seconds=0.02, after=half, times=0,
                            on_bytes=lambda: _sigkill(holder[0])))
-    sender = qam.start("sync", "push", ops.proxy.url, env=http_env(ops))
+    sender = krm.start("sync", "push", ops.proxy.url, env=http_env(ops))
     holder.append(sender)
     sender.wait(timeout=300)
     ops.proxy.clear()
     assert sender.returncode == -signal.SIGKILL, sender.communicate()
-    push(ops, qam)  # run again: resumes, applies once
+    push(ops, krm)  # run again: resumes, applies once
     # the receiver (HQ's server) killed halfway through the next upload and started again;
     # the push retries and resumes
-    register(ops, qam, "QAM", 40)
-    half = export(ops, qam).stat().st_size // 2
+    register(ops, krm, "KRM", 40)
+    half = export(ops, krm).stat().st_size // 2
     restarted = threading.Event()
 
     def receiver_dies():
@@ -372,15 +379,15 @@ def test_a_transfer_killed_in_the_middle_resumes_sender_then_receiver(ops):
 
     ops.proxy.inject(Fault("throttle", chunk=1024, seconds=0.02, after=half, times=0,
                            on_bytes=receiver_dies))
-    done = push(ops, qam, check=False)
+    done = push(ops, krm, check=False)
     ops.proxy.clear()
     assert restarted.wait(60), "the receiver was never killed"
     if done["exit"] != 0:  # the link failed more often than the client retries: rerun
-        push(ops, qam)
-    pull(ops, qam)
+        push(ops, krm)
+    pull(ops, krm)
     # and a file import at HQ killed while it runs, then run again
-    register(ops, qam, "QAM", 20)
-    bundle = export(ops, qam)
+    register(ops, krm, "KRM", 20)
+    bundle = export(ops, krm)
     importer = ops.hq.start("sync", "import", str(bundle))
     time.sleep(1.5)
     importer.send_signal(signal.SIGKILL)
@@ -392,11 +399,11 @@ def test_a_transfer_killed_in_the_middle_resumes_sender_then_receiver(ops):
 
 @needs_postgres
 def test_bundles_duplicated_reordered_truncated_and_changed(ops):
-    qam = ops.posts["QAM"]
-    register(ops, qam, "QAM", 3)
-    older = export(ops, qam)
-    register(ops, qam, "QAM", 3)
-    newer = export(ops, qam)
+    krm = ops.posts["KRM"]
+    register(ops, krm, "KRM", 3)
+    older = export(ops, krm)
+    register(ops, krm, "KRM", 3)
+    newer = export(ops, krm)
     before = ops.hq.snapshot()
     for bad in (newer.read_bytes()[: len(newer.read_bytes()) // 2],  # truncated
                 newer.read_bytes()[:-1],
@@ -410,12 +417,12 @@ def test_bundles_duplicated_reordered_truncated_and_changed(ops):
     assert import_(ops.hq, older)["applied"] == 0
     assert import_(ops.hq, newer)["applied"] == 0  # and the same twice
     # over HTTP: one byte changed on the way, and a request delivered twice
-    register(ops, qam, "QAM", 3)
+    register(ops, krm, "KRM", 3)
     ops.proxy.inject(Fault("corrupt", after=3000, direction="up"))
-    push(ops, qam, check=False)
+    push(ops, krm, check=False)
     ops.proxy.inject(Fault("duplicate", times=0))
-    push(ops, qam)
-    pull(ops, qam)
+    push(ops, krm)
+    pull(ops, krm)
     ops.proxy.clear()
     converge(ops)
     check(ops)
@@ -444,3 +451,27 @@ def test_status_after_the_operation_shows_nothing_pending(ops):
     for post in ops.posts.values():
         post.run("sync", "status")
     ops.hq.run("sync", "status")
+
+
+@needs_postgres
+@pytest.mark.xfail(strict=True, reason=(
+    "defect found by these tests: a post joined for a site where HQ already registered people "
+    "(the demo's crossing QAM) mints the same short codes again (QAM-00003-U …): HQ keeps them "
+    "as 'unique' conflicts instead of applying them. Enrolment does not carry the site's "
+    "short-code counters, and HQ and the post both mint for the same site"))
+def test_a_post_joined_where_hq_registered_before_mints_codes_that_never_collide(ops):
+    """The Done-when with the demo's own crossing: HQ registered people at QAM (the demo), then
+    QAM becomes a post and registers more. Runs last: a failure here leaves HQ's counts."""
+    enrol = ops.root / "qam.enrol"
+    ops.hq.run("post", "create", "QAM", "--output", str(enrol))
+    qam = Installation("QAM", ops.root)
+    try:
+        qam.run("setup", "--no-demo")
+        qam.run("post", "join", str(enrol))
+        csv = ops.path("qam-persons.csv")
+        persons_csv(csv, 5)
+        qam.run("import", "persons", str(csv), "--user", "reception", "--site", "QAM")
+        result = import_(ops.hq, export(ops, qam))
+        assert (result["applied"], result["conflicts"]) == (5, 0), result
+    finally:
+        qam.destroy()
