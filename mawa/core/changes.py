@@ -53,6 +53,7 @@ from mawa.core.ledger import LedgerItem, _jsonable, canonical_payload, ledger_ap
 
 __all__ = ["ChangeItem", "UniqueBroken", "change_applier", "change_applier_register",
            "change_applying", "change_applying_now", "change_record", "change_record_many",
+           "change_resolving",
            "changes_stream", "fields_digest", "node_code"]
 
 # the node code of an installation that was never enrolled (a single headquarters)
@@ -109,6 +110,21 @@ def change_applying(change: Change) -> Iterator[Change]:
 def change_applying_now() -> Change | None:
     """The change from elsewhere being applied, if any (for services that must tell)."""
     return _applying.get()
+
+
+_resolving: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "mawa_change_resolving", default=None)
+
+
+@contextmanager
+def change_resolving(ids: list) -> Iterator[None]:
+    """Within this block, every change recorded here carries ``fields["_resolves"] = ids``:
+    it settles the conflict between those changes (``mawa.sync``'s ``conflict_decide``)."""
+    token = _resolving.set(sorted(str(i) for i in ids))
+    try:
+        yield
+    finally:
+        _resolving.reset(token)
 
 
 Applier = Callable[[Change, Any], None]
@@ -181,8 +197,11 @@ def change_record_many(items: list[ChangeItem], *, actor, site) -> list[Change]:
         rows: list[Change] = []
         ledger: list[LedgerItem] = []
         moves: dict[tuple[str, Any], Any] = {}
+        resolves = _resolving.get()
         for item, key in zip(items, keys, strict=True):
             fields = _jsonable(item.fields)
+            if resolves is not None:
+                fields = {**fields, "_resolves": resolves}
             change = Change(id=uuid7(), node=code, seq=0, record_type=item.record_type,
                             record_id=item.record_id, op=item.op,
                             base=moves.get(key, heads.get(key)), fields=fields,

@@ -20,6 +20,14 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     │   └── UniqueBroken           409  core.changes: a change from elsewhere breaks a rule
     │                                   that must hold once (kept for review)
     ├── Refused                    409  camp.services: a distribution refused by a named rule
+    ├── ChainRefused               409  core.ledger: ledger rows from another node do not
+    │                                   chain onto those held here (the bundle is refused)
+    ├── BundleRefused              400  sync.bundle: a bundle refused whole, nothing applied
+    │   ├── BundleMalformed        400  not a Mawa bundle of a version read here
+    │   ├── BundleTruncated        400  cut short in copying or transfer
+    │   ├── BundleTampered         400  signature, body hash or decryption does not hold
+    │   ├── BundleUnknownSender    400  from a node this installation does not know
+    │   └── BundleMisdirected      400  for another installation or another node
     ├── FileCorrupt                409  accountability.crypto: evidence fails its integrity check
     ├── Throttled                  429  accounts.services: too many failed sign-in attempts
     ├── BackupInvalid              400  core.backup: a backup archive fails its checks
@@ -27,6 +35,10 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     ├── RotationRefused            400  core.keyrotation: a field-key rotation cannot run now
     ├── KekRotationRefused         400  accountability.keyrotation: the compartment key too
     ├── DatabaseEncryptionRefused  400  core.db.encrypt: the database cannot be encrypted now
+    ├── NotEnrolled                400  sync.keys: this installation (or the node named) is
+    │                                   not enrolled in field operations
+    ├── EnrolmentRefused           400  sync.enrol: an enrolment file is refused (altered,
+    │                                   another format) or this installation may not join
     ├── KeyMissing                 500  core.keys: a signing key file is missing
     ├── DecryptionFailed           500  core.crypto: the field key does not fit or data altered
     └── CompartmentKeyError        500  accountability.crypto: the compartment key is missing

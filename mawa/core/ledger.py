@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 import rfc8785
@@ -38,10 +39,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mawa.core import keys
 from mawa.core.db.rows import executemany, insert_ignore, insert_returning, insert_rows
-from mawa.core.models import Checkpoint, LedgerEntry, LedgerHead
+from mawa.core.errors import MawaError
+from mawa.core.models import Checkpoint, LedgerEntry, LedgerHead, Node
 
 GENESIS = "0" * 64
 
@@ -347,6 +350,89 @@ def ledger_append(*, stream: str, kind: str, payload: dict, actor=None, site=Non
     return entry
 
 
+class ChainRefused(MawaError):
+    """Ledger rows received from another node do not chain onto what is held here, or
+    disagree with rows held: the whole batch is refused (``ledger_rows_import``)."""
+
+    code = "chain_refused"
+    status = 409
+
+
+def _row_tuple(row) -> LedgerRow:
+    if isinstance(row, dict):
+        return LedgerRow(**{name: row[name] for name in LedgerRow._fields})
+    return LedgerRow(*row)
+
+
+def ledger_rows_import(rows: Iterable) -> dict[str, int]:
+    """Store ledger rows received from another node verbatim (same stream, seq, time, hash):
+    the rows of other nodes' streams (``changes/<NODE>``) that travel with their changes.
+
+    Rows are given as ``LedgerRow``s, tuples in its order or dicts. Per stream, in seq order:
+    a row already held is compared with the held one (any difference refuses the whole
+    batch: a fork or a forgery); the next row must chain onto this node's head of the stream
+    (``prev_hash``) and hash to its ``entry_hash`` when recomputed, else ``ChainRefused``;
+    rows beyond a gap (an earlier row not held and not given) are left out — their sender
+    sends them again once it learns what is held here. The heads move; a few statements per
+    stream. Returns {stream: the highest seq now held} for every stream given."""
+    by_stream: dict[str, list[LedgerRow]] = {}
+    for raw in rows:
+        try:
+            row = _row_tuple(raw)
+            row = row._replace(seq=int(row.seq))
+        except (KeyError, TypeError, ValueError):
+            raise ChainRefused(_("A received ledger row is malformed.")) from None
+        by_stream.setdefault(row.stream, []).append(row)
+    held: dict[str, int] = {}
+    if not by_stream:
+        return held
+    with transaction.atomic():
+        streams = sorted(by_stream)
+        insert_ignore(LedgerHead, _HEAD_COLUMNS, [(s, 0, GENESIS) for s in streams],
+                      converted=True)
+        state = _heads_lock(streams)
+        new_rows: list[LedgerRow] = []
+        moved: list[str] = []
+        for stream in streams:
+            seq, head = state[stream]
+            given = sorted(by_stream[stream], key=lambda r: r.seq)
+            known = [r for r in given if r.seq <= seq]
+            if known:
+                stored = {r[1]: r for r in LedgerEntry.objects.filter(
+                    stream=stream, seq__in=[r.seq for r in known]).values_list(
+                    *LedgerRow._fields)}
+                for r in known:
+                    if tuple(stored.get(r.seq, ())) != tuple(r):
+                        raise ChainRefused(
+                            _("Entry %(seq)s of stream %(stream)s differs from the one held "
+                              "here: the other node's chain was rewritten or forked.")
+                            % {"seq": r.seq, "stream": stream})
+            start = seq
+            for r in given:
+                if r.seq <= start:
+                    continue
+                if r.seq != seq + 1:
+                    break  # a gap: the rest comes again later
+                if r.prev_hash != head or entry_hash(
+                        head, r.stream, r.seq, r.ts, r.actor, r.site, r.kind,
+                        r.payload) != r.entry_hash:
+                    raise ChainRefused(
+                        _("Entry %(seq)s of stream %(stream)s does not chain onto the entries "
+                          "held here.") % {"seq": r.seq, "stream": stream})
+                new_rows.append(r)
+                seq, head = r.seq, r.entry_hash
+            if seq != start:
+                state[stream] = [seq, head]
+                moved.append(stream)
+            held[stream] = seq
+        if new_rows:
+            insert_rows(LedgerEntry, LedgerRow._fields, new_rows, converted=True)
+            table = connection.ops.quote_name(LedgerHead._meta.db_table)
+            executemany(f"UPDATE {table} SET seq = %s, head_hash = %s "  # noqa: S608
+                        "WHERE stream = %s", [(*state[s], s) for s in moved])
+    return held
+
+
 def ledger_payload(entry: LedgerEntry) -> dict:
     return json.loads(entry.payload)
 
@@ -357,6 +443,41 @@ def _checkpoint_message(stream: str, seq: int, head_hash: str, ts: str, site: st
                         key_id: str) -> bytes:
     return rfc8785.dumps({"head_hash": head_hash, "key_id": key_id, "seq": seq, "site": site,
                           "stream": stream, "ts": ts})
+
+
+checkpoint_message = _checkpoint_message  # what a checkpoint's signature covers
+
+
+def _witness_path() -> Path:
+    return Path(settings.VAR_DIR) / "witnesses.json"
+
+
+def witnesses_kept() -> list[dict]:
+    """The checkpoints other nodes signed of this node's streams (witnesses: ``mawa.sync``),
+    as kept in ``VAR_DIR/witnesses.json``, apart from the database: ``mawa verify`` checks
+    the chains against them, so rewriting the newest entries with recomputed hashes (and the
+    checkpoint table with them) is caught once a peer has witnessed those entries."""
+    try:
+        data = json.loads(_witness_path().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    return [c for c in data if isinstance(c, dict)] if isinstance(data, list) else []
+
+
+def witnesses_keep(checkpoints: list[dict]) -> None:
+    """Add witnesses to ``VAR_DIR/witnesses.json`` (each kept once; written whole, then
+    renamed into place)."""
+    held = witnesses_kept()
+    seen = {(c.get("stream"), c.get("seq"), c.get("key_id")) for c in held}
+    for c in checkpoints:
+        if (c["stream"], c["seq"], c["key_id"]) not in seen:
+            held.append(dict(c))
+            seen.add((c["stream"], c["seq"], c["key_id"]))
+    path = _witness_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(held, indent=0), encoding="utf-8")
+    tmp.replace(path)
 
 
 def home_site_code() -> str:
@@ -385,11 +506,15 @@ def checkpoint_sign(*, stream: str, seq: int, head_hash: str, site_code: str | N
 
 
 def _moved_streams() -> list[str]:
-    """The streams whose head moved past their last signed checkpoint (one statement)."""
+    """The streams whose head moved past their last signed checkpoint (one statement), but
+    not the change streams of other nodes held here (``ledger_rows_import``): their origin
+    signs those, with a key that is not here."""
     signed = Checkpoint.objects.filter(stream=OuterRef("stream")).order_by("-seq") \
         .values("seq")[:1]
+    own = Node.objects.filter(is_self=True).values_list("code", flat=True).first() or "HQ"
     return list(LedgerHead.objects.filter(seq__gt=0).annotate(signed=Subquery(signed))
                 .filter(Q(signed__isnull=True) | Q(signed__lt=F("seq")))
+                .exclude(Q(stream__startswith="changes/") & ~Q(stream=f"changes/{own}"))
                 .order_by("stream").values_list("stream", flat=True))
 
 

@@ -10,7 +10,7 @@ from mawa.core.health import (
     database_errors,
     problem_from,
 )
-from mawa.core.ledger import ledger_verify
+from mawa.core.ledger import ledger_verify, witnesses_kept
 from mawa.core.management.base import MawaCommand
 
 
@@ -24,8 +24,9 @@ def database_damaged_error(detail: str) -> CommandError:
 class Command(MawaCommand):
     help = ("Check the database file (SQLite: PRAGMA quick_check), then recompute every "
             "ledger chain and check every signed checkpoint; name the first entry that does "
-            "not hold. Exit 0 when everything holds, 1 when the ledger does not, 3 when the "
-            "database is damaged or unreadable.")
+            "not hold, also against the checkpoints other nodes signed of this node's streams "
+            "(witnesses, kept in var/witnesses.json). Exit 0 when everything holds, 1 when "
+            "the ledger does not, 3 when the database is damaged or unreadable.")
 
     def add_arguments(self, parser):
         parser.add_argument("--stream", action="append",
@@ -41,6 +42,9 @@ class Command(MawaCommand):
                     extra = json.load(fh)
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot read checkpoints file: {exc}")
+        witnesses = [dict(c) for c in witnesses_kept()]
+        if witnesses:
+            extra = [*(extra or []), *witnesses]
         problem = database_check()
         if problem is not None:
             raise database_damaged_error(problem.detail)
