@@ -312,6 +312,11 @@ class Link:
             conn.request(method, self.prefix + path, body=body, headers=all_headers)
             response = conn.getresponse()
             data = response.read()
+        except ssl.SSLCertVerificationError as exc:  # retrying would not help
+            self.close()
+            raise MawaError(_("The server's certificate is not trusted (%(error)s): give its "
+                              "certificate authority with --cacert.")
+                            % {"error": exc.verify_message or exc}, code="certificate") from exc
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             raise ConnectionError(str(exc)) from exc

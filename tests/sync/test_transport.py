@@ -266,3 +266,110 @@ def test_plain_http_only_to_this_machine(token):
     Link("https://hq.example.org", token)
     Link("http://127.0.0.1:8000", token)
     Link("http://[::1]:8000", token)
+
+
+# --- TLS: --cacert ------------------------------------------------------------------------
+
+def _certificates(tmp_path):
+    """An operation's own certificate authority and a certificate of 127.0.0.1 it signed."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("Operation CA")).issuer_name(name(
+        "Operation CA")).public_key(ca_key.public_key()).serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                     False), critical=True)
+        .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(name("hq")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(
+                days=9))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "hq.pem").write_bytes(cert.public_bytes(pem) + key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return tmp_path / "ca.pem", tmp_path / "hq.pem"
+
+
+@pytest.fixture
+def tls_server(live_server, tmp_path):
+    """HTTPS in front of the live server: a TLS-terminating relay on 127.0.0.1."""
+    import select
+    import socket
+    import ssl
+    import threading
+    from urllib.parse import urlsplit
+
+    ca, chain = _certificates(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain)
+    target = urlsplit(live_server.url)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def relay(client):
+        try:
+            tls = context.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        upstream = socket.create_connection((target.hostname, target.port))
+        ends = [tls, upstream]
+        try:
+            while not stop.is_set():
+                ready, _w, _x = select.select(ends, [], [], 0.2)
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        return
+                    (upstream if end is tls else tls).sendall(data)
+        except OSError:
+            pass
+        finally:
+            tls.close()
+            upstream.close()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _addr = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=relay, args=(client,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}", str(ca)
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_push_over_https_trusts_the_operations_own_authority(tls_server, engine, token,
+                                                               tmp_path):
+    url, ca = tls_server
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    result = transport.command_run("push", url, {"token_file": str(token_file), "cacert": ca})
+    assert engine.imported == engine.exported and result["applied"] == len(engine.imported[0])
+    with pytest.raises(MawaError) as untrusted:  # without --cacert: the system's authorities
+        transport.command_run("pull", url, {"token_file": str(token_file), "cacert": None})
+    assert untrusted.value.code == "certificate"
+    assert len(engine.imported) == 1
