@@ -22,7 +22,8 @@ reception (matching keeps its index and screens against the watch lists with the
     as a whole, or the demo).
 ``person.changed``
     ``persons``: the ``Person`` rows whose identity values were corrected (saved instances);
-    listeners read their aliases and documents if they need them.
+    listeners read their aliases and documents if they need them; ``fields``: the names of the
+    fields corrected.
 ``person.merged``
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
@@ -731,7 +732,7 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
             _name_keys_write([(locked.id, {a: getattr(locked, a) for a in NAME_FIELDS},
                                [(a.name_ar, a.name_lat) for a in locked.aliases.all()])],
                              new=False)
-        hook_emit("person.changed", persons=[locked])
+        hook_emit("person.changed", persons=[locked], fields=changed)
         ledger_append(stream=f"person/{locked.id}", kind="person.corrected", actor=actor,
                       site=locked.current_site,
                       payload={"person": locked.id, "fields": sorted(changed),
