@@ -829,12 +829,12 @@ class DayCounts:
 def snapshot_read(scope: Scope) -> DayCounts | None:
     """The kept snapshot of the scope's day, cut to the scope; None when there is none (a day
     not over yet, not kept yet, or dropped by a backdated change): the report then reads
-    the register. One query."""
+    the register. One query to know, one to read."""
     if scope.day >= timezone.now().date():
         return None
-    rows = list(DayCount.objects.filter(day=scope.day))
-    if not rows and not DaySnapshot.objects.filter(day=scope.day).exists():
+    if not DaySnapshot.objects.filter(day=scope.day).exists():
         return None
+    rows = list(DayCount.objects.filter(day=scope.day))
     if scope.site_ids is not None:
         rows = [r for r in rows if r.site in scope.site_ids or r.held in scope.site_ids]
     return DayCounts(scope=scope, rows=tuple(rows))
