@@ -727,9 +727,15 @@ def snapshot_derive(day: dt.date) -> list[DayCount]:
     """The snapshot of ``day`` derived from the records (unsaved ``DayCount`` rows): what the
     report reads from the register for every site, grouped by registration site and site
     holding the person at the end of the day. Reads the whole register (the nightly job)."""
+    return _derive(day, Person.objects.all(), changes=True)
+
+
+def _derive(day: dt.date, persons, *, changes: bool) -> list[DayCount]:
+    """``snapshot_derive`` for the persons of ``persons`` (a queryset); the lifecycle moves of
+    the day (of every person) only if ``changes``."""
     start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     end = start + dt.timedelta(days=1)
-    persons = Person.objects.exclude(status=Status.MERGED).filter(arrived_at__lt=end)
+    persons = persons.exclude(status=Status.MERGED).filter(arrived_at__lt=end)
     out: list[DayCount] = []
 
     def add(measure, site, held, a="", b="", n=0, first=None):
@@ -761,13 +767,81 @@ def snapshot_derive(day: dt.date) -> list[DayCount]:
     for r in (persons.filter(arrived_at__gte=start).annotate(held=_held_at(end))
               .values("group_id", "site_id", "held").annotate(n=Count("id")).order_by()):
         add(DayCount.GROUP, r["site_id"], r["held"], str(r["group_id"] or ""), n=r["n"])
-    # lifecycle moves of the day: the person's registration site, the site after the move
-    for r in (LifecycleEvent.objects.filter(at__gte=start, at__lt=end)
+    if changes:
+        # lifecycle moves of the day: the person's registration site, the site after the move
+        for r in (LifecycleEvent.objects.filter(at__gte=start, at__lt=end)
+                  .values("person__site_id", "site_id", "from_status", "to_status")
+                  .annotate(n=Count("id")).order_by()):
+            add(DayCount.CHANGE, r["person__site_id"], r["site_id"], r["from_status"] or "",
+                r["to_status"], r["n"])
+    return out
+
+
+#: persons changed today above which today's report reads the register rather than
+#: yesterday's snapshot and today's changes
+TODAY_MAX_CHANGED = 100_000
+
+
+def _today_rows(day: dt.date) -> tuple[list[DayCount], bool] | None:
+    """Today's snapshot, not kept (today is not over): yesterday's kept snapshot, less what
+    the persons changed today counted in it, plus what they count now; the lifecycle moves of
+    today read as they are. Returns the rows and whether the first arrivals in them are exact
+    (not when one of the persons taken out was the first of their row); None without
+    yesterday's snapshot or when too many persons changed today.
+
+    Persons not changed today (arrived and last moved before today) count today as they did
+    yesterday: the register reads them from their row on both days (``_status_as_of``). A
+    change recorded today but dated before today drops yesterday's snapshot (the hooks of
+    ``reports.services``), so it is never added on top of a snapshot that missed it."""
+    yesterday = day - dt.timedelta(days=1)
+    if not DaySnapshot.objects.filter(day=yesterday).exists():
+        return None
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    changed = list(Person.objects.filter(Q(arrived_at__gte=start)
+                                         | Q(status_changed_at__gte=start))
+                   .values_list("pk", flat=True)[:TODAY_MAX_CHANGED + 1])
+    if len(changed) > TODAY_MAX_CHANGED:
+        return None
+    window = (day - dt.timedelta(days=ARRIVALS_WINDOW - 1)).isoformat()
+    cells: dict[tuple, DayCount] = {}
+    for r in DayCount.objects.filter(day=yesterday).exclude(
+            measure__in=(DayCount.GROUP, DayCount.CHANGE)):
+        if r.measure == DayCount.ARRIVAL and r.a < window:
+            continue  # out of today's chart
+        cells[r.key()] = DayCount(day=day, measure=r.measure, site=r.site, held=r.held,
+                                  a=r.a, b=r.b, n=r.n, first=r.first)
+    exact = True
+    rows: list[DayCount] = []
+    for i in range(0, len(changed), 900):
+        chunk = Person.objects.filter(pk__in=changed[i:i + 900])
+        for r in _derive(yesterday, chunk, changes=False):
+            if r.measure == DayCount.GROUP or r.measure == DayCount.ARRIVAL and r.a < window:
+                continue
+            cell = cells.get(r.key())
+            if cell is None or cell.n < r.n:
+                return None  # yesterday's snapshot does not hold them: read the register
+            cell.n -= r.n
+            if r.first is not None and cell.first is not None and r.first <= cell.first:
+                exact = False
+        rows += _derive(day, chunk, changes=False)
+    for r in rows:
+        cell = cells.get(r.key())
+        if cell is None:
+            cells[r.key()] = r
+        else:
+            cell.n += r.n
+            if r.first is not None:
+                cell.first = r.first if cell.first is None else min(cell.first, r.first)
+    out = [c for c in cells.values() if c.n]
+    start_of = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    for r in (LifecycleEvent.objects.filter(at__gte=start_of,
+                                            at__lt=start_of + dt.timedelta(days=1))
               .values("person__site_id", "site_id", "from_status", "to_status")
               .annotate(n=Count("id")).order_by()):
-        add(DayCount.CHANGE, r["person__site_id"], r["site_id"], r["from_status"] or "",
-            r["to_status"], r["n"])
-    return out
+        out.append(DayCount(day=day, measure=DayCount.CHANGE, site=r["person__site_id"],
+                            held=r["site_id"], a=r["from_status"] or "", b=r["to_status"],
+                            n=r["n"]))
+    return out, exact
 
 
 @dataclass(frozen=True)
@@ -778,6 +852,7 @@ class DayCounts:
 
     scope: Scope
     rows: tuple
+    first_exact: bool = True  # False: the first arrival is read from the register
 
     def _of(self, measure: str):
         return [r for r in self.rows if r.measure == measure]
@@ -792,7 +867,7 @@ class DayCounts:
         """As ``_arrivals_scanned``: first arrival, (day, crossing, n), total, groups."""
         population = self._of(DayCount.POPULATION)
         firsts = [r.first for r in population if r.first is not None]
-        if firsts:
+        if firsts and self.first_exact:
             first = min(firsts)
         else:  # nobody in scope had arrived by the end of the day: perhaps later
             first = _persons(self.scope).aggregate(first=Min("arrived_at"))["first"]
@@ -827,17 +902,26 @@ class DayCounts:
 
 
 def snapshot_read(scope: Scope) -> DayCounts | None:
-    """The kept snapshot of the scope's day, cut to the scope; None when there is none (a day
-    not over yet, not kept yet, or dropped by a backdated change): the report then reads
-    the register. One query to know, one to read."""
-    if scope.day >= timezone.now().date():
+    """The snapshot of the scope's day, cut to the scope: the kept one for a day that is
+    over, yesterday's with today's changes for today (``_today_rows``). None when there is
+    none (a day not kept yet, or dropped by a backdated change; a later day): the report then
+    reads the register."""
+    today = timezone.now().date()
+    if scope.day > today:
         return None
-    if not DaySnapshot.objects.filter(day=scope.day).exists():
-        return None
-    rows = list(DayCount.objects.filter(day=scope.day))
+    exact = True
+    if scope.day == today:
+        found = _today_rows(scope.day)
+        if found is None:
+            return None
+        rows, exact = found
+    else:
+        if not DaySnapshot.objects.filter(day=scope.day).exists():
+            return None
+        rows = list(DayCount.objects.filter(day=scope.day))
     if scope.site_ids is not None:
         rows = [r for r in rows if r.site in scope.site_ids or r.held in scope.site_ids]
-    return DayCounts(scope=scope, rows=tuple(rows))
+    return DayCounts(scope=scope, rows=tuple(rows), first_exact=exact)
 
 
 # --- protected statistics ----------------------------------------------------------------
