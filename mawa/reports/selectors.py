@@ -693,12 +693,6 @@ def sitrep_build(scope: Scope) -> dict:
     }
 
 
-def sitrep_first_day(*, scope: Scope) -> dt.date | None:
-    """The day of the first arrival in scope (the earliest day a report can say something)."""
-    first = _persons(scope).aggregate(first=Min("arrived_at"))["first"]
-    return first.date() if first else None
-
-
 def sitrep_last_day() -> dt.date | None:
     last = Person.objects.aggregate(last=Max("arrived_at"))["last"]
     return last.date() if last else None
@@ -810,20 +804,28 @@ def _today_rows(day: dt.date) -> tuple[list[DayCount], bool] | None:
             continue  # out of today's chart
         cells[r.key()] = DayCount(day=day, measure=r.measure, site=r.site, held=r.held,
                                   a=r.a, b=r.b, n=r.n, first=r.first)
-    exact = True
+    removed: dict[tuple, list] = {}  # key → [persons taken out, the first of them]
     rows: list[DayCount] = []
     for i in range(0, len(changed), 900):
         chunk = Person.objects.filter(pk__in=changed[i:i + 900])
         for r in _derive(yesterday, chunk, changes=False):
             if r.measure == DayCount.GROUP or r.measure == DayCount.ARRIVAL and r.a < window:
                 continue
-            cell = cells.get(r.key())
-            if cell is None or cell.n < r.n:
-                return None  # yesterday's snapshot does not hold them: read the register
-            cell.n -= r.n
-            if r.first is not None and cell.first is not None and r.first <= cell.first:
-                exact = False
+            out = removed.setdefault(r.key(), [0, None])
+            out[0] += r.n
+            if r.first is not None:
+                out[1] = r.first if out[1] is None else min(out[1], r.first)
         rows += _derive(day, chunk, changes=False)
+    exact = True
+    for key, (n, first) in removed.items():
+        cell = cells.get(key)
+        if cell is None or cell.n < n:
+            return None  # yesterday's snapshot does not hold them: read the register
+        cell.n -= n
+        if not cell.n:
+            cell.first = None  # every person of the row was taken out
+        elif first is not None and cell.first is not None and first <= cell.first:
+            exact = False  # the first of what is left of the row is not known
     for r in rows:
         cell = cells.get(r.key())
         if cell is None:
