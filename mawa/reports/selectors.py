@@ -762,13 +762,20 @@ def _derive(day: dt.date, persons, *, changes: bool) -> list[DayCount]:
               .values("group_id", "site_id", "held").annotate(n=Count("id")).order_by()):
         add(DayCount.GROUP, r["site_id"], r["held"], str(r["group_id"] or ""), n=r["n"])
     if changes:
-        # lifecycle moves of the day: the person's registration site, the site after the move
-        for r in (LifecycleEvent.objects.filter(at__gte=start, at__lt=end)
-                  .values("person__site_id", "site_id", "from_status", "to_status")
-                  .annotate(n=Count("id")).order_by()):
-            add(DayCount.CHANGE, r["person__site_id"], r["site_id"], r["from_status"] or "",
-                r["to_status"], r["n"])
+        out += _moves(day)
     return out
+
+
+def _moves(day: dt.date) -> list[DayCount]:
+    """The lifecycle moves of ``day`` by the person's registration site and the site after
+    the move (``sitrep_changes``)."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    return [DayCount(day=day, measure=DayCount.CHANGE, site=r["person__site_id"],
+                     held=r["site_id"], a=r["from_status"] or "", b=r["to_status"], n=r["n"])
+            for r in (LifecycleEvent.objects.filter(at__gte=start,
+                                                    at__lt=start + dt.timedelta(days=1))
+                      .values("person__site_id", "site_id", "from_status", "to_status")
+                      .annotate(n=Count("id")).order_by())]
 
 
 #: persons changed today above which today's report reads the register rather than
@@ -835,14 +842,7 @@ def _today_rows(day: dt.date) -> tuple[list[DayCount], bool] | None:
             if r.first is not None:
                 cell.first = r.first if cell.first is None else min(cell.first, r.first)
     out = [c for c in cells.values() if c.n]
-    start_of = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    for r in (LifecycleEvent.objects.filter(at__gte=start_of,
-                                            at__lt=start_of + dt.timedelta(days=1))
-              .values("person__site_id", "site_id", "from_status", "to_status")
-              .annotate(n=Count("id")).order_by()):
-        out.append(DayCount(day=day, measure=DayCount.CHANGE, site=r["person__site_id"],
-                            held=r["site_id"], a=r["from_status"] or "", b=r["to_status"],
-                            n=r["n"]))
+    out += _moves(day)  # those of every person, as they are recorded
     return out, exact
 
 
