@@ -205,8 +205,10 @@ def _day_is_over(day: dt.date) -> bool:
 def snapshot_store(*, day: dt.date) -> DaySnapshot | None:
     """Derive the snapshot of ``day`` from the records and keep it, replacing the one kept
     (``mawa sitrep --store`` each night; a report of a day without one). Only a day that is
-    over: today's figures still change. Returns None for today or a later day."""
+    over: today's figures still change. Returns None for today or a later day, whose kept
+    snapshots, if any, are dropped (kept under a clock since set back: a replay)."""
     if not _day_is_over(day):
+        _snapshots_drop(day)
         return None
     with transaction.atomic():
         # derived inside the transaction that keeps it: a backdated change committed
@@ -228,9 +230,18 @@ def snapshot_ensure(*, day: dt.date) -> None:
 def snapshot_invalidate(*, since: dt.date) -> int:
     """Drop the snapshots of ``since`` and every later day (a change recorded with an earlier
     time, or one that changes how a person counts on every day since their arrival): they are
-    derived again when next asked for. Returns how many days were dropped."""
+    derived again when next asked for. Returns how many days were dropped.
+
+    A change dated today or later drops nothing and costs no query: no day from today on is
+    kept (``snapshot_store``)."""
+    if since >= timezone.now().date():
+        return 0
+    return _snapshots_drop(since)
+
+
+def _snapshots_drop(since: dt.date) -> int:
     if not DaySnapshot.objects.filter(day__gte=since).exists():
-        return 0  # the usual case: a change of today, no snapshot kept for today
+        return 0  # the usual case
     DayCount.objects.filter(day__gte=since).delete()
     return DaySnapshot.objects.filter(day__gte=since).delete()[0]
 
