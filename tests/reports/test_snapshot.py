@@ -155,6 +155,10 @@ def test_a_day_not_over_has_no_snapshot(generated, time_machine):
     services.snapshot_ensure(day=today)
     assert not DaySnapshot.objects.filter(day=today).exists()
     assert not DaySnapshot.objects.filter(day__gte=today).exists()
+    # a replay sets the clock back over kept days: storing its day (not over) drops them
+    time_machine.move_to(at(today - dt.timedelta(days=2), 18), tick=False)
+    assert services.snapshot_store(day=today - dt.timedelta(days=2)) is None
+    assert not DaySnapshot.objects.exists()
 
 
 def test_the_report_reads_no_person_once_the_day_is_kept(generated, users):
