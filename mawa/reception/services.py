@@ -24,6 +24,8 @@ reception (matching keeps its index and screens against the watch lists with the
     ``persons``: the ``Person`` rows whose identity values were corrected (saved instances);
     listeners read their aliases and documents if they need them; ``fields``: the names of the
     fields corrected.
+``person.categorised``
+    ``persons``: the ``Person`` rows whose category was decided or changed at separation.
 ``person.merged``
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
@@ -985,6 +987,7 @@ def person_categorise(*, actor, person: Person, category: str, reason: str) -> P
                                               reason.encode()).hexdigest(),
                                           "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=["category"])
+        hook_emit("person.categorised", persons=[locked])
     return locked
 
 
@@ -1031,6 +1034,7 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
             ledger_append(stream=f"person/{locked.id}", kind="person.categorised", actor=actor,
                           site=site, payload={"person": locked.id, "from": previous,
                                               "to": category, "version": locked.version})
+            hook_emit("person.categorised", persons=[locked])
         return person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
                                  details={"referral_to": referral_to}, note=note)
 

@@ -26,3 +26,4 @@ class ReportsConfig(AppConfig):
         hook_register("person.transitioned", services.snapshot_on_person_transitioned)
         hook_register("person.merged", services.snapshot_on_person_merged)
         hook_register("person.changed", services.snapshot_on_person_changed)
+        hook_register("person.categorised", services.snapshot_on_person_categorised)

@@ -268,6 +268,12 @@ def snapshot_on_person_merged(*, duplicate, **kw) -> None:
     snapshot_invalidate(since=_day(duplicate.arrived_at))
 
 
+def snapshot_on_person_categorised(*, persons, **kw) -> None:
+    """``person.categorised``: the category counts on every day since the arrival."""
+    if persons:
+        snapshot_invalidate(since=min(_day(p.arrived_at) for p in persons))
+
+
 def snapshot_on_person_changed(*, persons, fields=None, **kw) -> None:
     """``person.changed``: a corrected category counts on every day since the arrival. Other
     corrections (names, documents …) change no count."""

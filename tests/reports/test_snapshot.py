@@ -306,3 +306,19 @@ def test_a_correction_drops_days_only_when_the_category_changes(officer, sites, 
     assert DaySnapshot.objects.count() == 1
     snapshot_on_person_changed(persons=[person], fields=["birth_year", "category"])
     assert not DaySnapshot.objects.exists()
+
+
+def test_a_category_decision_drops_the_days_since_the_arrival(officer, users, sites,
+                                                              time_machine):
+    from mawa.reception.services import person_categorise
+
+    time_machine.move_to(at(DAY1, 9), tick=False)
+    person = _register(officer, sites)
+    time_machine.move_to(at(DAY1 + dt.timedelta(days=3), 9), tick=False)
+    for i in range(3):
+        services.snapshot_store(day=DAY1 + dt.timedelta(days=i))
+    person_categorise(actor=users[Role.PROTECTION_OFFICER], person=person,
+                      category=Category.CIVILIAN, reason="Age assessment")
+    assert not DaySnapshot.objects.exists()
+    services.snapshot_ensure(day=DAY1 + dt.timedelta(days=1))
+    _same_as_register(sites, DAY1 + dt.timedelta(days=1))
