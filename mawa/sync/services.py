@@ -214,14 +214,33 @@ def _origin_checkpoints(origins: list[str]) -> list[dict]:
     return [_checkpoint_dict(c) for c in newest.values()]
 
 
-def _changes_since(origin: str, since: int) -> list[dict]:
+# What headquarters sends down to a post of the changes it holds: the registry (persons and
+# arrival groups, wherever made: the post's duplicate checks and the status of every person
+# it may meet), whatever was done at the post's own site, and the decisions of conflicts. The
+# rest (camps, central stores, other posts' custody) is HQ's business and refers to records
+# a post does not hold: its ledger rows still travel, so every chain stays whole, without the
+# change itself.
+REGISTRY_TYPES = frozenset({"reception.person", "reception.group"})
+
+
+def _travels_to(change: Change, peer: Node, peer_site: str) -> bool:
+    if peer.role == NodeRole.HQ:
+        return True
+    return (change.record_type in REGISTRY_TYPES or change.site == peer_site
+            or "_resolves" in change.fields)
+
+
+def _changes_since(origin: str, since: int, peer: Node) -> list[dict]:
     stream = changes_stream(origin)
     rows = list(LedgerEntry.objects.filter(stream=stream, seq__gt=since).order_by("seq")
                 .values_list(*LedgerRow._fields))
     changes = {c.seq: c for c in Change.objects.filter(node=origin, seq__gt=since)}
+    peer_site = peer.site.code if peer.site_id else ""
     out = []
     for row in rows:
         change = changes.get(row[1])
+        if change is not None and not _travels_to(change, peer, peer_site):
+            change = None
         out.append({"row": list(row), "change": _change_dict(change) if change else None})
     return out
 
@@ -245,7 +264,7 @@ def sync_export(*, to: str | None = None) -> bytes:
             origins.append(origin)
             since = peer_has.get(origin, 0)
             if top > since:
-                changes += _changes_since(origin, since)
+                changes += _changes_since(origin, since, peer)
         witness = _sign_once(me, changes_stream(peer.code), held.get(peer.code, 0))
         body: dict[str, Any] = {
             "have": held, "changes": changes, "checkpoints": _origin_checkpoints(origins),
