@@ -31,6 +31,7 @@ from mawa.custody.api import router as custody_router
 from mawa.matching.api import router as matching_router
 from mawa.reception.api import router as reception_router
 from mawa.reports.api import router as reports_router
+from mawa.sync.api import router as sync_router
 
 
 class ErrorOut(Schema):
@@ -266,3 +267,4 @@ api.add_router("/camp", camp_router)
 api.add_router("/matching", matching_router)
 api.add_router("/accountability", accountability_router)
 api.add_router("/reports", reports_router)
+api.add_router("/sync", sync_router)

@@ -231,3 +231,6 @@ MAWA_PDF_PROCESSES = int(os.environ.get("MAWA_PDF_PROCESSES", os.cpu_count() or 
 # the worker signs a checkpoint of every stream that moved this often (0: only cron's
 # ``mawa checkpoint``): entries are unprotected for minutes at most
 MAWA_CHECKPOINT_SECONDS = int(os.environ.get("MAWA_CHECKPOINT_SECONDS", 300))
+# finished jobs (and their queue entries) are deleted this many days after they ended, by
+# ``mawa purge`` (core.jobs.jobs_prune); their files expire with core.exports' own rule
+MAWA_JOB_KEEP_DAYS = int(os.environ.get("MAWA_JOB_KEEP_DAYS", 30))

@@ -18,6 +18,7 @@ from mawa.matching import urls as matching_urls
 from mawa.protection import urls as protection_urls
 from mawa.reception import urls as reception_urls
 from mawa.reports import urls as reports_urls
+from mawa.sync import urls as sync_urls
 
 handler500 = core_views.server_error  # a DatabaseError: the translated database page, 503
 
@@ -43,5 +44,6 @@ urlpatterns = [
     path("matching/", include(matching_urls)),
     path("accountability/", include(accountability_urls)),
     path("reports/", include(reports_urls)),
+    path("sync/", include(sync_urls)),
     path("api/", api.api.urls),
 ]

@@ -67,6 +67,12 @@ class Perm:
     REPORT_VIEW = "report.view"
     STATS_PUBLISH = "report.stats.publish"
 
+    # field operations (issue 17): the sync page, deciding a conflict between two versions of a
+    # record, running push/pull (an administrator, or an API token naming it)
+    SYNC_VIEW = "sync.view"
+    SYNC_DECIDE = "sync.decide"
+    SYNC_RUN = "sync.run"
+
 
 _READ_REGISTRY = {Perm.SITE_VIEW, Perm.PERSON_VIEW}
 
@@ -81,7 +87,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CAMP_STAFF: frozenset(_READ_REGISTRY | {Perm.CAMP_VIEW, Perm.CAMP_OPERATE}),
     Role.CAMP_MANAGER: frozenset(_READ_REGISTRY | {
         Perm.CAMP_VIEW, Perm.CAMP_OPERATE, Perm.CAMP_MANAGE, Perm.SITE_LOCATION_VIEW,
-        Perm.REPORT_VIEW, Perm.IDCARD_PRINT,
+        Perm.REPORT_VIEW, Perm.IDCARD_PRINT, Perm.SYNC_VIEW, Perm.SYNC_DECIDE,
     }),
     Role.PROTECTION_OFFICER: frozenset(_READ_REGISTRY | {
         Perm.PERSON_SENSITIVE_VIEW, Perm.PROTECTION_ACT, Perm.CAMP_VIEW,
@@ -100,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         Perm.SITE_VIEW, Perm.SITE_LOCATION_VIEW, Perm.SITE_MANAGE, Perm.USER_MANAGE,
         Perm.ADMIN_SITE, Perm.LEDGER_VIEW, Perm.LEDGER_VERIFY, Perm.CATALOGUE_MANAGE,
         Perm.REPORT_VIEW, Perm.STATS_PUBLISH, Perm.MATCH_RUN,
+        Perm.SYNC_VIEW, Perm.SYNC_DECIDE, Perm.SYNC_RUN,
     }),
 }
 

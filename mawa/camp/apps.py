@@ -11,6 +11,7 @@ class CampConfig(AppConfig):
         from mawa.accounts.roles import Perm
         from mawa.camp.models import Incident, IncidentFollowUp, Movement
         from mawa.camp.panels import camp_panel
+        from mawa.camp.replay import appliers_register
         from mawa.camp.services.movements import camp_follow_transition
         from mawa.core.dashboard import panel_register
         from mawa.core.hooks import hook_register
@@ -26,3 +27,5 @@ class CampConfig(AppConfig):
         # the camp follows the person's lifecycle (reception announces every move): a stay,
         # a roll-call expectation and the entitlements move with the person, in one write
         hook_register("person.transitioned", camp_follow_transition)
+        # changes made at a post (or at headquarters) replayed through the same services
+        appliers_register()

@@ -37,6 +37,8 @@ not, and checks each maps to a page, a JSON body and a CLI message::
     ├── DatabaseEncryptionRefused  400  core.db.encrypt: the database cannot be encrypted now
     ├── NotEnrolled                400  sync.keys: this installation (or the node named) is
     │                                   not enrolled in field operations
+    ├── EnrolmentRefused           400  sync.enrol: an enrolment file is refused (altered,
+    │                                   another format) or this installation may not join
     ├── KeyMissing                 500  core.keys: a signing key file is missing
     ├── DecryptionFailed           500  core.crypto: the field key does not fit or data altered
     └── CompartmentKeyError        500  accountability.crypto: the compartment key is missing

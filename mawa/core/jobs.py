@@ -139,17 +139,57 @@ def jobs_recent(*, user, limit: int = 20) -> list[Job]:
     return list(Job.objects.filter(owner_id=user.pk).order_by("-created_at")[:limit])
 
 
+# A job parameter whose name ends with this holds a secret sealed for the job (an export's
+# passphrase, core.export_jobs): it is wiped whenever the job ends without using it.
+SECRET_SUFFIX = "_sealed"
+
+
+def _secrets_wipe(job_id) -> None:
+    """Remove the sealed secrets from a finished job's parameters (inside a transaction)."""
+    row = Job.objects.select_for_update().filter(pk=job_id).first()
+    if row is None:
+        return
+    kept = {k: v for k, v in row.params.items() if not k.endswith(SECRET_SUFFIX)}
+    if kept != row.params:
+        Job.objects.filter(pk=job_id).update(params=kept)
+
+
 def job_cancel(*, user, job_id) -> Job:
-    """Ask for the job to stop. A queued job is cancelled at once; a running one stops at its
-    next progress step and delivers nothing. A finished job stays as it is."""
+    """Ask for the job to stop. A queued job is cancelled at once (and a secret sealed for it
+    wiped: it will never run); a running one stops at its next progress step and delivers
+    nothing. A finished job stays as it is."""
     job = job_get(user=user, job_id=job_id)
     now = timezone.now()
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
-            state=JobState.CANCELLED, cancel_requested=True, finished_at=now)
+        if Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+                state=JobState.CANCELLED, cancel_requested=True, finished_at=now):
+            _secrets_wipe(job.pk)
         Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
+
+
+def jobs_prune(*, now: datetime | None = None, keep_days: int | None = None) -> dict:
+    """Delete finished jobs that ended more than ``keep_days`` ago (``MAWA_JOB_KEEP_DAYS``)
+    with their queue entries, and finished queue entries of plain tasks (screening) as old.
+    Queued and running jobs are never touched. Returns the counts (``mawa purge``)."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    days = settings.MAWA_JOB_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = now - timedelta(days=days)
+    with transaction.atomic():
+        old = Job.objects.filter(state__in=Job.FINISHED, finished_at__lt=cutoff)
+        task_ids = [t for t in old.values_list("task_id", flat=True) if t]
+        jobs_deleted = old.delete()[0]
+        tasks = DBTaskResult.objects.filter(status__in=("SUCCESSFUL", "FAILED"),
+                                            finished_at__lt=cutoff)
+        tasks_deleted = 0
+        for start in range(0, len(task_ids), 900):
+            tasks_deleted += DBTaskResult.objects.filter(
+                pk__in=task_ids[start:start + 900]).delete()[0]
+        tasks_deleted += tasks.delete()[0]
+    return {"jobs": jobs_deleted, "tasks": tasks_deleted}
 
 
 def job_label(job: Job):

@@ -29,3 +29,16 @@ def short_codes_reserve(*, site: Site, count: int) -> list[str]:
 def short_code_next(*, site: Site) -> str:
     """Reserve the next short code of ``site``: ``short_codes_reserve`` of one."""
     return short_codes_reserve(site=site, count=1)[0]
+
+
+def short_code_adopt(*, site: Site, code: str) -> str:
+    """Take ``code``, minted for ``site`` on another node (a change replayed here), and move
+    the site's counter past its number so that this node never mints it again (a standby
+    promoted to post goes on after the last code it received). Returns ``code``."""
+    number = int(code.split("-")[1])
+    with transaction.atomic():
+        ShortCodeCounter.objects.bulk_create([ShortCodeCounter(site=site, last_number=0)],
+                                             ignore_conflicts=True)
+        ShortCodeCounter.objects.filter(site=site, last_number__lt=number).update(
+            last_number=number)
+    return code

@@ -12,8 +12,11 @@ class CustodyConfig(AppConfig):
         from mawa.core.dashboard import panel_register
         from mawa.core.nav import NavEntry, nav_register
         from mawa.custody.panels import custody_panel
+        from mawa.custody.replay import appliers_register
 
         nav_register(NavEntry("custody:index", _("Custody"), Perm.CUSTODY_VIEW, 20))
         nav_register(NavEntry("custody:surrender_start", _("Surrender"), Perm.CUSTODY_RECORD, 21))
         nav_register(NavEntry("custody:handover_list", _("Handovers"), Perm.CUSTODY_DISPOSE, 22))
         panel_register(custody_panel)
+        # changes made at a post (or at headquarters) replayed through the same services
+        appliers_register()

@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mawa.core.exports import exports_purge
+from mawa.core.jobs import jobs_prune
 from mawa.core.ledger import ledger_append
 from mawa.custody.models import LegalHold
 from mawa.reception.fieldinfo import PERSON_FIELDS
@@ -91,4 +92,5 @@ def purge_run(*, actor=None, now: dt.datetime | None = None) -> dict:
                       payload={"counts": counts["fields"], "at": now.isoformat()})
     # files after the commit: a rolled-back purge must not have deleted anything
     counts["files"] = files_purge(now=max(time.time(), now.timestamp()))
+    counts["jobs"] = jobs_prune(now=now)
     return counts

@@ -49,6 +49,10 @@ class ReceptionConfig(AppConfig):
         from mawa.core.hooks import hook_register
 
         hook_register("record.ids_of_code", record_ids_of_code)
+        # field operations: the reception's changes made at another node, replayed here
+        from mawa.reception.sync import appliers_register
+
+        appliers_register()
 
 
 def record_ids_of_code(*, code: str, **_kw) -> list:

@@ -48,6 +48,7 @@ reception (matching keeps its index and screens against the watch lists with the
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import uuid
@@ -65,6 +66,8 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core import uploads
 from mawa.core.audit import audit_change, audit_items
+from mawa.core.changes import ChangeItem, change_applying_now, change_record_many
+from mawa.core.changes_models import ChangeOp
 from mawa.core.db.rows import fast_insert, field_defaults, insert_rows, row_dict, saved_instance
 from mawa.core.errors import Conflict, Forbidden, ValidationFailed
 from mawa.core.hooks import hook_emit
@@ -122,14 +125,21 @@ _TEXT_LIMITS = {"place_of_birth": 120, "rank": 80, "unit": 160, "family_contact_
                 "family_contact_address": 300, "notes": 4000, "vulnerability_notes": 4000}
 SYSTEM = "system:cli"
 
+# record types of the changes captured for field operations (``core.changes``; replayed by
+# ``reception.sync``)
+GROUP_RECORD = "reception.group"
+PERSON_RECORD = "reception.person"
+
 
 # --- arrival groups ----------------------------------------------------------------------
 
 def arrival_group_create(*, actor, site: Site, client_key, arrived_at: dt.datetime,
                          reported_count: int, facilitated_by: str = "", formation: str = "",
-                         notes: str = "") -> ArrivalGroup:
+                         notes: str = "", id: uuid.UUID | None = None,
+                         short_code: str = "") -> ArrivalGroup:
     """Log a group that crossed together. Idempotent on ``client_key``: a retried submission
-    returns the group already created."""
+    returns the group already created. ``id`` and ``short_code`` are given only by a replay
+    of the group made at another node (``reception.sync``)."""
     access.require(actor, Perm.GROUP_MANAGE, site)
     key = client_key_parse(client_key)
     errors: dict[str, list] = {}
@@ -140,7 +150,8 @@ def arrival_group_create(*, actor, site: Site, client_key, arrived_at: dt.dateti
                                                          "reported (0 or more)."))
     if arrived_at is None:
         errors.setdefault("arrived_at", []).append(_("Enter when the group arrived."))
-    elif arrived_at > timezone.now() + dt.timedelta(minutes=5):
+    elif arrived_at > timezone.now() + dt.timedelta(minutes=5) and change_applying_now() is None:
+        # (a replay keeps the origin's time: another node's clock may run ahead of this one)
         errors.setdefault("arrived_at", []).append(_("The arrival cannot be in the future."))
     if errors:
         raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
@@ -149,14 +160,19 @@ def arrival_group_create(*, actor, site: Site, client_key, arrived_at: dt.dateti
         return existing
     with transaction.atomic():
         group = ArrivalGroup.objects.create(
-            site=site, short_code=short_code_next(site=site), client_key=key,
-            arrived_at=arrived_at, reported_count=reported_count,
+            id=id or uuid7(), site=site, short_code=short_code or short_code_next(site=site),
+            client_key=key, arrived_at=arrived_at, reported_count=reported_count,
             facilitated_by=facilitated_by.strip()[:200], formation=formation.strip()[:200],
             notes=notes.strip(), created_by=actor)
         ledger_append(stream=f"group/{group.id}", kind="group.created", actor=actor, site=site,
                       payload={"group": group.id, "short_code": group.short_code,
                                "reported_count": reported_count})
         audit_change(actor=actor, obj=group, action="create")
+        change_record_many([ChangeItem(GROUP_RECORD, group.id, ChangeOp.CREATE, {
+            "id": group.id, "site": site.code, "short_code": group.short_code,
+            "client_key": key, "arrived_at": arrived_at, "reported_count": reported_count,
+            "facilitated_by": group.facilitated_by, "formation": group.formation,
+            "notes": group.notes})], actor=actor, site=site)
     return group
 
 
@@ -188,6 +204,9 @@ def arrival_group_update(*, actor, group: ArrivalGroup, version: int, **changes)
                       site=locked.site, payload={"group": locked.id, "fields": sorted(changed),
                                                  "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=changed)
+        change_record_many([ChangeItem(GROUP_RECORD, locked.id, ChangeOp.UPDATE,
+                                       {k: changes[k] for k in changed})],
+                           actor=actor, site=locked.site)
     return locked
 
 
@@ -477,7 +496,9 @@ class CleanPerson:
     """One person checked by ``person_input_clean``, with its content hash, ready for
     ``persons_register``. ``id`` and ``photo`` (the stored file's name) are set when the photo
     or scans were stored before the write (``person_register``); each document may carry its
-    ``id`` and stored ``scan_file`` the same way."""
+    ``id`` and stored ``scan_file`` the same way. A replay of a registration made at another
+    node (``reception.sync``) also gives the origin's ``short_code``, ``alias_ids`` (one per
+    alias) and ``event_id`` (the first lifecycle event)."""
 
     client_key: uuid.UUID
     values: dict
@@ -488,17 +509,23 @@ class CleanPerson:
     group: ArrivalGroup | None = None
     id: uuid.UUID | None = None
     photo: str = ""
+    short_code: str = ""
+    alias_ids: list | None = None
+    event_id: uuid.UUID | None = None
 
 
 def persons_register(*, actor, site: Site, people: list[CleanPerson],
-                     status: str = Status.ARRIVED, at: dt.datetime | None = None) -> list[Person]:
+                     status: str = Status.ARRIVED, at: dt.datetime | None = None,
+                     single: bool = False) -> list[Person]:
     """Register persons already checked by ``person_input_clean`` (an import's rows, the demo)
     in one transaction: for each the person row, aliases, documents and name keys, the
     ``person/<id>`` ledger entry, the audit entry and the history row, exactly as
     ``person_register`` writes one, in one statement per table whatever their number.
 
     Requires ``Perm.PERSON_REGISTER`` at ``site``. A client key already in the register is a
-    ``Conflict`` (nothing is written): batches are not answered idempotently row by row."""
+    ``Conflict`` (nothing is written): batches are not answered idempotently row by row.
+    ``single``: announced as a registration made one at a time (``person.registered``; the
+    replay of a registration made at another node, whose likely duplicates here are queued)."""
     access.require(actor, Perm.PERSON_REGISTER, site)
     if not people:
         return []
@@ -512,7 +539,7 @@ def persons_register(*, actor, site: Site, people: list[CleanPerson],
                        % {"n": len(taken)}, code="idempotency_conflict")
     with transaction.atomic():
         return _persons_write(actor=actor, site=site, people=people, status=status, at=at,
-                              single=False)
+                              single=single)
 
 
 def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
@@ -522,7 +549,8 @@ def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
     and the client keys and runs this inside its transaction."""
     now = timezone.now()
     at = at or now
-    codes = short_codes_reserve(site=site, count=len(people))
+    fresh = iter(short_codes_reserve(site=site, count=sum(not c.short_code for c in people)))
+    codes = [c.short_code or next(fresh) for c in people]
     # each person's row as a dict by attname: the model's defaults, what the service sets,
     # the cleaned values; the instance returned is built from the same values
     attnames = [f.attname for f in Person._meta.concrete_fields]
@@ -555,11 +583,14 @@ def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
                                       registered_by=actor, group=clean.group))
         if clean.aliases:
             alias_map[pid] = clean.aliases
-            aliases += [row_dict(PersonAlias, {"person_id": pid, "name_ar": a, "name_lat": b})
-                        for a, b in clean.aliases]
+            alias_ids = clean.alias_ids or [uuid7() for _a in clean.aliases]
+            aliases += [row_dict(PersonAlias, {"id": i, "person_id": pid, "name_ar": a,
+                                               "name_lat": b})
+                        for i, (a, b) in zip(alias_ids, clean.aliases, strict=True)]
         for doc in clean.documents:
+            doc["id"] = doc.get("id") or uuid7()
             documents.append(row_dict(IdentityDocument, {
-                "id": doc.get("id") or uuid7(), "person_id": pid, "kind": doc["kind"],
+                "id": doc["id"], "person_id": pid, "kind": doc["kind"],
                 "number": doc["number"], "number_key": doc["number_key"],
                 "issuer": doc["issuer"], "expiry": doc["expiry"],
                 "scan": doc.get("scan_file", "")}))
@@ -585,11 +616,51 @@ def _persons_write(*, actor, site: Site, people: list[CleanPerson], status: str,
     entries = ledger_append_many(items)
     event = {"from_status": "", "to_status": status, "at": at, "actor_id": actor.pk,
              "site_id": site.pk}
+    events = [c.event_id or uuid7() for c in people]
     fast_insert(LifecycleEvent,
-                [row_dict(LifecycleEvent, {**event, "id": uuid7(), "person_id": p.id,
+                [row_dict(LifecycleEvent, {**event, "id": i, "person_id": p.id,
                                            "ledger_seq": e.seq})
-                 for p, e in zip(persons, entries, strict=False)])
+                 for i, p, e in zip(events, persons, entries, strict=False)])
+    change_record_many(_registered_changes(people, persons, aliases, events, site=site,
+                                           status=status, at=at, single=single),
+                       actor=actor, site=site)
     return persons
+
+
+def _registered_changes(people: list[CleanPerson], persons: list[Person], alias_rows: list,
+                        events: list, *, site: Site, status: str, at: dt.datetime,
+                        single: bool) -> list[ChangeItem]:
+    """One create change per person ``_persons_write`` registered: all that a replay gives
+    ``persons_register`` to write the same rows, ids and codes (``reception.sync``)."""
+    alias_ids: dict[uuid.UUID, list] = {}
+    for row in alias_rows:
+        alias_ids.setdefault(row["person_id"], []).append(row["id"])
+    return [ChangeItem(PERSON_RECORD, p.id, ChangeOp.CREATE, {
+        "site": site.code, "short_code": p.short_code, "client_key": clean.client_key,
+        "content_hash": clean.content_hash, "group": clean.group.pk if clean.group else None,
+        "arrived_at": clean.arrived_at, "status": status, "at": at, "single": single,
+        # the values typed (empty ones are the model's defaults: a smaller change to seal)
+        "event": event, "values": {k: v for k, v in clean.values.items() if v or v == 0},
+        "aliases": clean.aliases,
+        "alias_ids": alias_ids.get(p.id, []),
+        "documents": [{"id": d["id"], "kind": d["kind"], "number": d["number"],
+                       "issuer": d["issuer"], "expiry": d["expiry"],
+                       "scan": _file_carried(IdentityDocument, "scan", d.get("scan_file", ""))}
+                      for d in clean.documents],
+        "photo": _file_carried(Person, "photo", clean.photo)})
+        for clean, p, event in zip(people, persons, events, strict=True)]
+
+
+def _file_carried(model, name: str, stored: str) -> dict | None:
+    """A stored photo or scan as a change carries it: its name and its bytes (base64). The
+    files were checked and re-encoded when stored (at most ``PHOTO_MAX_BYTES`` and
+    ``SCAN_MAX_BYTES``), so every one travels whole."""
+    if not stored:
+        return None
+    storage = model._meta.get_field(name).storage
+    with storage.open(stored, "rb") as f:
+        data = f.read()
+    return {"name": stored, "data": base64.b64encode(data).decode("ascii")}
 
 
 def _file_store(model, name: str, filename: str, content) -> str:
@@ -683,10 +754,12 @@ def _idempotent_answer(existing: Person, digest: str, actor) -> Person:
 
 
 
-def person_update(*, actor, person: Person, version: int, changes: dict) -> Person:
+def person_update(*, actor, person: Person, version: int, changes: dict,
+                  revision_id: uuid.UUID | None = None) -> Person:
     """Correct a person's details. ``version`` is the version the officer saw: if the record
     changed since, the update is refused (ODK Entities' rule — never silently overwrite), and
-    the values replaced are kept in ``PersonRevision`` (protection.md R8)."""
+    the values replaced are kept in ``PersonRevision`` (protection.md R8; ``revision_id`` is
+    given by a replay of another node's correction)."""
     access.require(actor, Perm.PERSON_REGISTER, person.current_site)
     changes = dict(changes)
     unknown = set(changes) - set(UPDATABLE_FIELDS)
@@ -719,8 +792,9 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
         changed = [k for k, val in values.items() if getattr(locked, k) != val]
         if not changed:
             return locked
-        PersonRevision.objects.create(person=locked, version=locked.version, actor=actor,
-                                      prior={k: getattr(locked, k) for k in changed})
+        revision = PersonRevision.objects.create(
+            id=revision_id or uuid7(), person=locked, version=locked.version, actor=actor,
+            prior={k: getattr(locked, k) for k in changed})
         for k in changed:
             setattr(locked, k, values[k])
         locked.version += 1
@@ -737,6 +811,14 @@ def person_update(*, actor, person: Person, version: int, changes: dict) -> Pers
                       payload={"person": locked.id, "fields": sorted(changed),
                                "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=changed)
+        # the corrected values as a correction gives them (a changed date of birth as its
+        # text), so that a replay cleans them to the same values
+        fields = {k: values[k] for k in changed if k in UPDATABLE_FIELDS}
+        if any(k.startswith("birth_") for k in changed):
+            fields["birth"] = birth
+        change_record_many([ChangeItem(PERSON_RECORD, locked.id, ChangeOp.UPDATE,
+                                       {**fields, "_revision": revision.id})],
+                           actor=actor, site=locked.current_site)
     return locked
 
 
@@ -805,11 +887,17 @@ def _transition_details(actor, transition: lifecycle.Transition, details: dict |
 def _transitions_write(*, actor, persons: list[Person], source: str,
                        transition: lifecycle.Transition, recorded: dict,
                        new_site: Site | None, site: Site, note: str,
-                       at: dt.datetime | None) -> int:
+                       at: dt.datetime | None, event_ids: Sequence | None = None,
+                       capture: bool = True) -> int:
     """The one lifecycle writer (``persons_transition``, ``person_transition``): the status
     change, the ``person.transition`` ledger entries and the history rows, one statement per
     table. The persons (in ``source`` status at ``site``) were checked by the caller, which
-    runs this inside its transaction; the instances are updated to match."""
+    runs this inside its transaction; the instances are updated to match.
+
+    Each move is captured as a ``transition`` action of the person (``core.changes``) unless
+    ``capture`` is False: a caller that captures the whole action itself (a separation, a
+    merge) and whose replay moves the person again. ``event_ids`` (one per person) are the
+    history rows' ids of a replayed move."""
     at = at or timezone.now()
     target = transition.target
     ids = [p.id for p in persons]
@@ -835,12 +923,18 @@ def _transitions_write(*, actor, persons: list[Person], source: str,
                      "site": where.code, "version": p.version + 1}, actor, where)
          for p in persons])
     note = note.strip()[:4000]
+    events = list(event_ids) if event_ids else [uuid7() for _p in persons]
     fast_insert(LifecycleEvent,
                 [row_dict(LifecycleEvent, {
-                    "id": uuid7(), "person_id": p.id, "from_status": source, "to_status": target,
+                    "id": i, "person_id": p.id, "from_status": source, "to_status": target,
                     "at": at, "actor_id": actor.pk, "site_id": where.pk, "note": note,
                     "details": recorded, "ledger_seq": e.seq})
-                 for p, e in zip(persons, entries, strict=True)])
+                 for i, p, e in zip(events, persons, entries, strict=True)])
+    if capture:
+        change_record_many([ChangeItem(PERSON_RECORD, p.id, ChangeOp.ACTION, {
+            "action": "transition", "from": source, "to": target, "details": recorded,
+            "note": note, "at": at, "event": i}) for i, p in zip(events, persons, strict=True)],
+            actor=actor, site=where)
     for p in persons:
         p.status, p.status_changed_at, p.updated_at = target, at, at
         p.version += 1
@@ -854,11 +948,12 @@ def _transitions_write(*, actor, persons: list[Person], source: str,
 
 
 def persons_transition(*, actor, persons: list[Person], to: str, details: dict | None = None,
-                       note: str = "", at: dt.datetime | None = None) -> int:
+                       note: str = "", at: dt.datetime | None = None,
+                       event_ids: Sequence | None = None, capture: bool = True) -> int:
     """Move persons along one lifecycle edge (the demo, camp operations on many): the checks
     of ``person_transition`` once for all, then one statement per table. All persons must be
     in one status at one site; if one of them moved meanwhile, nothing moves (``Conflict``).
-    Returns how many moved."""
+    Returns how many moved. ``event_ids`` and ``capture``: see ``_transitions_write``."""
     if not persons:
         return 0
     sources = {p.status for p in persons}
@@ -874,17 +969,22 @@ def persons_transition(*, actor, persons: list[Person], to: str, details: dict |
     with transaction.atomic():
         return _transitions_write(actor=actor, persons=persons, source=source,
                                   transition=transition, recorded=recorded, new_site=new_site,
-                                  site=site, note=note, at=at)
+                                  site=site, note=note, at=at, event_ids=event_ids,
+                                  capture=capture)
 
 
 def person_transition(*, actor, person: Person, to: str, details: dict | None = None,
-                      note: str = "", expected_status: str | None = None) -> Person:
+                      note: str = "", expected_status: str | None = None,
+                      at: dt.datetime | None = None, event_id: uuid.UUID | None = None,
+                      capture: bool = True) -> Person:
     """Move a person along the lifecycle; the change, its history row and its ledger entry
     (stream ``person/<id>``) are written in one transaction, by the writer of
     ``persons_transition`` (a batch of one, under the person's row lock).
 
     ``expected_status`` guards against a double submission: a form posted twice moves once,
-    and the second answers Conflict instead of attempting the next step.
+    and the second answers Conflict instead of attempting the next step. ``at`` (default
+    now), ``event_id`` (a replayed move's history row) and ``capture`` (False for a service
+    that captures the whole action it moves the person in): see ``_transitions_write``.
     """
     with transaction.atomic():
         locked = Person.objects.select_for_update().select_related("current_site").get(
@@ -896,7 +996,8 @@ def person_transition(*, actor, person: Person, to: str, details: dict | None = 
         recorded, new_site = _transition_details(actor, transition, details, site)
         _transitions_write(actor=actor, persons=[locked], source=locked.status,
                            transition=transition, recorded=recorded, new_site=new_site,
-                           site=site, note=note, at=None)
+                           site=site, note=note, at=at,
+                           event_ids=[event_id] if event_id else None, capture=capture)
     return locked
 
 
@@ -941,14 +1042,16 @@ def _site_by_id(value):
         return None
 
 
-def person_categorise(*, actor, person: Person, category: str, reason: str) -> Person:
+def person_categorise(*, actor, person: Person, category: str, reason: str,
+                      revision_id: uuid.UUID | None = None) -> Person:
     """The protection officer's decision on a person's category after registration (an age
     assessment, a civilian found to be a combatant or the reverse), with its reason, on the
     ledger (``person.categorised``, ``decision`` true). The only way a child or a civilian
     reaches the combatants' track, which ends in internment: nobody else may make it, and a
     person whose recorded date of birth makes him a child on arrival cannot be made a
     combatant (correct the date of birth first, on the age assessment). Only before
-    internment: a person already interned or beyond keeps the category he was interned in."""
+    internment: a person already interned or beyond keeps the category he was interned in.
+    ``revision_id``: the history row of a replayed decision (``reception.sync``)."""
     if category not in Category.values:
         raise ValidationFailed(_("Check the highlighted fields."), fields={
             "category": [_("Choose a category from the list.")]})
@@ -972,8 +1075,9 @@ def person_categorise(*, actor, person: Person, category: str, reason: str) -> P
                              "arrival. Correct the date of birth first if an age assessment "
                              "found otherwise."), code="child_not_combatant")
         previous = locked.category
-        PersonRevision.objects.create(person=locked, version=locked.version, actor=actor,
-                                      prior={"category": previous})
+        revision = PersonRevision.objects.create(
+            id=revision_id or uuid7(), person=locked, version=locked.version, actor=actor,
+            prior={"category": previous})
         locked.category = category
         locked.version += 1
         locked.save(update_fields=["category", "version", "updated_at"])
@@ -984,6 +1088,9 @@ def person_categorise(*, actor, person: Person, category: str, reason: str) -> P
                                               reason.encode()).hexdigest(),
                                           "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=["category"])
+        change_record_many([ChangeItem(PERSON_RECORD, locked.id, ChangeOp.ACTION, {
+            "action": "categorise", "category": category, "reason": reason,
+            "_revision": revision.id})], actor=actor, site=site)
     return locked
 
 
@@ -1003,10 +1110,14 @@ def _child_on_arrival(p: Person) -> bool:
 
 
 def person_separate(*, actor, person: Person, category: str, referral_to: str,
-                    note: str = "") -> Person:
+                    note: str = "", at: dt.datetime | None = None,
+                    event_id: uuid.UUID | None = None,
+                    revision_id: uuid.UUID | None = None) -> Person:
     """Separate a civilian or a child from the internment track and record to whom they were
     referred (IDDRS 5.40; UNHCR: combatants never stay with refugees, and children are never
-    interned). The category change and the referral are one move on the ledger."""
+    interned). The category change and the referral are one move on the ledger, and one
+    ``separate`` action captured for field operations (``at``, ``event_id`` and
+    ``revision_id`` are given by its replay)."""
     if category not in (Category.CIVILIAN, Category.CHILD):
         raise ValidationFailed(_("Check the highlighted fields."), fields={
             "category": [_("Separation is for civilians and children.")]})
@@ -1020,18 +1131,27 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
             raise Conflict(_("A person who is “%(now)s” can no longer be separated here.")
                            % {"now": Status(locked.status).label},
                            code="transition_not_allowed")
+        revision = None
         if locked.category != category:
             previous = locked.category
-            PersonRevision.objects.create(person=locked, version=locked.version, actor=actor,
-                                          prior={"category": previous})
+            revision = PersonRevision.objects.create(
+                id=revision_id or uuid7(), person=locked, version=locked.version, actor=actor,
+                prior={"category": previous})
             locked.category = category
             locked.version += 1
             locked.save(update_fields=["category", "version", "updated_at"])
             ledger_append(stream=f"person/{locked.id}", kind="person.categorised", actor=actor,
                           site=site, payload={"person": locked.id, "from": previous,
                                               "to": category, "version": locked.version})
-        return person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
-                                 details={"referral_to": referral_to}, note=note)
+        at, event_id = at or timezone.now(), event_id or uuid7()
+        moved = person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
+                                  details={"referral_to": referral_to}, note=note, at=at,
+                                  event_id=event_id, capture=False)
+        change_record_many([ChangeItem(PERSON_RECORD, locked.id, ChangeOp.ACTION, {
+            "action": "separate", "category": category, "referral_to": referral_to,
+            "note": note, "at": at, "event": event_id,
+            "_revision": revision.id if revision else None})], actor=actor, site=site)
+        return moved
 
 def persons_review_request(*, actor, pairs: Sequence[tuple]) -> None:
     """Ask for a duplicate review of each (new person, registered person, score, reasons)
@@ -1043,13 +1163,16 @@ def persons_review_request(*, actor, pairs: Sequence[tuple]) -> None:
 
 # --- merges --------------------------------------------------------------------------------
 
-def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None) -> int:
+def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None,
+                 at: dt.datetime | None = None, event_id: uuid.UUID | None = None) -> int:
     """Record that ``duplicate`` is the same person as ``survivor`` (a reviewer's decision,
     ``pair`` its id): both ``person/<id>`` streams record the merge, and ``person.merged`` is
     announced (matching takes the duplicate out of its index). Nothing is deleted or
     rewritten: the duplicate's row, history and stream stay. ``actor`` None is the operator at
     the command line. Returns the sequence number of the duplicate's ``person.merged_into``
-    entry. Runs inside the caller's transaction (the decision's)."""
+    entry. Runs inside the caller's transaction (the decision's). Captured as a ``merge``
+    action of the duplicate (``at`` and ``event_id``, its move's time and history row, are
+    given by its replay)."""
     if actor is not None:
         access.require(actor, Perm.MATCH_REVIEW, duplicate.current_site)
     who = actor if actor is not None else SYSTEM
@@ -1066,11 +1189,16 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None)
                 pk=duplicate.pk)
             transition = lifecycle.merge_transition(locked.status)
             if transition is not None:
+                at, event_id = at or timezone.now(), event_id or uuid7()
                 _transitions_write(actor=actor, persons=[locked], source=locked.status,
                                    transition=transition, recorded={}, new_site=None,
-                                   site=locked.current_site, note="", at=None)
+                                   site=locked.current_site, note="", at=at,
+                                   event_ids=[event_id], capture=False)
                 duplicate.status, duplicate.version = locked.status, locked.version
                 duplicate.status_changed_at = locked.status_changed_at
+        change_record_many([ChangeItem(PERSON_RECORD, duplicate.pk, ChangeOp.ACTION, {
+            "action": "merge", "survivor": survivor.pk, "pair": pair, "at": at,
+            "event": event_id})], actor=who, site=site)
     return entry.seq
 
 

@@ -9,3 +9,10 @@ class SyncConfig(AppConfig):
 
     name = "mawa.sync"
     verbose_name = _("Field operations")
+
+    def ready(self):
+        from mawa.accounts.roles import Perm
+        from mawa.core.nav import NavEntry, nav_register
+
+        # the sync page: last contact, what is pending each way, conflicts to decide (web17)
+        nav_register(NavEntry("sync:status", _("Synchronisation"), Perm.SYNC_VIEW, 85))

@@ -242,3 +242,27 @@ def test_a_stopping_worker_hands_its_job_back_to_the_queue(steps_kind, officer, 
     job.refresh_from_db()
     assert job.state == JobState.DONE and job.attempts == 1
     assert LedgerEntry.objects.filter(kind="audit.test.step").count() == 3
+
+
+def test_a_queued_job_cancelled_loses_its_sealed_secret(steps_kind, officer, sites):
+    job = start(officer, sites, steps=2)
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "passphrase_sealed": "x"})
+    jobs.job_cancel(user=officer, job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    assert "passphrase_sealed" not in job.params and job.params["steps"] == 2
+
+
+def test_finished_jobs_are_pruned_after_the_keep_days_with_their_queue_entries(
+        steps_kind, officer, sites):
+    old, recent = start(officer, sites, steps=1), start(officer, sites, steps=1)
+    work()
+    waiting = start(officer, sites, steps=1)  # queued after the worker's pass
+    now = timezone.now()
+    Job.objects.filter(pk=old.pk).update(finished_at=now - dt.timedelta(days=31))
+    DBTaskResult.objects.filter(pk=old.task_id).update(finished_at=now - dt.timedelta(days=31))
+    counts = jobs.jobs_prune(now=now, keep_days=30)
+    assert counts == {"jobs": 1, "tasks": 1}
+    assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert not DBTaskResult.objects.filter(pk=old.task_id).exists()
+    assert DBTaskResult.objects.filter(pk=recent.task_id).exists()

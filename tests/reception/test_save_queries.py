@@ -23,10 +23,12 @@ pytestmark = pytest.mark.django_db
 # index entry, its keys and name counts (3), the duplicate search and its pair (5), the
 # watch-list screening (1), one ledger batch for the person's stream and the audit (6: its
 # savepoint, the heads locked, the new head, the moved head, the entries), the lifecycle
-# event (1), and the transaction (2). The registration is a batch of one through the
-# import's writer: one statement per table. Raise it only for a new kind of record the save
-# must write, never for a read that could be avoided.
-SAVE_QUERIES = 26
+# event (1), the change captured for field operations (10: its savepoint, this node's code,
+# its ledger batch on stream changes/<NODE>, the change and the record's head), and the
+# transaction (2). The registration is a batch of one through the import's writer: one
+# statement per table. Raise it only for a new kind of record the save must write, never for
+# a read that could be avoided.
+SAVE_QUERIES = 36
 
 
 def _save(officer, site, **values):

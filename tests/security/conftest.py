@@ -176,6 +176,16 @@ def world(sites, users, make_user, settings, tmp_path):
     w["job"] = job_start(user=users["outsider"], kind="idcards", site=sites["ZZZ"],
                          params={"group": str(w["group"].pk), "format": "card",
                                  "selection": "all", "persons": []}, subject="ZZZ cards")
+    # a sync conflict over a change made at ZZZ (mawa.sync: the sync page, site-scoped)
+    from mawa.core.changes_models import Change, ChangeState, ConflictKind, SyncConflict
+    from mawa.core.ids import uuid7
+
+    incoming = Change.objects.create(
+        id=uuid7(), node="ZZZ", seq=1, record_type="reception.person",
+        record_id=w["person"].pk, op="update", base=uuid7(), fields={"given_lat": "X"},
+        actor="outsider", site="ZZZ", made_at="2026-12-01T08:00:00+00:00",
+        state=ChangeState.CONFLICT)
+    w["sync_conflict"] = SyncConflict.objects.create(change=incoming, kind=ConflictKind.VERSION)
 
     # the compartment, at RHM (a site of the local cast) and at ZZZ
     def compartment(site, tag):

@@ -71,7 +71,7 @@ PARAM_RECORDS = {
     "incident_id": "incident", "pair_id": "pair", "report_id": "report", "token": "import",
     "site": "ZZC", "item_id": "camp_item", "event_id": "event", "referral_id": "referral",
     "evidence_id": "evidence", "user_id": "user", "grant_id": "grant",
-    "token_id": "api_token", "job_id": "job",
+    "token_id": "api_token", "job_id": "job", "conflict_id": "sync_conflict",
 }
 # ``code`` names a short code; which record depends on the path segment before it
 CODE_RECORDS = {"items": "item", "receipts": "receipt", "stores": "store", "checks": "check",
@@ -84,6 +84,16 @@ NON_RECORD_PARAMS = {
     ("reception/icrc/notification.<str:fmt>", "fmt"),
     ("reports/stats/<str:day>.hxl.csv", "day"),
     ("api/reports/stats/<day>.hxl.csv", "day"),
+    # a transfer of bundles (mawa.sync.transport): no site's record, the id is known only to
+    # the SYNC_RUN client that opened it (administrators of every site)
+    ("api/sync/uploads/<upload_id>", "upload_id"),
+    ("api/sync/uploads/<upload_id>/chunks/<index>", "upload_id"),
+    ("api/sync/uploads/<upload_id>/chunks/<index>", "index"),
+    ("api/sync/uploads/<upload_id>/finish", "upload_id"),
+    ("api/sync/downloads/<download_id>", "download_id"),
+    ("api/sync/downloads/<download_id>/chunks/<index>", "download_id"),
+    ("api/sync/downloads/<download_id>/chunks/<index>", "index"),
+    ("api/sync/downloads/<download_id>/done", "download_id"),
 }
 
 
@@ -121,5 +131,5 @@ def missing_value(route: Route, param: str) -> str:
     if param == "token":
         return "0" * 32
     if (route.template, param) in NON_RECORD_PARAMS:
-        return {"fmt": "csv", "day": "2026-01-05"}[param]
+        return {"fmt": "csv", "day": "2026-01-05", "index": "0"}.get(param, str(uuid.uuid4()))
     return str(uuid.uuid4())

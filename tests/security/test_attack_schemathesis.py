@@ -318,8 +318,10 @@ def _real_path_parameters(path: str, records: dict) -> dict | None:
             if segment not in CODE_RECORDS:
                 return None  # a handover: none is made here
             values[name] = records[CODE_RECORDS[segment]].short_code
-        else:
+        elif name in PARAM_RECORDS:
             values[name] = str(records[PARAM_RECORDS[name]].pk)
+        else:
+            return None  # a transfer of bundles (/api/sync): no record of a site
     return values
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
+from mawa.core.changes import ChangeItem, change_applying_now, change_record_many
 from mawa.core.errors import ValidationFailed
 from mawa.core.ledger import ledger_append
 from mawa.core.models import Site, SiteKind
+from mawa.core.services import short_code_adopt, short_code_next
 
 
 def _log(*, actor, site, kind: str, payload: dict) -> None:
@@ -41,3 +48,50 @@ def _text(value, name: str, errors: dict, *, limit: int, required: bool = False)
 def _raise(errors: dict) -> None:
     if errors:
         raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+
+
+# --- change capture (core.changes): what a post and headquarters both need ----------------
+
+#: namespace of the ids derived on replay from the change being applied
+REPLAY_NAMESPACE = uuid.UUID("6c0d3a52-1f4e-5b8a-8f0e-63616d702e73")
+
+ROLLCALL = "camp.rollcall"
+ASSIGNMENT = "camp.assignment"
+MOVEMENT = "camp.movement"
+DISTRIBUTION = "camp.distribution"
+INCIDENT = "camp.incident"
+
+
+def _replaying() -> bool:
+    """Is this write a change from another node being applied (``core.changes``)?"""
+    return change_applying_now() is not None
+
+
+def _derived_id(name: str) -> uuid.UUID | None:
+    """On a replay, the id of a row the camp derives from the change being applied (the same
+    on every node); None otherwise (mint one)."""
+    change = change_applying_now()
+    return None if change is None else uuid.uuid5(REPLAY_NAMESPACE, f"{change.id}/{name}")
+
+
+def _capture(items: list[ChangeItem], *, actor, site: Site) -> None:
+    """Record the changes of a camp write in its transaction (absorbed on a replay)."""
+    change_record_many(items, actor=actor, site=site)
+
+
+def _code(site: Site, code: str = "") -> str:
+    """A new record's short code: the origin's on a replay (``code``), else the next one."""
+    return short_code_adopt(site=site, code=code) if code else short_code_next(site=site)
+
+
+def _when(at: Any = None) -> dt.datetime:
+    """The time of a write: the origin's on a replay (a datetime or its ISO text), else now."""
+    if at is None:
+        return timezone.now()
+    return at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+
+
+def _created_at(model, pk, at: dt.datetime | None) -> None:
+    """On a replay, the record keeps its origin's creation time (``auto_now_add`` took now)."""
+    if at is not None:
+        model.objects.filter(pk=pk).update(created_at=at)

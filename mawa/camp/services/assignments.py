@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
@@ -19,7 +18,9 @@ from mawa.camp.models import (
     Block,
     Shelter,
 )
-from mawa.camp.services._common import _camp, _log
+from mawa.camp.services._common import ASSIGNMENT, _camp, _capture, _log, _replaying, _when
+from mawa.core.changes import ChangeItem, UniqueBroken
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict, NotFound, ValidationFailed
 from mawa.core.ids import client_key_parse
 from mawa.core.models import Site
@@ -86,10 +87,30 @@ def _check_capacity(*, actor, shelter: Shelter, needed: int, override_reason: st
     return override_reason[:500]
 
 
+def _already_housed(message) -> Conflict:
+    """A person housed twice: refused here; a change from another node that would do it
+    (both sides housed him while apart) is a review item (one open camp stay)."""
+    if _replaying():
+        return UniqueBroken(message, code="already_assigned")
+    return Conflict(message, code="already_assigned")
+
+
+def _stay_captured(*, actor, assignment: Assignment, move: bool) -> None:
+    _capture([ChangeItem(ASSIGNMENT, assignment.pk, ChangeOp.CREATE, {
+        "person": assignment.person_id, "shelter": assignment.shelter_id,
+        "client_key": assignment.client_key, "reason": assignment.reason,
+        "override": assignment.override_reason, "move": move, "at": assignment.start_at})],
+        actor=actor, site=assignment.site)
+
+
 def assignment_check_in(*, actor, person: Person, shelter: Shelter, client_key,
-                        reason: str = "", override_reason: str = "") -> Assignment:
+                        reason: str = "", override_reason: str = "", record_id=None,
+                        at=None) -> Assignment:
     """House a person in a shelter. A person already housed is refused (use
-    ``assignment_move``); a full shelter is refused unless a manager gives a reason."""
+    ``assignment_move``); a full shelter is refused unless a manager gives a reason.
+
+    ``record_id`` and ``at``: the origin's when a change from another node is replayed; the
+    internment that may come with a first check-in travels as its own lifecycle change."""
     key = client_key_parse(client_key)
     site = shelter.site
     access.require(actor, Perm.CAMP_OPERATE, site)
@@ -107,38 +128,44 @@ def assignment_check_in(*, actor, person: Person, shelter: Shelter, client_key,
         current = Assignment.objects.filter(person=person, end_at__isnull=True) \
             .select_related("shelter__block").first()
         if current is not None:
-            raise Conflict(_("%(code)s is already housed in %(block)s/%(shelter)s; move them "
-                             "instead.") % {"code": person.short_code,
-                                            "block": current.shelter.block.name,
-                                            "shelter": current.shelter.name},
-                           code="already_assigned")
+            raise _already_housed(_("%(code)s is already housed in %(block)s/%(shelter)s; "
+                                    "move them instead.") % {
+                                        "code": person.short_code,
+                                        "block": current.shelter.block.name,
+                                        "shelter": current.shelter.name})
         used = _check_capacity(actor=actor, shelter=locked, needed=1,
                                override_reason=override_reason)
-        person = _intern_if_needed(actor=actor, person=person, site=site)
         assignment = _open(actor=actor, person=person, shelter=locked, key=key,
-                           reason=reason, override=used)
+                           reason=reason, override=used, record_id=record_id, at=at)
+        # captured before the internment's own change: a node replaying them in order
+        # houses him first, as here
+        _stay_captured(actor=actor, assignment=assignment, move=False)
+        if not _replaying():
+            _intern_if_needed(actor=actor, person=person, site=site)
     return assignment
 
 
-def _open(*, actor, person, shelter, key, reason, override) -> Assignment:
+def _open(*, actor, person, shelter, key, reason, override, record_id=None,
+          at=None) -> Assignment:
     try:
         with transaction.atomic():
             assignment = Assignment.objects.create(
                 client_key=key, site=shelter.site, person=person, shelter=shelter,
-                block=shelter.block, start_at=timezone.now(), reason=reason[:200],
-                override_reason=override, checked_in_by=actor)
+                block=shelter.block, start_at=_when(at), reason=reason[:200],
+                override_reason=override, checked_in_by=actor,
+                **({"id": record_id} if record_id is not None else {}))
     except IntegrityError:
         # the partial unique index: someone housed this person a moment ago
-        raise Conflict(_("%(code)s is already housed in another shelter.")
-                       % {"code": person.short_code}, code="already_assigned")
+        raise _already_housed(_("%(code)s is already housed in another shelter.")
+                              % {"code": person.short_code})
     _log(actor=actor, site=shelter.site, kind="assignment.check_in",
          payload={"assignment": assignment.id, "person": person.id, "shelter": shelter.id,
                   "override": bool(override)})
     return assignment
 
 
-def _close(*, actor, assignment: Assignment, reason: str) -> None:
-    assignment.end_at = timezone.now()
+def _close(*, actor, assignment: Assignment, reason: str, at=None) -> None:
+    assignment.end_at = _when(at)
     assignment.end_reason = reason[:200]
     assignment.checked_out_by = actor
     assignment.save(update_fields=["end_at", "end_reason", "checked_out_by"])
@@ -148,8 +175,9 @@ def _close(*, actor, assignment: Assignment, reason: str) -> None:
 
 
 def assignment_move(*, actor, person: Person, shelter: Shelter, client_key, reason: str = "",
-                    override_reason: str = "") -> Assignment:
-    """Move a housed person to another shelter: check-out and check-in in one transaction."""
+                    override_reason: str = "", record_id=None, at=None) -> Assignment:
+    """Move a housed person to another shelter: check-out and check-in in one transaction.
+    ``record_id`` and ``at``: the origin's when a change from another node is replayed."""
     key = client_key_parse(client_key)
     site = shelter.site
     access.require(actor, Perm.CAMP_OPERATE, site)
@@ -172,9 +200,11 @@ def assignment_move(*, actor, person: Person, shelter: Shelter, client_key, reas
                            code="other_camp")
         used = _check_capacity(actor=actor, shelter=locked, needed=1,
                                override_reason=override_reason)
-        _close(actor=actor, assignment=current, reason=reason or "move")
+        _close(actor=actor, assignment=current, reason=reason or "move", at=at)
         assignment = _open(actor=actor, person=person, shelter=locked, key=key,
-                           reason=reason, override=used)
+                           reason=reason, override=used, record_id=record_id,
+                           at=current.end_at)  # the new stay starts when the old one ends
+        _stay_captured(actor=actor, assignment=assignment, move=True)
     return assignment
 
 
@@ -325,11 +355,18 @@ def group_assign(*, actor, site: Site, persons: list[Person], block: Block, clie
                 placements.append(Placement(person, shelter))
         created = []
         for placement in placements:
-            person = _intern_if_needed(actor=actor, person=placement.person, site=site)
             created.append(_open(
-                actor=actor, person=person, shelter=placement.shelter,
-                key=uuid.uuid5(key, str(person.id)), reason="group",
+                actor=actor, person=placement.person, shelter=placement.shelter,
+                key=uuid.uuid5(key, str(placement.person.id)), reason="group",
                 override=override[:500] if placement.person in unplaced else ""))
+        # each stay travels as a check-in (a node replaying it houses the person where this
+        # plan put him), before the internments' own changes
+        _capture([ChangeItem(ASSIGNMENT, a.pk, ChangeOp.CREATE, {
+            "person": a.person_id, "shelter": a.shelter_id, "client_key": a.client_key,
+            "reason": a.reason, "override": a.override_reason, "move": False,
+            "at": a.start_at}) for a in created], actor=actor, site=site)
+        for placement in placements:
+            _intern_if_needed(actor=actor, person=placement.person, site=site)
         _log(actor=actor, site=site, kind="group.assigned",
              payload={"block": block.id, "count": len(created), "policies": sorted(policies),
                       "override": bool(unplaced)})

@@ -23,7 +23,9 @@ from mawa.camp.models import (
     Movement,
     StockEntry,
 )
-from mawa.camp.services._common import _camp, _log, _raise, _text
+from mawa.camp.services._common import DISTRIBUTION, _camp, _capture, _log, _raise, _text
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import MawaError, NotFound, ValidationFailed
 from mawa.core.ids import client_key_parse, short_code_normalise
 from mawa.core.models import Site
@@ -219,9 +221,11 @@ def entitlement_refusal(*, item: ItemType, person: Person, at: dt.datetime,
 
 
 def distribution_record(*, actor, item: ItemType, person: Person, client_key,
-                        quantity: int = 1, at: dt.datetime | None = None) -> Distribution:
+                        quantity: int = 1, at: dt.datetime | None = None,
+                        record_id=None) -> Distribution:
     """Hand one meal or item to one person, after checking the item's rules; a refusal names
-    the rule. Stock goes down in the same transaction (row lock on the item)."""
+    the rule. Stock goes down in the same transaction (row lock on the item). ``record_id``
+    and ``at``: the origin's when a change from another node is replayed."""
     key = client_key_parse(client_key)
     site = item.site
     access.require(actor, Perm.CAMP_OPERATE, site)
@@ -261,7 +265,8 @@ def distribution_record(*, actor, item: ItemType, person: Person, client_key,
         locked_item.save(update_fields=["stock"])
         dist = Distribution.objects.create(
             client_key=key, site=site, item=locked_item, person=person, quantity=quantity,
-            at=at, day=timezone.localdate(at), unit_cost=locked_item.unit_cost, actor=actor)
+            at=at, day=timezone.localdate(at), unit_cost=locked_item.unit_cost, actor=actor,
+            **({"id": record_id} if record_id is not None else {}))
         daily, _new = DailyDistribution.objects.get_or_create(
             item=locked_item, day=dist.day, defaults={"site": site})
         DailyDistribution.objects.filter(pk=daily.pk).update(
@@ -269,6 +274,9 @@ def distribution_record(*, actor, item: ItemType, person: Person, client_key,
         _log(actor=actor, site=site, kind="distribution",
              payload={"distribution": dist.id, "item": locked_item.id, "person": person.id,
                       "quantity": quantity})
+        _capture([ChangeItem(DISTRIBUTION, dist.pk, ChangeOp.CREATE, {
+            "item": locked_item.pk, "person": person.pk, "client_key": key,
+            "quantity": quantity, "at": at})], actor=actor, site=site)
     return dist
 
 

@@ -26,8 +26,22 @@ from mawa.camp.models import (
     Movement,
     MovementKind,
 )
-from mawa.camp.services._common import _log, _operator, _raise, _text
+from mawa.camp.services._common import (
+    MOVEMENT,
+    _capture,
+    _code,
+    _created_at,
+    _derived_id,
+    _log,
+    _operator,
+    _raise,
+    _replaying,
+    _text,
+    _when,
+)
 from mawa.camp.services.assignments import assignment_check_out
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.ids import client_key_parse
 from mawa.core.models import Site
@@ -52,11 +66,16 @@ _MOVEMENT_LIFECYCLE = {
 
 def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
                  due_back_at: dt.datetime | None = None, destination: str = "", note: str = "",
-                 details: dict | None = None) -> Movement:
+                 details: dict | None = None, record_id=None, code: str = "", at=None,
+                 created=None) -> Movement:
     """Record a person leaving the camp and move them along the lifecycle in the same
     transaction. Temporary movements (hospital, court, visit) keep the shelter and need a
     due-back time; the others end the stay. ``details`` carries what the lifecycle move
-    requires (e.g. the repatriation declaration), see ``reception.lifecycle``."""
+    requires (e.g. the repatriation declaration), see ``reception.lifecycle``.
+
+    Replaying a change from another node (``record_id``, ``code``, ``at``, ``created`` the
+    origin's): the movement only; the lifecycle move travels as its own change, after this
+    one, and the camp follows it there as here."""
     key = client_key_parse(client_key)
     existing = Movement.objects.filter(client_key=key).first()
     if existing is not None:
@@ -69,11 +88,11 @@ def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
     destination = _text(destination, "destination", errors, limit=200)
     note = _text(note, "note", errors, limit=4000)
     temporary = kind in TEMPORARY_KINDS
-    now = timezone.now()
+    now = _when(at)
     if temporary:
         if due_back_at is None:
             errors.setdefault("due_back_at", []).append(_("When is the person due back?"))
-        elif due_back_at <= now:
+        elif due_back_at <= now and not _replaying():
             errors.setdefault("due_back_at", []).append(_("The due-back time must be later "
                                                           "than now."))
     _raise(errors)
@@ -92,29 +111,43 @@ def movement_out(*, actor, person: Person, kind: str, client_key, site: Site,
         # the movement first: the camp's follower of the lifecycle move (below) then finds the
         # person already out and records nothing twice
         movement = Movement.objects.create(
-            site=site, short_code=short_code_next(site=site), client_key=key, person=locked,
+            site=site, short_code=_code(site, code), client_key=key, person=locked,
             kind=kind, out_at=now, due_back_at=due_back_at if temporary else None,
-            destination=destination, note=note, is_open=temporary, actor=actor)
-        if target is not None:
-            lc = dict(details or {})
-            if dest_key and destination:
-                lc.setdefault(dest_key, destination)
-            if target in (Status.ESCAPED, Status.DECEASED):
-                lc.setdefault("note", note)
-            if target == Status.DECEASED:
-                lc.setdefault("date", now.date())
-            locked = person_transition(actor=actor, person=locked, to=target, details=lc,
-                                       note=note, expected_status=Status.INTERNED)
-        if not temporary:
-            assignment_check_out(actor=actor, person=locked, reason=kind)
+            destination=destination, note=note, is_open=temporary, actor=actor,
+            **({"id": record_id} if record_id is not None else {}))
+        if created is not None:
+            movement.created_at = _when(created)
+            _created_at(Movement, movement.pk, movement.created_at)
+        # captured before the lifecycle move's own change: a node replaying them in order
+        # records the movement first, and the camp's follower of the move finds him out
+        _capture([ChangeItem(MOVEMENT, movement.pk, ChangeOp.CREATE, {
+            "person": locked.pk, "kind": kind, "client_key": key, "site": site.code,
+            "due_back_at": movement.due_back_at, "destination": destination, "note": note,
+            "code": movement.short_code, "at": now, "created": movement.created_at})],
+            actor=actor, site=site)
+        if not _replaying():
+            if target is not None:
+                lc = dict(details or {})
+                if dest_key and destination:
+                    lc.setdefault(dest_key, destination)
+                if target in (Status.ESCAPED, Status.DECEASED):
+                    lc.setdefault("note", note)
+                if target == Status.DECEASED:
+                    lc.setdefault("date", now.date())
+                locked = person_transition(actor=actor, person=locked, to=target, details=lc,
+                                           note=note, expected_status=Status.INTERNED)
+            if not temporary:
+                assignment_check_out(actor=actor, person=locked, reason=kind)
         _log(actor=actor, site=site, kind="movement.out",
              payload={"movement": movement.id, "person": locked.id, "kind": kind,
                       "due_back_at": due_back_at if temporary else None})
     return movement
 
 
-def movement_return(*, actor, movement: Movement, note: str = "") -> Movement:
-    """Record the return of a person who was out (hospital, court, visit)."""
+def movement_return(*, actor, movement: Movement, note: str = "", at=None) -> Movement:
+    """Record the return of a person who was out (hospital, court, visit). Replaying a change
+    from another node (``at`` the origin's): the return only; the lifecycle move back
+    travels as its own change."""
     site = movement.site
     _operator(actor, site, Perm.CAMP_OPERATE, Perm.PROTECTION_ACT)
     with transaction.atomic():
@@ -123,11 +156,14 @@ def movement_return(*, actor, movement: Movement, note: str = "") -> Movement:
             raise Conflict(_("This person is already back."), code="already_back")
         _target, _key_name, back = _MOVEMENT_LIFECYCLE[MovementKind(locked.kind)]
         # closed first: the follower of the lifecycle move back then has nothing left to do
-        locked.returned_at = timezone.now()
+        locked.returned_at = _when(at)
         locked.returned_by = actor
         locked.is_open = False
         locked.save(update_fields=["returned_at", "returned_by", "is_open"])
-        if back is not None:
+        _capture([ChangeItem(MOVEMENT, locked.pk, ChangeOp.ACTION, {
+            "action": "return", "note": note, "at": locked.returned_at})],
+            actor=actor, site=site)
+        if back is not None and not _replaying():
             person = Person.objects.get(pk=locked.person_id)
             person_transition(actor=actor, person=person, to=back, note=note,
                               expected_status=_target)
@@ -200,10 +236,13 @@ def _go_out(ids: list, *, kind: str, actor, at, recorded: dict) -> None:
         .exclude(person_id__in=out).select_related("site")
     destination = str(recorded.get("facility") or recorded.get("authority") or "")[:200]
     for stay in stays:
+        # derived again when the lifecycle move is replayed on another node: the same id
+        derived = _derived_id(f"movement/{stay.person_id}")
         movement = Movement.objects.create(
             site=stay.site, short_code=short_code_next(site=stay.site),
-            client_key=uuid.uuid4(), person_id=stay.person_id, kind=kind, out_at=at,
-            destination=destination, is_open=True, actor=actor)
+            client_key=derived or uuid.uuid4(), person_id=stay.person_id, kind=kind, out_at=at,
+            destination=destination, is_open=True, actor=actor,
+            **({"id": derived} if derived is not None else {}))
         _log(actor=actor, site=stay.site, kind="movement.out",
              payload={"movement": movement.id, "person": stay.person_id, "kind": kind,
                       "due_back_at": None})

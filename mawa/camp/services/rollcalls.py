@@ -24,17 +24,31 @@ from mawa.camp.models import (
     Shelter,
 )
 from mawa.camp.selectors import rollcall_expected_ids, rollcall_reconcile
-from mawa.camp.services._common import _log, _raise, _text
+from mawa.camp.services._common import (
+    ROLLCALL,
+    _capture,
+    _code,
+    _created_at,
+    _log,
+    _raise,
+    _text,
+    _when,
+)
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict, NotFound, ValidationFailed
 from mawa.core.ids import client_key_parse, short_code_normalise
-from mawa.core.services import short_code_next
 from mawa.reception.models import Person
 
 
 def rollcall_start(*, actor, block: Block, client_key, mode: str = RollCallMode.SCAN,
-                   shelter: Shelter | None = None, day: dt.date | None = None) -> RollCall:
+                   shelter: Shelter | None = None, day: dt.date | None = None,
+                   record_id=None, code: str = "", at=None, created=None) -> RollCall:
     """Open a roll call of a block (or one shelter). Refused for a block nobody is housed in:
-    there would be nothing to reconcile."""
+    there would be nothing to reconcile.
+
+    ``record_id``, ``code``, ``at`` (started) and ``created``: the origin's, when a change
+    from another node is replayed (``mawa.camp.replay``); minted here otherwise."""
     key = client_key_parse(client_key)
     site = block.site
     access.require(actor, Perm.CAMP_OPERATE, site)
@@ -54,13 +68,23 @@ def rollcall_start(*, actor, block: Block, client_key, mode: str = RollCallMode.
                        % {"where": shelter.name if shelter else block.name},
                        code="nobody_housed")
     with transaction.atomic():
-        now = timezone.now()
-        roll_call = RollCall.objects.create(
-            site=site, short_code=short_code_next(site=site), client_key=key, block=block,
+        now = _when(at)
+        roll_call = RollCall(
+            site=site, short_code=_code(site, code), client_key=key, block=block,
             shelter=shelter, mode=mode, day=day or timezone.localdate(), started_at=now,
             taken_by=actor)
+        if record_id is not None:
+            roll_call.id = record_id
+        roll_call.save(force_insert=True)
+        if created is not None:
+            roll_call.created_at = _when(created)
+            _created_at(RollCall, roll_call.pk, roll_call.created_at)
         _log(actor=actor, site=site, kind="rollcall.started",
              payload={"roll_call": roll_call.id, "block": block.id, "mode": mode})
+        _capture([ChangeItem(ROLLCALL, roll_call.pk, ChangeOp.CREATE, {
+            "block": block.pk, "shelter": shelter.pk if shelter else None, "client_key": key,
+            "mode": mode, "day": roll_call.day, "code": roll_call.short_code, "at": now,
+            "created": roll_call.created_at})], actor=actor, site=site)
     return roll_call
 
 
@@ -124,15 +148,32 @@ def rollcall_count(*, actor, roll_call: RollCall, counts: dict) -> None:
                                                    defaults={"counted": int(value)})
 
 
-def rollcall_close(*, actor, roll_call: RollCall) -> RollCall:
+def _marks_write(roll_call: RollCall, marks: dict) -> None:
+    """The marks of a roll call as its origin took them (a replay): scans with their times,
+    head counts per shelter. Those already here are kept."""
+    RollCallScan.objects.bulk_create(
+        [RollCallScan(roll_call=roll_call, person_id=pid, at=_when(at))
+         for pid, at in marks.get("scans", [])], batch_size=1000, ignore_conflicts=True)
+    for shelter_id, counted in marks.get("counts", {}).items():
+        RollCallCount.objects.update_or_create(roll_call=roll_call, shelter_id=shelter_id,
+                                               defaults={"counted": int(counted)})
+
+
+def rollcall_close(*, actor, roll_call: RollCall, marks: dict | None = None,
+                   at=None) -> RollCall:
     """Close a roll call and reconcile it against who should be there (housed minus out).
     Findings (missing, unexpected, counts that differ) are stored; a discrepancy stays open
-    until resolved with a reason."""
+    until resolved with a reason.
+
+    The marks (scans and head counts) travel to other nodes with the close, in one change:
+    replaying it, ``marks`` and ``at`` are the origin's."""
     access.require(actor, Perm.CAMP_OPERATE, roll_call.site)
     with transaction.atomic():
         locked = RollCall.objects.select_for_update().get(pk=roll_call.pk)
         if locked.status != RollCallStatus.OPEN:
             return locked  # a double submission closes once
+        if marks is not None:
+            _marks_write(locked, marks)
         if locked.mode == RollCallMode.COUNT and not locked.counts.exists():
             raise ValidationFailed(_("Enter at least one head count before closing."),
                                    code="no_counts")
@@ -155,7 +196,7 @@ def rollcall_close(*, actor, roll_call: RollCall) -> RollCall:
         locked.present = result.present
         locked.missing = result.missing
         locked.unexpected = result.unexpected
-        locked.closed_at = timezone.now()
+        locked.closed_at = _when(at)
         locked.status = RollCallStatus.DISCREPANCY if result.discrepancy \
             else RollCallStatus.BALANCED
         locked.save(update_fields=["expected", "present", "missing", "unexpected",
@@ -164,11 +205,19 @@ def rollcall_close(*, actor, roll_call: RollCall) -> RollCall:
              payload={"roll_call": locked.id, "expected": result.expected,
                       "present": result.present, "missing": result.missing,
                       "unexpected": result.unexpected, "status": locked.status})
+        _capture([ChangeItem(ROLLCALL, locked.pk, ChangeOp.ACTION, {
+            "action": "close", "at": locked.closed_at,
+            "scans": [[pid, t] for pid, t in RollCallScan.objects.filter(roll_call=locked)
+                      .order_by("at", "person_id").values_list("person_id", "at")],
+            "counts": {str(sid): n for sid, n in RollCallCount.objects.filter(
+                roll_call=locked).values_list("shelter_id", "counted")}})],
+            actor=actor, site=locked.site)
     return locked
 
 
-def rollcall_resolve(*, actor, roll_call: RollCall, reason: str) -> RollCall:
-    """Close a discrepancy with the reason it arose (e.g. "found in the clinic")."""
+def rollcall_resolve(*, actor, roll_call: RollCall, reason: str, at=None) -> RollCall:
+    """Close a discrepancy with the reason it arose (e.g. "found in the clinic"). ``at``:
+    the origin's time on a replay."""
     access.require(actor, Perm.CAMP_OPERATE, roll_call.site)
     errors: dict = {}
     reason = _text(reason, "reason", errors, limit=2000, required=True)
@@ -180,9 +229,12 @@ def rollcall_resolve(*, actor, roll_call: RollCall, reason: str) -> RollCall:
                            code="nothing_to_resolve")
         locked.status = RollCallStatus.RESOLVED
         locked.resolution = reason
-        locked.resolved_at = timezone.now()
+        locked.resolved_at = _when(at)
         locked.resolved_by = actor
         locked.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
         _log(actor=actor, site=locked.site, kind="rollcall.resolved",
              payload={"roll_call": locked.id})
+        _capture([ChangeItem(ROLLCALL, locked.pk, ChangeOp.ACTION, {
+            "action": "resolve", "reason": reason, "at": locked.resolved_at})],
+            actor=actor, site=locked.site)
     return locked

@@ -4,15 +4,19 @@ stream name, field errors, serial keys and quantities."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import NoReturn
+import uuid
+from typing import Any, NoReturn
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mawa.core.changes import ChangeItem, change_applying_now, change_record_many
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, ValidationFailed
 from mawa.core.ledger import ledger_append
 from mawa.core.models import Site
+from mawa.core.services import short_code_adopt, short_code_next
 from mawa.custody import derive
 from mawa.custody.models import (
     CustodyEvent,
@@ -79,11 +83,31 @@ def _project(item: Item, s: dict) -> None:
     item.deactivated, item.remarked, item.item_seq = s["deactivated"], s["remarked"], s["n"]
 
 
-def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]]):
+class EventClock:
+    """The times of a write's custody events in the custody index: each ledger entry's own
+    time here; on a replay, the origin's, in the same order (``times``). ``seen`` is what a
+    change carries."""
+
+    def __init__(self, times: list | None = None):
+        self.given = [_when(t) for t in times] if times else None
+        self.seen: list[dt.datetime] = []
+
+    def at(self, entry) -> dt.datetime:
+        if self.given is not None and len(self.given) > len(self.seen):
+            at = self.given[len(self.seen)]
+        else:
+            at = dt.datetime.fromisoformat(entry.ts)
+        self.seen.append(at)
+        return at
+
+
+def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]],
+            clock: EventClock | None = None):
     """Append one custody event for ``lines`` (item, extra such as qty/new) and project it.
 
     Call inside the caller's transaction, with the items locked. New items are passed unsaved
-    (``new``); they are saved here with their first state.
+    (``new``); they are saved here with their first state. ``clock``: the time of the event
+    in the custody index (the entry's, the origin's on a replay).
     """
     actor_id = str(actor.pk) if hasattr(actor, "pk") else str(actor)
     entry_lines, projected = [], []
@@ -104,7 +128,7 @@ def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item,
             item.save(update_fields=update)
     # the index rows carry the entry's time and each item's state and quantity before and
     # after (the situation report reads a past day's register from them)
-    at = dt.datetime.fromisoformat(entry.ts)
+    at = clock.at(entry) if clock is not None else dt.datetime.fromisoformat(entry.ts)
     CustodyEvent.objects.bulk_create([
         CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq, at=at,
                      from_state=before["state"] if before else None, to_state=item.state,
@@ -133,3 +157,44 @@ def _quantity(value, name: str) -> int:
     if qty < 1:
         _check({name: [_("A whole number of at least 1.")]})
     return qty
+
+
+# --- change capture (core.changes): what a post and headquarters both need ----------------
+
+#: namespace of the ids derived on replay from the change being applied
+REPLAY_NAMESPACE = uuid.UUID("0b6f2c1e-6a1d-5d0e-9a53-6d61776163b1")
+
+RECEIPT = "custody.receipt"
+ITEM = "custody.item"
+HANDOVER = "custody.handover"
+STOCK_CHECK = "custody.stock_check"
+DISCREPANCY = "custody.discrepancy"
+STORE = "custody.store"
+
+
+def _replaying() -> bool:
+    """Is this write a change from another node being applied (``core.changes``)?"""
+    return change_applying_now() is not None
+
+
+def _capture(items: list[ChangeItem], *, actor, site: Site) -> None:
+    """Record the changes of a custody write in its transaction (absorbed on a replay)."""
+    change_record_many(items, actor=actor, site=site)
+
+
+def _code(site: Site, code: str = "") -> str:
+    """A new record's short code: the origin's on a replay (``code``), else the next one."""
+    return short_code_adopt(site=site, code=code) if code else short_code_next(site=site)
+
+
+def _when(at: Any = None) -> dt.datetime:
+    """The time of a write: the origin's on a replay (a datetime or its ISO text), else now."""
+    if at is None:
+        return timezone.now()
+    return at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+
+
+def _created_at(model, pk, at: dt.datetime | None) -> None:
+    """On a replay, the record keeps its origin's creation time (``auto_now_add`` took now)."""
+    if at is not None:
+        model.objects.filter(pk=pk).update(created_at=at)

@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.changes import ChangeItem, UniqueBroken
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict
 from mawa.core.ids import client_key_parse
 from mawa.core.ledger import ledger_append
 from mawa.core.models import Site
-from mawa.core.services import short_code_next
 from mawa.custody.models import (
     Condition,
     Item,
@@ -29,8 +30,16 @@ from mawa.custody.models import (
 )
 from mawa.custody.receipts import payload_sign
 from mawa.custody.services._common import (
+    ITEM,
+    RECEIPT,
+    EventClock,
+    _capture,
     _check,
+    _code,
+    _created_at,
     _record,
+    _replaying,
+    _when,
     serial_key,
     stream_of,
 )
@@ -39,9 +48,12 @@ from mawa.reception.services import person_transition
 
 
 def receipt_open(*, actor, site: Site, client_key, person=None, group=None,
-                 witness: str = "") -> Receipt:
+                 witness: str = "", record_id=None, code: str = "", at=None) -> Receipt:
     """Open a surrender at the gate for a person (or, for items abandoned or handed in
-    collectively, an arrival group). Idempotent on ``client_key``."""
+    collectively, an arrival group). Idempotent on ``client_key``.
+
+    ``record_id``, ``code``, ``at``: the origin's id, short code and time when a change from
+    another node is replayed (``mawa.custody.replay``); minted here otherwise."""
     access.require(actor, Perm.CUSTODY_RECORD, site)
     key = client_key_parse(client_key)
     existing = Receipt.objects.filter(client_key=key).first()
@@ -51,14 +63,23 @@ def receipt_open(*, actor, site: Site, client_key, person=None, group=None,
         _check({"bearer": [_("Name the person who hands the items in, or their arrival "
                              "group.")]})
     with transaction.atomic():
-        receipt = Receipt.objects.create(
-            site=site, short_code=short_code_next(site=site), client_key=key, person=person,
+        receipt = Receipt(
+            site=site, short_code=_code(site, code), client_key=key, person=person,
             group=group if person is None else (group or person.group), received_by=actor,
             witness=(witness or "").strip()[:160])
+        if record_id is not None:
+            receipt.id = record_id
+        receipt.save(force_insert=True)
+        _created_at(Receipt, receipt.pk, _when(at) if at is not None else None)
+        receipt.refresh_from_db(fields=["created_at"])
         ledger_append(stream=stream_of(site), kind="receipt_opened", actor=actor, site=site,
                       payload={"receipt": str(receipt.pk), "code": receipt.short_code,
                                "person": str(person.pk) if person else "",
                                "group": str(receipt.group_id or "")})
+        _capture([ChangeItem(RECEIPT, receipt.pk, ChangeOp.CREATE, {
+            "site": site.code, "client_key": key, "person": person.pk if person else None,
+            "group": receipt.group_id, "witness": receipt.witness, "code": receipt.short_code,
+            "at": receipt.created_at})], actor=actor, site=site)
     return receipt
 
 
@@ -134,6 +155,25 @@ def item_input(values: dict) -> ItemInput:
     return ItemInput(**data)
 
 
+def item_input_fields(data: ItemInput) -> dict:
+    """``data`` as the JSON a change carries (the catalogue model and the vehicle an item is
+    mounted on by id); ``item_input_from`` makes it an ``ItemInput`` again."""
+    values: dict[str, Any] = {f.name: getattr(data, f.name) for f in fields(ItemInput)}
+    values["catalogue"] = data.catalogue.pk if data.catalogue is not None else None
+    values["mounted_on"] = data.mounted_on.pk if data.mounted_on is not None else None
+    return values
+
+
+def item_input_from(values: dict) -> ItemInput:
+    """The ``ItemInput`` of ``item_input_fields``."""
+    data = {f.name: values[f.name] for f in fields(ItemInput) if f.name in values}
+    if data.get("catalogue"):
+        data["catalogue"] = MaterielModel.objects.get(pk=data["catalogue"])
+    if data.get("mounted_on"):
+        data["mounted_on"] = Item.objects.get(pk=data["mounted_on"])
+    return ItemInput(**data)
+
+
 @dataclass
 class SurrenderResult:
     item: Item
@@ -198,12 +238,20 @@ def _clean_item(data: ItemInput) -> dict:
     return values
 
 
-def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput) -> SurrenderResult:
+def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
+                   record_id=None, code: str = "", at=None, times=None,
+                   origin_duplicate: bool | None = None) -> SurrenderResult:
     """Record one item handed in at the gate (accepted, or refused with its reason).
 
     Writes the surrender (or refusal) and, for accepted items, the safety clearance, the
     verification and the tag. A serial number already seen is flagged, not refused: serials
     repeat across makers. Idempotent on ``client_key``.
+
+    Replaying a change from another node: ``record_id``, ``code``, ``at`` (created) and
+    ``times`` (of its custody events) are the origin's,
+    and ``origin_duplicate`` what the origin found. A weapon whose serial is held here by
+    another item although the origin saw none (both sides took it in while apart) raises
+    ``UniqueBroken``: a review item at headquarters, not a refusal.
     """
     access.require(actor, Perm.CUSTODY_RECORD, receipt.site)
     key = client_key_parse(client_key)
@@ -221,29 +269,44 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput) -> S
         skey = serial_key(values["serial_number"] or values["chassis_number"])
         duplicate = bool(skey) and Item.objects.filter(serial_key=skey, kind=values["kind"]
                                                        ).exists()
-        item = Item(site=site, short_code=short_code_next(site=site), client_key=key,
+        if duplicate and origin_duplicate is False and values["kind"] == Kind.WEAPON:
+            raise UniqueBroken(_("Serial number %(serial)s is already held here for another "
+                                 "weapon: taken in at both sites while they were apart.") % {
+                                     "serial": values["serial_number"]},
+                               code="serial_taken")
+        when, clock = _when(at), EventClock(times)
+        item = Item(site=site, short_code=_code(site, code), client_key=key,
                     receipt=receipt, serial_key=skey, serial_duplicate=duplicate,
                     location_site=site, **values)
+        if record_id is not None:
+            item.id = record_id
         qty = values["quantity"]
         bearer = _bearer_code(receipt)
         if not accepted:
             _record(actor=actor, site=site, kind="refused", lines=[(item, {"new": True,
                                                                            "qty": qty})],
                     data={"receipt": receipt.short_code, "bearer": bearer,
-                          "reason": values["refusal_reason"]})
+                          "reason": values["refusal_reason"]}, clock=clock)
         else:
             _record(actor=actor, site=site, kind="surrendered",
                     lines=[(item, {"new": True, "qty": qty})],
                     data={"receipt": receipt.short_code, "bearer": bearer,
                           "serial_duplicate": duplicate, "condition": values["condition"],
-                          "marking_integrity": values["marking_integrity"]})
+                          "marking_integrity": values["marking_integrity"]}, clock=clock)
             for kind, by in (("safety_cleared", values["cleared_by"]),
                              ("verified", values["verified_by"])):
                 if by:
                     _record(actor=actor, site=site, kind=kind, data={"by": by},
-                            lines=[(item, {})])
+                            lines=[(item, {})], clock=clock)
             _record(actor=actor, site=site, kind="tagged", data={"tag": item.short_code},
-                    lines=[(item, {})])
+                    lines=[(item, {})], clock=clock)
+        _created_at(Item, item.pk, when)
+        item.created_at = when
+        _capture([ChangeItem(ITEM, item.pk, ChangeOp.CREATE, {
+            "receipt": receipt.pk, "client_key": key, "data": item_input_fields(data),
+            "code": item.short_code, "at": when, "times": clock.seen,
+            "serial_duplicate": duplicate})],
+            actor=actor, site=site)
     return SurrenderResult(item, True, duplicate)
 
 
@@ -255,8 +318,12 @@ def receipt_lines(receipt: Receipt) -> list[list]:
             for i in receipt.items.order_by("id")]
 
 
-def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
-    """Sign the receipt with the site key and close it. Every line maps to an item."""
+def receipt_issue(*, actor, receipt: Receipt, signed: str = "", at=None) -> Receipt:
+    """Sign the receipt with the site key and close it. Every line maps to an item.
+
+    Replaying a change from another node: ``signed`` and ``at`` are the receipt as the origin
+    signed it (this node may not hold the origin site's key) and when; the bearer's
+    disarmament travels as its own lifecycle change, so it is not made again here."""
     access.require(actor, Perm.CUSTODY_RECORD, receipt.site)
     with transaction.atomic():
         receipt = Receipt.objects.select_for_update(of=("self",)).select_related(
@@ -267,11 +334,14 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
         if not lines:
             raise Conflict(_("Record at least one item before issuing the receipt."),
                            code="receipt_empty")
-        now = timezone.now()
-        bearer = _bearer_code(receipt)
-        body = {"v": 1, "r": receipt.short_code, "s": receipt.site.code,
-                "t": now.strftime("%Y-%m-%dT%H:%MZ"), "b": bearer, "i": lines}
-        receipt.signed_payload = payload_sign(body, site_code=receipt.site.code)
+        now = _when(at)
+        if signed:
+            receipt.signed_payload = signed
+        else:
+            bearer = _bearer_code(receipt)
+            body = {"v": 1, "r": receipt.short_code, "s": receipt.site.code,
+                    "t": now.strftime("%Y-%m-%dT%H:%MZ"), "b": bearer, "i": lines}
+            receipt.signed_payload = payload_sign(body, site_code=receipt.site.code)
         receipt.status, receipt.issued_at = Receipt.Status.ISSUED, now
         receipt.save(update_fields=["signed_payload", "status", "issued_at"])
         ledger_append(stream=stream_of(receipt.site), kind="receipt_issued", actor=actor,
@@ -280,7 +350,13 @@ def receipt_issue(*, actor, receipt: Receipt) -> Receipt:
                                "items": [line[0] for line in lines],
                                "signed": hashlib.sha256(
                                    receipt.signed_payload.encode()).hexdigest()})
-        _disarm_bearer(actor, receipt, accepted=any(line[-1] for line in lines))
+        # captured before the disarmament's own change: a node replaying them in order
+        # closes the receipt first, as here
+        _capture([ChangeItem(RECEIPT, receipt.pk, ChangeOp.ACTION, {
+            "action": "issue", "signed": receipt.signed_payload, "at": now})],
+            actor=actor, site=receipt.site)
+        if not _replaying():
+            _disarm_bearer(actor, receipt, accepted=any(line[-1] for line in lines))
     return receipt
 
 
