@@ -395,9 +395,10 @@ def test_import_queries_do_not_grow_many_per_change(nodes):
 
     small = queries_for(5, "Q")
     large = queries_for(45, "R")
-    # the test applier itself costs a few queries a change (check, insert, capture): the
-    # engine adds a savepoint around each, and nothing else per change
-    assert (large - small) / 40 <= 9, (small, large)
+    # the test applier costs 9 queries a change (the unique check, the user twice, the insert,
+    # the site, and the absorbed capture: its savepoint, the head's look-up and insert); the
+    # engine adds its savepoint around each (2) and reads and writes the rest in batches
+    assert (large - small) / 40 <= 11, (small, large)
 
 
 def test_the_conflict_queue_shows_both_versions_side_by_side(nodes):

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from mawa.accounts.models import User
 from mawa.accounts.roles import Role
 from mawa.core.changes_models import (
     Change,
@@ -46,6 +47,11 @@ _seq = iter(range(10_000, 20_000))
 
 def _conflict(person, site_code, *, here="Muhammad", there="Mohamed"):
     """An update of ``person`` made at post QAM on a version HQ has changed since."""
+    # the post's officer who made it is a user here too (users come down from HQ): taking
+    # their change replays it as them (sync17's conflict_decide)
+    qam_officer, _made = User.objects.get_or_create(
+        username="qam_officer", defaults={"role": Role.RECEPTION_OFFICER})
+    qam_officer.sites.add(person.current_site)
     origin = Change.objects.create(
         id=uuid7(), node="HQ", seq=next(_seq), record_type="reception.person",
         record_id=person.pk, op=ChangeOp.CREATE, fields={"given_lat": "Muhamad"},
