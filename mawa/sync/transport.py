@@ -440,7 +440,7 @@ def push(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
         link.close()
 
 
-def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, int]:
+def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
     """Fetch the bundle the server has for this node, chunk by chunk, and import it here. A
     pull killed in the middle resumes the same download (its chunks kept in var/sync/inbox)."""
     inbox = _sync_dir("inbox")
@@ -459,7 +459,9 @@ def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, int]:
             _write_atomic(state_path, json.dumps(manifest).encode())
             part_path.unlink(missing_ok=True)
         data = _download_fetch(link, manifest, part_path)
-        result = _result_dict(sync_services.sync_import(data))
+        imported = sync_services.sync_import(data)
+        result: dict[str, Any] = {**_result_dict(imported),
+                                  "sender": str(getattr(imported, "sender", "") or "")}
         try:
             link.call("POST", f"/downloads/{manifest['download']}/done")
         except MawaError:

@@ -5,6 +5,7 @@
                                                  for a valid bundle, non-zero and nothing
                                                  applied otherwise
     mawa sync status                             last contact, pending each way, conflicts
+    mawa sync push URL | pull URL                the same over HTTPS (mawa.sync.transport)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from mawa.core.management.base import MawaCommand
+from mawa.sync import transport
 from mawa.sync.services import sync_export, sync_import, sync_status
 
 
@@ -51,6 +53,13 @@ class Command(MawaCommand):
         imp.add_argument("--json", action="store_true", help="print the counts as JSON")
         status = sub.add_parser("status", help="last contact, pending, conflicts")
         status.add_argument("--json", action="store_true", help="print the status as JSON")
+        for name, text in (("push", "send this node's changes to the server at URL"),
+                           ("pull", "fetch and apply what the server at URL has for this node")):
+            over_https = sub.add_parser(name, help=text)
+            over_https.add_argument("url")
+            over_https.add_argument("--json", action="store_true",
+                                    help="print the counts as JSON")
+            transport.command_add_arguments(over_https)
 
     def handle(self, *args, action, **options):
         if action == "export":
@@ -73,6 +82,14 @@ class Command(MawaCommand):
                                 "present, %(conflicts)s in conflict, %(waiting)s waiting for "
                                 "earlier changes.")
                               % {**dataclasses.asdict(result), "node": result.sender})
+        elif action in ("push", "pull"):
+            counts = transport.command_run(action, options["url"], options)
+            if options["json"]:
+                self.stdout.write(json.dumps(counts))
+                return
+            self.stdout.write(_("%(applied)s applied, %(present)s already present, "
+                                "%(conflicts)s in conflict, %(waiting)s waiting for earlier "
+                                "changes.") % {"waiting": 0, **counts})
         else:
             self._status(as_json=options["json"])
 
