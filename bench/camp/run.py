@@ -22,6 +22,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
+from bench.figures import figure  # noqa: E402
 
 
 def main() -> None:
@@ -165,6 +166,9 @@ def _measure(selectors, camp, user, blocks, now, today, *, code) -> None:
     print(f"dashboard (figures + plan + cost): p50 {statistics.median(times):.1f} ms, "
           f"p95 {statistics.quantiles(times, n=20)[18]:.1f} ms; CPU p50 "
           f"{statistics.median(cpu):.1f} ms, p95 {statistics.quantiles(cpu, n=20)[18]:.1f} ms")
+    figure("camp.dashboard_p95", round(statistics.quantiles(times, n=20)[18], 1), "ms",
+           n=len(times), cpu_s=sum(cpu) / 1000, wall_s=sum(times) / 1000,
+           cpu_p95_ms=round(statistics.quantiles(cpu, n=20)[18], 1))
 
     block = blocks[0]
     rc = RollCall.objects.create(site=camp, short_code=code(), client_key=uuid.uuid4(),
@@ -174,6 +178,7 @@ def _measure(selectors, camp, user, blocks, now, today, *, code) -> None:
     RollCallScan.objects.bulk_create([RollCallScan(roll_call=rc, person_id=i, at=now)
                                       for i in ids[3:]])
     times = []
+    c0 = time.process_time()
     for _ in range(30):
         s = time.perf_counter()
         result = selectors.rollcall_reconcile(rc)
@@ -181,6 +186,9 @@ def _measure(selectors, camp, user, blocks, now, today, *, code) -> None:
     assert result.missing == 3 and result.expected == len(ids)
     print(f"reconcile a {len(ids)}-person block: p50 {statistics.median(times):.1f} ms, "
           f"p95 {statistics.quantiles(times, n=20)[18]:.1f} ms")
+    figure("camp.rollcall_p95", round(statistics.quantiles(times, n=20)[18], 1), "ms",
+           n=len(times), block=len(ids), cpu_s=time.process_time() - c0,
+           wall_s=sum(times) / 1000)
 
 
 def _insert(model) -> str:

@@ -13,9 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 import time
+from pathlib import Path
 
 import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.figures import figure  # noqa: E402
 
 
 def main() -> None:
@@ -82,6 +87,8 @@ def main() -> None:
     print(f"{connection.vendor}: verified {report.entries} entries, {report.streams} streams, "
           f"{report.checkpoints} checkpoints in {elapsed:.1f} s wall, {cpu:.1f} s CPU — "
           f"ok={report.ok}; load average {os.getloadavg()[0]:.1f}")
+    figure("ledger.verify_s", round(elapsed, 1), "s", entries=report.entries, ok=report.ok,
+           cpu_s=cpu, wall_s=elapsed)
 
 
 if __name__ == "__main__":

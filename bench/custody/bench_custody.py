@@ -24,6 +24,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.figures import figure  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
 os.environ.setdefault("MAWA_VAR_DIR", "/tmp/bench-custody")
 
@@ -155,6 +157,7 @@ def main():
     codes = list(Item.objects.values_list("short_code", flat=True)[:1])
     all_ids = n_items
     samples = []
+    c0, w0 = time.process_time(), time.perf_counter()
     for _ in range(args.requests):
         code = short_code_make("RHM", 1000 + rng.randrange(all_ids))
         t = time.perf_counter()
@@ -163,6 +166,9 @@ def main():
         assert r.status_code == 200, (code, r.status_code)
     print(f"item page: p95 {p95(samples):.0f} ms, median {statistics.median(samples):.0f} ms "
           f"({args.requests} requests)")
+    figure("custody.item_page_p95", round(p95(samples)), "ms", n=len(samples),
+           cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - w0)
+    c0, w0 = time.process_time(), time.perf_counter()
     store_codes = list(Store.objects.values_list("short_code", flat=True))
     samples = []
     for k in range(args.requests):
@@ -178,15 +184,21 @@ def main():
         assert r.status_code == 200
     print(f"store list: p95 {p95(samples):.0f} ms, median {statistics.median(samples):.0f} ms "
           f"({args.requests} requests, half of them deep pages)")
-    t = time.perf_counter()
+    figure("custody.store_list_p95", round(p95(samples)), "ms", n=len(samples),
+           cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - w0)
+    t, c0 = time.perf_counter(), time.process_time()
     r = client.get("/custody/reconciliation/")
     assert r.status_code == 200
     print(f"reconciliation report page: {time.perf_counter() - t:.2f} s")
+    figure("custody.reconciliation_s", round(time.perf_counter() - t, 2), "s",
+           cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t)
     from mawa.custody.verify import custody_verify
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     report = custody_verify()
     took = time.perf_counter() - t
+    figure("custody.verify_s", round(took, 1), "s", events=report.entries, ok=report.ok,
+           cpu_s=time.process_time() - c0, wall_s=took)
     print(f"custody verify (chains + replay): {took:.1f} s, ok={report.ok}, "
           f"{report.entries} entries, {report.items} items")
     assert report.ok, (report.chain_failures[:3], report.problems[:3])

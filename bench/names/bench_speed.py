@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.figures import figure  # noqa: E402
 from mawa.names import NameIndex, NameRecord, Report, prepare, read_records_csv  # noqa: E402
 
 
@@ -59,6 +60,9 @@ def query(data: Path, n: int, seed: int) -> None:
             f"{label}: n={len(ts)} p50={statistics.median(ts):.1f} ms p95={p95:.1f} ms "
             f"max={ts[-1]:.1f} ms"
         )
+    every = sorted(t for ts in timings.values() for t in ts)
+    figure("names.query_p95", round(every[int(0.95 * len(every)) - 1], 1), "ms", n=len(every),
+           records=len(index), index_build_s=round(built, 1), rss_peak_mb=round(rss))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.figures import figure  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings_test")
 
 GIVEN = [("محمد", "Mohammed"), ("أحمد", "Ahmed"), ("علي", "Ali"), ("خالد", "Khaled"),
@@ -116,10 +118,12 @@ def main() -> None:
         per_card.append((wall / n, cpu / n))
         print(f"{n:>6} {wall:>8.2f} {n / wall:>8.1f} {cpu:>8.2f} {1000 * cpu / n:>12.1f} "
               f"{pages:>6}", flush=True)
+    figure("cards.batch_s", round(wall, 2), "s", cards=n, cpu_s=cpu, wall_s=wall)
     if len(per_card) > 1:
         (w0, c0), (w1, c1) = per_card[0], per_card[-1]
         print(f"time per card, {args.sizes[-1]} / {args.sizes[0]} cards: "
               f"wall {w1 / w0:.2f}, cpu {c1 / c0:.2f}")
+        figure("cards.per_card_ratio", round(w1 / w0, 2), "×", cpu_ratio=round(c1 / c0, 2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 Uses a throwaway test database (Django's test runner machinery). Prints wall-clock seconds and
 the CPU time of this process (``time.process_time``: on PostgreSQL the server's own CPU is not
 in it) for reading+checking and for writing, the load average before and after, the number of
-queries of each step, and for the export its time and peak traced memory.
+queries of each step, and for the export its time and peak traced memory; the figures also
+as ``MAWA-FIGURE`` lines (``bench/figures.py``) for ``bench/run_all.py``, with the CPU time per
+1,000 rows.
 
 Options: ``--profile OUT`` runs the import under cProfile (times are then inflated) and
 prints the top functions (stats saved to OUT); ``--no-export`` skips the export;
@@ -27,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings_test")
+from bench.figures import figure  # noqa: E402
 
 
 def main() -> None:
@@ -157,6 +160,11 @@ def run(n: int, *, profile: str | None = None, export: bool = True, verify: bool
               f"{s3 - s0:.1f}s")
     print(f"queries: check {q_check}  write {q_write}  peak RSS of the process "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+    cpu, wall = c1 - c0 + c3 - c2, t1 - t0 + t3 - t2
+    figure("import.total_s", round(wall, 1), "s", rows=n, cpu_s=cpu, wall_s=wall,
+           check_cpu_s=round(c1 - c0, 2), write_cpu_s=round(c3 - c2, 2),
+           cpu_per_1000_rows_s=round(1000 * cpu / n, 3), backend=connection.vendor,
+           profiled=bool(prof))
     if prof:
         import pstats
 
@@ -176,7 +184,7 @@ def run(n: int, *, profile: str | None = None, export: bool = True, verify: bool
     if not export:
         print(f"load average at end {os.getloadavg()}")
         return
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     cols = exports.persons_export_start(user=prot, purpose="bench")
     tracemalloc.start()
     size = 0
@@ -186,6 +194,9 @@ def run(n: int, *, profile: str | None = None, export: bool = True, verify: bool
     tracemalloc.stop()
     t4 = time.perf_counter()
     print(f"export {t4 - t3:.1f}s  {size / 1e6:.1f} MB  peak traced memory {peak / 1e6:.1f} MB")
+    figure("import.export_s", round(t4 - t3, 1), "s", rows=n, mb=round(size / 1e6, 1),
+           peak_traced_mb=round(peak / 1e6, 1), cpu_s=time.process_time() - c3,
+           wall_s=t4 - t3)
     print(f"load average at end {os.getloadavg()}")
 
 

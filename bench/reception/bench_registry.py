@@ -43,6 +43,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mawa.settings")
 
 BATCH = 10_000
 
+from bench.figures import figure  # noqa: E402
+
 
 def _rss_mb() -> tuple[float, float]:
     """(current, peak) resident memory of this process in MB, from /proc."""
@@ -53,14 +55,14 @@ def _rss_mb() -> tuple[float, float]:
     return out.get("VmRSS", 0.0), out.get("VmHWM", 0.0)
 
 
-def _pct(times: list[float]) -> str:
+def _q(times: list[float], q: float) -> float:
     times = sorted(times)
+    return times[min(len(times) - 1, int(q * len(times)))]
 
-    def p(q: float) -> float:
-        return times[min(len(times) - 1, int(q * len(times)))]
 
-    return (f"n={len(times)} p50={statistics.median(times):.1f} p95={p(0.95):.1f} "
-            f"p99={p(0.99):.1f} ms")
+def _pct(times: list[float]) -> str:
+    return (f"n={len(times)} p50={statistics.median(times):.1f} p95={_q(times, 0.95):.1f} "
+            f"p99={_q(times, 0.99):.1f} ms")
 
 
 def _setup():
@@ -201,6 +203,7 @@ def _list_pages(prot, sample: list, samples: int) -> None:
             "next page": lambda s: {"after": after},
         }
         all_times = []
+        c0, w0 = time.process_time(), time.perf_counter()
         for label, make in kinds.items():
             times = []
             for i in range(max(10, samples // 5) + 3):
@@ -214,6 +217,8 @@ def _list_pages(prot, sample: list, samples: int) -> None:
             all_times += times
             print(f"  list page, {label}: {_pct(times)}")
         print(f"search/list page, all kinds: {_pct(all_times)}")
+        figure("registry.list_p95", round(_q(all_times, 0.95), 1), "ms", n=len(all_times),
+               cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - w0)
 
 
 def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
@@ -244,6 +249,7 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
 
     # 1. save one registration (a new person whose names resemble existing ones)
     times = []
+    c0, w0 = time.process_time(), time.perf_counter()
     for i in range(samples + 10 if wanted("register") else 0):
         s = sample[i % len(sample)]
         data = PersonInput(values={"given_ar": s["given_ar"], "father_ar": s["father_ar"],
@@ -256,6 +262,8 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
             times.append((time.perf_counter() - t) * 1000)
     if times:
         print(f"save one registration: {_pct(times)}")
+        figure("registry.save_p95", round(_q(times, 0.95), 1), "ms", n=len(times),
+               cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - w0)
 
     # 2. the person list / search page through the real view
     if wanted("list"):
@@ -279,6 +287,7 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
     for q in queries[:10]:
         candidates_for(user=prot, data=q)
     times, found, shown = [], 0, []
+    c0, w0 = time.process_time(), time.perf_counter()
     for q in queries:
         t = time.perf_counter()
         result = candidates_for(user=prot, data=q)
@@ -287,6 +296,8 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
         shown.append(result)
     if queries:
         print(f"duplicate suggestion while typing: {_pct(times)} (with a result: {found})")
+        figure("registry.suggest_p95", round(_q(times, 0.95), 1), "ms", n=len(times),
+               cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - w0)
         _recall(queries, sample, shown)
     if queries and compare:
         _suggest_before_after(prot, queries)
@@ -294,7 +305,7 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
     # 4. CSV export of the whole register, streamed
     if export and wanted("export"):
         rss0, _peak0 = _rss_mb()
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), time.process_time()
         cols = exports.persons_export_start(user=prot, purpose="benchmark")
         size = lines = 0
         for chunk in exports.persons_export_lines(user=prot, columns=cols):
@@ -304,6 +315,9 @@ def measure(samples: int, seed: int, export: bool, only: set[str] | None = None,
         rss1, peak1 = _rss_mb()
         print(f"CSV export: {lines:,} lines, {size / 1e6:.0f} MB in {took:.1f} s; RSS "
               f"{rss0:.0f} MB before, {rss1:.0f} MB after, peak {peak1:.0f} MB")
+        figure("registry.export_s", round(took, 1), "s", lines=lines,
+               rss_before_mb=round(rss0), rss_after_mb=round(rss1), rss_peak_mb=round(peak1),
+               cpu_s=time.process_time() - c0, wall_s=took)
     print(f"load at end: {os.getloadavg()}")
 
 

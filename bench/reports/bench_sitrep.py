@@ -4,8 +4,19 @@
     DATABASE_URL=postgres://… .venv/bin/python bench/reports/bench_sitrep.py   # PostgreSQL
 
 Generates its own data in a throwaway database (SQLite in a temporary MAWA_VAR_DIR unless
-DATABASE_URL is set), then times the web page (HTML, Django test client), the JSON API and the
-PDF, each three times, and prints the median. Figures go in docs/benchmarks-reports.md.
+DATABASE_URL is set), then times, as the operation runs them:
+
+- the nightly job's snapshot of the report day (``mawa sitrep --store`` keeps the counts of a
+  day that is over: one read of the whole register);
+- the web page (HTML, Django test client) and the PDF of that day, each ``--runs`` times
+  (median): they read the snapshot;
+- a past day without a snapshot (its first report derives and keeps it), then again;
+- today's page (the services' clock set to the day after the report day): yesterday's
+  snapshot and the persons changed today.
+
+``--compare-scan`` also times the page and the PDF of the report day with the snapshot left
+out (every figure read from the register, as before the snapshot), in the same process on the
+same data. Figures go in docs/benchmarks-reports.md.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ def main() -> None:
                              "earlier run (kept with --keep) instead of generating one")
     parser.add_argument("--keep", action="store_true",
                         help="keep the generated scratch database and print where it is")
+    parser.add_argument("--compare-scan", action="store_true",
+                        help="also time the report day read from the register (no snapshot)")
     args = parser.parse_args()
     scratch = None
     if args.measure_only:
@@ -54,7 +67,7 @@ def main() -> None:
     try:
         if not args.measure_only:
             generate(args.persons, args.items)
-        measure(args.runs)
+        measure(args.runs, compare_scan=args.compare_scan)
     finally:
         if scratch and args.keep:
             print(f"database kept: MAWA_VAR_DIR={scratch}")
@@ -229,41 +242,66 @@ def generate_items(n_items: int, sites, user, rng) -> None:
     print(f"generated {n_items} items in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def measure(runs: int) -> None:
+def _median(label: str, times: list[float]) -> None:
+    print(f"{label}: median {statistics.median(times):.2f} s, runs "
+          f"{', '.join(f'{x:.2f}' for x in times)}", flush=True)
+
+
+def measure(runs: int, *, compare_scan: bool = False) -> None:
+    from contextlib import nullcontext
+    from unittest import mock
+
     from django.conf import settings
     from django.test import Client
 
     from mawa.accounts.models import User
+    from mawa.core.clock import clock_set
+    from mawa.reports import selectors, services
+    from mawa.reports.models import DaySnapshot
 
     settings.ALLOWED_HOSTS = ["testserver"]
 
     client = Client()
-    client.force_login(User.objects.get(username="bench"))
-    day = "2025-03-30"
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        response = client.get("/reports/", {"date": day}, HTTP_ACCEPT_LANGUAGE="ar")
-        assert response.status_code == 200, response.status_code
-        times.append(time.perf_counter() - t)
-    print(f"web page (HTML): median {statistics.median(times):.2f} s, runs "
-          f"{', '.join(f'{x:.2f}' for x in times)}", flush=True)
-    # The PDF leaves only as a controlled export (purpose, recipient, encrypted zip): time the
-    # service behind the export form — every section, charts, WeasyPrint, encryption, ledger.
-    from mawa.reports.services import sitrep_pdf_export
-
     user = User.objects.get(username="bench")
-    times = []
-    for _ in range(runs):
+    client.force_login(user)
+    day = "2025-03-30"
+    report_day = dt.date.fromisoformat(day)
+
+    def page(on: str = day) -> float:
         t = time.perf_counter()
-        sitrep_pdf_export(user=user, day=dt.date.fromisoformat(day), site_code=None,
-                          language="ar", purpose="benchmark", recipient="benchmark")
-        times.append(time.perf_counter() - t)
-    print(f"PDF (controlled export): median {statistics.median(times):.2f} s, runs "
-          f"{', '.join(f'{x:.2f}' for x in times)}", flush=True)
+        response = client.get("/reports/", {"date": on}, HTTP_ACCEPT_LANGUAGE="ar")
+        assert response.status_code == 200, response.status_code
+        return time.perf_counter() - t
+
+    def pdf() -> float:
+        # The PDF leaves only as a controlled export (purpose, recipient, encrypted zip): time
+        # the service behind the export form — every section, charts, WeasyPrint, encryption,
+        # ledger.
+        t = time.perf_counter()
+        services.sitrep_pdf_export(user=user, day=report_day, site_code=None, language="ar",
+                                   purpose="benchmark", recipient="benchmark")
+        return time.perf_counter() - t
+
+    DaySnapshot.objects.filter(day__in=[report_day, dt.date(2025, 3, 5)]).delete()
     t = time.perf_counter()
-    response = client.get("/reports/", {"date": "2025-03-05"})
-    print(f"web page, a past day (history lookups): {time.perf_counter() - t:.2f} s")
+    kept = services.snapshot_store(day=report_day)
+    print(f"nightly snapshot of {day} (mawa sitrep --store): {time.perf_counter() - t:.2f} s, "
+          f"{kept.rows if kept else 0} rows", flush=True)
+    _median("web page (HTML)", [page() for _ in range(runs)])
+    _median("PDF (controlled export)", [pdf() for _ in range(runs)])
+    if compare_scan:
+        # the same day read from the register, as before the snapshot
+        with mock.patch.object(selectors, "snapshot_read", return_value=None):
+            _median("web page (HTML), no snapshot", [page() for _ in range(runs)])
+            _median("PDF (controlled export), no snapshot", [pdf() for _ in range(runs)])
+    print(f"web page, a past day without a snapshot (derived and kept): {page('2025-03-05'):.2f} s")
+    print(f"web page, the same day again (snapshot): {page('2025-03-05'):.2f} s")
+    # today: the day after the report day, with the arrivals and moves of that day
+    today = report_day + dt.timedelta(days=1)
+    moment = dt.datetime.combine(today, dt.time(18), tzinfo=dt.UTC)
+    with clock_set(moment) if dt.date.today() != today else nullcontext():
+        _median(f"web page, today ({today}: yesterday's snapshot + today's changes)",
+                [page(today.isoformat()) for _ in range(runs)])
 
 
 if __name__ == "__main__":

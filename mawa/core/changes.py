@@ -47,6 +47,7 @@ from typing import Any
 from django.db import transaction
 
 from mawa.core.changes_models import Change, ChangeOp, ChangeState, Node, RecordHead
+from mawa.core.db.rows import fast_insert
 from mawa.core.errors import Conflict
 from mawa.core.ids import uuid7
 from mawa.core.ledger import LedgerItem, _jsonable, canonical_payload, ledger_append_many
@@ -169,7 +170,7 @@ def _heads_move(moves: dict[tuple[str, Any], Any], existing: set) -> None:
     """Point each record's head at its new change."""
     new = [RecordHead(record_type=t, record_id=r, change=c)
            for (t, r), c in moves.items() if (t, r) not in existing]
-    RecordHead.objects.bulk_create(new, batch_size=2000)
+    fast_insert(RecordHead, new)
     for (t, r), c in moves.items():
         if (t, r) in existing:
             RecordHead.objects.filter(record_type=t, record_id=r).update(change=c)
@@ -216,7 +217,7 @@ def change_record_many(items: list[ChangeItem], *, actor, site) -> list[Change]:
         entries = ledger_append_many(ledger)
         for change, entry in zip(rows, entries, strict=True):
             change.seq = entry.seq
-        Change.objects.bulk_create(rows, batch_size=1000)
+        fast_insert(Change, rows)
         _heads_move(moves, set(heads))
     return rows
 

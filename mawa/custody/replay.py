@@ -2,10 +2,13 @@
 
 Each applier replays a change through the same service that made it at the origin, with the
 origin's ids, short codes and times (``fields`` carries them): surrender receipts and their
-items, custody events, corrections, legal holds, lot splits and merges, handovers to the
-country of origin, stock checks and their discrepancies. Registered in
-``CustodyConfig.ready()``. A weapon serial already held here for another item raises
-``core.changes.UniqueBroken`` (from ``item_surrender``): a review item, not a refusal.
+items, stores, custody events, corrections, lot splits and merges, handovers to the country
+of origin, stock checks and their discrepancies. Registered in ``CustodyConfig.ready()``. A
+weapon serial already held here for another item raises ``core.changes.UniqueBroken`` (from
+``item_surrender``): a review item, not a refusal.
+
+Legal holds do not travel: they are set and lifted by investigators, and their reason belongs
+to the accountability compartment, which never goes to a post.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from mawa.core.changes import change_applier_register
 from mawa.core.changes_models import Change, ChangeOp
 from mawa.core.models import Site
 from mawa.custody import services
-from mawa.custody.models import Discrepancy, HandoverBatch, Item, LegalHold, Receipt, StockCheck
+from mawa.custody.models import Discrepancy, Item, Receipt, StockCheck, Store
 from mawa.custody.services._common import (
     DISCREPANCY,
     HANDOVER,
     ITEM,
     RECEIPT,
     STOCK_CHECK,
+    STORE,
 )
 from mawa.custody.services.surrender import item_input_from
 from mawa.reception.models import ArrivalGroup, Person
@@ -54,7 +58,7 @@ def apply_item_surrender(change: Change, actor: Any) -> None:
     services.item_surrender(
         actor=actor, receipt=Receipt.objects.get(pk=f["receipt"]), client_key=f["client_key"],
         data=item_input_from(f["data"]), record_id=change.record_id, code=f["code"],
-        at=f["at"], origin_duplicate=origin_duplicate)
+        at=f["at"], times=f["times"], origin_duplicate=origin_duplicate)
 
 
 def _item(change: Change) -> Item:
@@ -64,37 +68,28 @@ def _item(change: Change) -> Item:
 def apply_item_event(change: Change, actor: Any) -> None:
     f = change.fields
     services.item_event_record(actor=actor, item=_item(change), kind=f["kind"], data=f["data"],
-                               at=f["at"], split_ids=f.get("split"))
+                               times=f["times"], split_ids=f.get("split"))
 
 
 def apply_item_correct(change: Change, actor: Any) -> None:
     f = change.fields
     services.item_correct(actor=actor, item=_item(change), changes=f["changes"],
-                          reason=f["reason"], at=f["at"])
-
-
-def apply_hold_set(change: Change, actor: Any) -> None:
-    f = change.fields
-    services.legal_hold_set(actor=actor, item=_item(change), reason=f["reason"],
-                            hold_id=f["hold"], at=f["at"])
-
-
-def apply_hold_lift(change: Change, actor: Any) -> None:
-    f = change.fields
-    services.legal_hold_lift(actor=actor, hold=LegalHold.objects.get(pk=f["hold"]), at=f["at"])
+                          reason=f["reason"], times=f["times"])
 
 
 def apply_lot_split(change: Change, actor: Any) -> None:
     f = change.fields
     services.lot_split(actor=actor, item=_item(change), parts=f["parts"],
-                       client_key=f["client_key"], ids=f["ids"], at=f["at"])
+                       client_key=f["client_key"], ids=f["ids"], at=f["at"],
+                       times=f["times"])
 
 
 def apply_lot_merge(change: Change, actor: Any) -> None:
     f = change.fields
     items = list(Item.objects.filter(pk__in=f["sources"]))
     services.lot_merge(actor=actor, items=items, client_key=f["client_key"],
-                       record_id=change.record_id, code=f["code"], at=f["at"])
+                       record_id=change.record_id, code=f["code"], at=f["at"],
+                       times=f["times"])
 
 
 def apply_handover(change: Change, actor: Any) -> None:
@@ -104,15 +99,22 @@ def apply_handover(change: Change, actor: Any) -> None:
         client_key=f["client_key"], recipient=f["recipient"], document=f["document"],
         witness=f.get("witness", ""), conditions=f.get("conditions"), notes=f.get("notes"),
         delegation=f.get("delegation", ()), record_id=change.record_id, code=f["code"],
-        at=f["at"])
+        at=f["at"], times=f["times"])
+
+
+def apply_store_create(change: Change, actor: Any) -> None:
+    f = change.fields
+    services.store_create(actor=actor, site=_site(f["site"]), name=f["name"], kind=f["kind"],
+                          name_ar=f.get("name_ar", ""), record_id=change.record_id,
+                          code=f["code"], at=f["at"])
 
 
 def apply_stock_check_start(change: Change, actor: Any) -> None:
     f = change.fields
-    from_store = services.store_of(f["store"])
-    services.stock_check_start(actor=actor, store=from_store, scope=f["scope"],
-                               client_key=f["client_key"], record_id=change.record_id,
-                               code=f["code"], at=f["at"])
+    services.stock_check_start(actor=actor, store=Store.objects.get(pk=f["store"]),
+                               scope=f["scope"], client_key=f["client_key"],
+                               record_id=change.record_id, code=f["code"], at=f["at"],
+                               seed=f["seed"])
 
 
 def apply_stock_check_scan(change: Change, actor: Any) -> None:
@@ -125,14 +127,15 @@ def apply_stock_check_scan(change: Change, actor: Any) -> None:
 def apply_stock_check_close(change: Change, actor: Any) -> None:
     f = change.fields
     services.stock_check_close(actor=actor, check=StockCheck.objects.get(pk=change.record_id),
-                               counted=f["counted"], at=f["at"], codes=f["codes"])
+                               counted=f["counted"], at=f["at"], minted=f["minted"],
+                               times=f["times"])
 
 
 def apply_discrepancy_resolve(change: Change, actor: Any) -> None:
     f = change.fields
     services.discrepancy_resolve(
         actor=actor, discrepancy=Discrepancy.objects.get(pk=change.record_id),
-        resolution=f["resolution"], note=f["note"], at=f["at"])
+        resolution=f["resolution"], note=f["note"], at=f["at"], times=f["times"])
 
 
 def appliers_register() -> None:
@@ -143,16 +146,13 @@ def appliers_register() -> None:
             (ITEM, ChangeOp.CREATE, apply_item_surrender),
             (ITEM, "action:event", apply_item_event),
             (ITEM, "action:correct", apply_item_correct),
-            (ITEM, "action:hold_set", apply_hold_set),
-            (ITEM, "action:hold_lift", apply_hold_lift),
             (ITEM, "action:split", apply_lot_split),
             (ITEM, "action:merge", apply_lot_merge),
             (HANDOVER, ChangeOp.CREATE, apply_handover),
+            (STORE, ChangeOp.CREATE, apply_store_create),
             (STOCK_CHECK, ChangeOp.CREATE, apply_stock_check_start),
             (STOCK_CHECK, "action:scan", apply_stock_check_scan),
             (STOCK_CHECK, "action:close", apply_stock_check_close),
             (DISCREPANCY, "action:resolve", apply_discrepancy_resolve)):
         change_applier_register(record_type, op, applier)
 
-
-__all__ = ["HandoverBatch", "appliers_register"]

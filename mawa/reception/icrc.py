@@ -36,6 +36,8 @@ from mawa.accounts import access
 from mawa.accounts.roles import Perm
 from mawa.core import export_jobs, exports
 from mawa.core.audit import audit, audit_change
+from mawa.core.changes import ChangeItem, change_record_many
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import NotFound, ValidationFailed
 from mawa.core.ledger import ledger_append
 from mawa.core.models import LedgerEntry
@@ -92,6 +94,10 @@ def person_icrc_withhold(*, actor, person: Person, withheld: bool, reason: str =
                       payload={"person": locked.id, "withheld": withheld,
                                "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=["icrc_withheld", "icrc_withheld_reason"])
+        # headquarters sends the lists: the flag travels (``reception.sync``)
+        change_record_many([ChangeItem("reception.person", locked.id, ChangeOp.ACTION, {
+            "action": "icrc_withhold", "withheld": withheld, "reason": reason})],
+            actor=actor, site=locked.current_site)
     return locked
 
 

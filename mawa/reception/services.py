@@ -22,7 +22,10 @@ reception (matching keeps its index and screens against the watch lists with the
     as a whole, or the demo).
 ``person.changed``
     ``persons``: the ``Person`` rows whose identity values were corrected (saved instances);
-    listeners read their aliases and documents if they need them.
+    listeners read their aliases and documents if they need them; ``fields``: the names of the
+    fields corrected.
+``person.categorised``
+    ``persons``: the ``Person`` rows whose category was decided or changed at separation.
 ``person.merged``
     ``duplicate`` and ``survivor``: the two ``Person`` rows; ``actor`` (a user or None for the
     command line), ``site``, ``pair`` (id of the review decision that found them one person)
@@ -805,7 +808,7 @@ def person_update(*, actor, person: Person, version: int, changes: dict,
             _name_keys_write([(locked.id, {a: getattr(locked, a) for a in NAME_FIELDS},
                                [(a.name_ar, a.name_lat) for a in locked.aliases.all()])],
                              new=False)
-        hook_emit("person.changed", persons=[locked])
+        hook_emit("person.changed", persons=[locked], fields=changed)
         ledger_append(stream=f"person/{locked.id}", kind="person.corrected", actor=actor,
                       site=locked.current_site,
                       payload={"person": locked.id, "fields": sorted(changed),
@@ -1088,6 +1091,7 @@ def person_categorise(*, actor, person: Person, category: str, reason: str,
                                               reason.encode()).hexdigest(),
                                           "version": locked.version})
         audit_change(actor=actor, obj=locked, fields=["category"])
+        hook_emit("person.categorised", persons=[locked])
         change_record_many([ChangeItem(PERSON_RECORD, locked.id, ChangeOp.ACTION, {
             "action": "categorise", "category": category, "reason": reason,
             "_revision": revision.id})], actor=actor, site=site)
@@ -1143,6 +1147,7 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
             ledger_append(stream=f"person/{locked.id}", kind="person.categorised", actor=actor,
                           site=site, payload={"person": locked.id, "from": previous,
                                               "to": category, "version": locked.version})
+            hook_emit("person.categorised", persons=[locked])
         at, event_id = at or timezone.now(), event_id or uuid7()
         moved = person_transition(actor=actor, person=locked, to=Status.REFERRED_OUT,
                                   details={"referral_to": referral_to}, note=note, at=at,
@@ -1152,6 +1157,7 @@ def person_separate(*, actor, person: Person, category: str, referral_to: str,
             "note": note, "at": at, "event": event_id,
             "_revision": revision.id if revision else None})], actor=actor, site=site)
         return moved
+
 
 def persons_review_request(*, actor, pairs: Sequence[tuple]) -> None:
     """Ask for a duplicate review of each (new person, registered person, score, reasons)
@@ -1198,7 +1204,7 @@ def person_merge(*, actor, duplicate: Person, survivor: Person, site, pair=None,
                 duplicate.status_changed_at = locked.status_changed_at
         change_record_many([ChangeItem(PERSON_RECORD, duplicate.pk, ChangeOp.ACTION, {
             "action": "merge", "survivor": survivor.pk, "pair": pair, "at": at,
-            "event": event_id})], actor=actor, site=site)
+            "event": event_id})], actor=who, site=site)
     return entry.seq
 
 

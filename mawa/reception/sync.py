@@ -15,9 +15,10 @@
     ``_revision``, the id of the history row) and the actions ``transition`` (each person moved
     by ``persons_transition`` / ``person_transition``: from, to, what the move recorded, note,
     time, history row), ``categorise`` (``person_categorise``: category, reason, ``_revision``),
-    ``separate`` (``person_separate``: one action for the category change and the move out)
-    and ``merge`` (``person_merge``: the survivor, the review decision's id, the move's time and
-    history row). Keys starting with ``_`` are bookkeeping, not values of the record.
+    ``separate`` (``person_separate``: one action for the category change and the move out),
+    ``merge`` (``person_merge``: the survivor, the review decision's id, the move's time and
+    history row) and ``icrc_withhold`` (``icrc.person_icrc_withhold``: the flag and its
+    reason). Keys starting with ``_`` are bookkeeping, not values of the record.
 
 Each applier below replays its change through the same service, as the change's actor, with
 the origin's ids, codes and times, so the records here are the origin's (the services take
@@ -48,7 +49,7 @@ from mawa.core.changes import UniqueBroken, change_applier_register
 from mawa.core.changes_models import Change, ChangeOp, ChangeState
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import Site
-from mawa.reception import services
+from mawa.reception import icrc, services
 from mawa.reception.models import ArrivalGroup, IdentityDocument, Person, Status
 from mawa.reception.values import document_lookup
 
@@ -66,6 +67,7 @@ def appliers_register() -> None:
     change_applier_register(person, "action:categorise", apply_person_categorise)
     change_applier_register(person, "action:separate", apply_person_separate)
     change_applier_register(person, "action:merge", apply_person_merge)
+    change_applier_register(person, "action:icrc_withhold", apply_person_icrc_withhold)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def _file_restore(model, name: str, carried: dict | None) -> str:
 
 def apply_group_create(change: Change, actor) -> None:
     f = change.fields
-    key = _uuid(f["client_key"])
+    key = uuid.UUID(f["client_key"])
     if ArrivalGroup.objects.filter(pk=change.record_id).exists() \
             or ArrivalGroup.objects.filter(client_key=key).exists():
         raise _already(change.record_type, change.record_id)
@@ -133,7 +135,8 @@ def apply_group_create(change: Change, actor) -> None:
         raise UniqueBroken(_("The code %(code)s is already another group's here.")
                            % {"code": f["short_code"]}, code="short_code_taken")
     services.arrival_group_create(
-        actor=actor, site=_site(f["site"]), client_key=key, arrived_at=_time(f["arrived_at"]),
+        actor=actor, site=_site(f["site"]), client_key=key,
+        arrived_at=dt.datetime.fromisoformat(f["arrived_at"]),
         reported_count=f["reported_count"], facilitated_by=f["facilitated_by"],
         formation=f["formation"], notes=f["notes"], id=change.record_id,
         short_code=f["short_code"])
@@ -151,7 +154,7 @@ def apply_group_update(change: Change, actor) -> None:
 
 def apply_person_create(change: Change, actor) -> None:
     f = change.fields
-    key = _uuid(f["client_key"])
+    key = uuid.UUID(f["client_key"])
     if Person.objects.filter(pk=change.record_id).exists() \
             or Person.objects.filter(client_key=key).exists():
         raise _already(change.record_type, change.record_id)
@@ -181,7 +184,7 @@ def apply_person_create(change: Change, actor) -> None:
     clean = services.CleanPerson(
         client_key=key, values=dict(f["values"]), aliases=[tuple(a) for a in f["aliases"]],
         documents=documents, content_hash=f["content_hash"],
-        arrived_at=_time(f["arrived_at"]), group=group, id=change.record_id,
+        arrived_at=dt.datetime.fromisoformat(f["arrived_at"]), group=group, id=change.record_id,
         photo=_file_restore(Person, "photo", f["photo"]), short_code=f["short_code"],
         alias_ids=[_uuid(i) for i in f["alias_ids"]] or None, event_id=_uuid(f["event"]))
     # one at a time: the duplicate check queues likely duplicates among the persons
@@ -238,3 +241,9 @@ def apply_person_merge(change: Change, actor) -> None:
     services.person_merge(actor=actor, duplicate=duplicate, survivor=survivor,
                           site=Site.objects.filter(code=change.site).first(),
                           pair=f["pair"], at=_time(f["at"]), event_id=_uuid(f["event"]))
+
+
+def apply_person_icrc_withhold(change: Change, actor) -> None:
+    f = change.fields
+    icrc.person_icrc_withhold(actor=actor, person=_person(change), withheld=f["withheld"],
+                              reason=f["reason"])

@@ -15,7 +15,10 @@ figures:
 - ``groups``: reported and registered per arrival group; the group pages' figures = the
   register's (a merged duplicate counts nowhere);
 - ``sitrep_vs_pages`` (today only): the situation report's figures = the camp and custody
-  pages' figures.
+  pages' figures;
+- ``day_snapshot``: the counts kept for the day (``reports.models.DaySnapshot``, which the
+  report reads instead of the register) = the same counts derived again from the records;
+  the first difference is named.
 
 ``consistency_store`` keeps the last result (``mawa sitrep --store`` runs it nightly after the
 stored reports); ``consistency_last`` reads it back for the reports panel.
@@ -42,6 +45,7 @@ from mawa.custody.models import Item, State
 from mawa.reception.models import ArrivalGroup, LifecycleEvent, Person, Status
 from mawa.reception.selectors import arrival_group_counts
 from mawa.reports import selectors
+from mawa.reports.models import DayCount, DaySnapshot
 
 IN_CARE = (Status.INTERNED, Status.HOSPITALISED, Status.DETAINED)
 
@@ -52,6 +56,7 @@ LABELS = {
     "custody_items": _("Surrendered items = items in every custody state"),
     "groups": _("Reported and registered per arrival group"),
     "sitrep_vs_pages": _("Situation report = the camp and custody pages"),
+    "day_snapshot": _("Counts kept for the day = the records"),
 }
 
 
@@ -107,6 +112,7 @@ def consistency_check(*, day: dt.date | None = None) -> ConsistencyReport:
         _custody_items(day),
         _groups(end, status),
         _sitrep_vs_pages(day, today),
+        _day_snapshot(day),
     ]
     return ConsistencyReport(day=day, checks=checks, checked_at=timezone.now())
 
@@ -222,6 +228,38 @@ def _sitrep_vs_pages(day: dt.date, today: dt.date) -> Check:
           and camp.get("occupied", 0) == page_housed
           and custody.get("in_custody", 0) == page_custody)
     return Check("sitrep_vs_pages", ok, figures)
+
+
+def _day_snapshot(day: dt.date) -> Check:
+    """The snapshot kept for ``day`` against the snapshot derived again from the records: same
+    rows, same counts. The first difference (in the order of the keys) is named as
+    ``first_difference``: measure, registration site, site holding, keys, kept → derived."""
+    if not DaySnapshot.objects.filter(day=day).exists():
+        return Check("day_snapshot", True, skipped=True)
+
+    def table(rows) -> dict:
+        return {r.key(): (r.n, r.first) for r in rows}
+
+    kept = table(DayCount.objects.filter(day=day))
+    derived = table(selectors.snapshot_derive(day))
+    wrong = sorted(k for k in kept.keys() | derived.keys() if kept.get(k) != derived.get(k))
+    figures: dict = {"rows_kept": len(kept), "rows_derived": len(derived),
+                     "differences": len(wrong)}
+    if wrong:
+        key = wrong[0]
+        codes = dict(Site.objects.values_list("id", "code"))
+
+        def site(value: str) -> str:
+            return next((c for pk, c in codes.items() if str(pk) == value), value or "—")
+
+        def shown(cell) -> str:
+            return "none" if cell is None else f"{cell[0]}" + (
+                f" (first {cell[1].isoformat()})" if cell[1] else "")
+
+        figures["first_difference"] = (
+            f"{key[0]} {site(key[1])}/{site(key[2])} {key[3]} {key[4]}: "
+            f"kept {shown(kept.get(key))}, records {shown(derived.get(key))}")
+    return Check("day_snapshot", not wrong, figures)
 
 
 def consistency_days() -> list[dt.date]:

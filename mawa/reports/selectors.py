@@ -49,6 +49,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
@@ -66,7 +67,15 @@ from mawa.core.errors import NotFound, ValidationFailed
 from mawa.core.models import LedgerEntry, Site, SiteKind
 from mawa.custody import models as custody_models
 from mawa.custody.models import Kind, LegalHold, State
-from mawa.reception.models import Category, LifecycleEvent, Person, Sex, Status
+from mawa.reception.models import (
+    ArrivalGroup,
+    Category,
+    LifecycleEvent,
+    Person,
+    Sex,
+    Status,
+)
+from mawa.reports.models import DayCount, DaySnapshot
 
 #: statuses of people held by the camp (in it, or out and expected back)
 IN_CARE = (Status.INTERNED, Status.HOSPITALISED, Status.DETAINED)
@@ -207,33 +216,45 @@ def _label(choices, value) -> str:
 
 # --- sections ----------------------------------------------------------------------------
 
-def sitrep_arrivals(scope: Scope) -> dict:
-    """Arrivals per day by crossing (the last 30 days) and, for the day, by arrival group."""
+def _arrivals_scanned(scope: Scope) -> tuple:
+    """The arrivals figures read from the register: the first arrival in scope, arrivals per
+    (day, crossing) in the window, the total to date, the arrival groups of the day."""
     persons = _persons(scope)
     first = persons.aggregate(first=Min("arrived_at"))["first"]
     window_start = scope.start - dt.timedelta(days=ARRIVALS_WINDOW - 1)
-    rows = list(persons.filter(arrived_at__gte=window_start, arrived_at__lt=scope.end)
-                .annotate(d=_day_of("arrived_at")).values("d", "site__code")
-                .annotate(n=Count("id")).order_by())
-    crossings = sorted({r["site__code"] for r in rows})
-    per_day: dict = {}
-    for r in rows:
+    rows = []
+    for r in (persons.filter(arrived_at__gte=window_start, arrived_at__lt=scope.end)
+              .annotate(d=_day_of("arrived_at")).values("d", "site__code")
+              .annotate(n=Count("id")).order_by()):
         d = r["d"] if isinstance(r["d"], dt.date) else dt.date.fromisoformat(r["d"])
-        per_day.setdefault(d, {})[r["site__code"]] = r["n"]
+        rows.append((d, r["site__code"], r["n"]))
+    total = persons.filter(arrived_at__lt=scope.end).count()
+    groups = [(g["group_id"], g["group__short_code"], g["group__reported_count"],
+               g["site__code"], g["n"])
+              for g in (persons.filter(arrived_at__gte=scope.start, arrived_at__lt=scope.end)
+                        .values("group_id", "group__short_code", "group__reported_count",
+                                "site__code")
+                        .annotate(n=Count("id")).order_by("site__code", "group__short_code"))]
+    return first, rows, total, groups
+
+
+def sitrep_arrivals(scope: Scope, snapshot: DayCounts | None = None) -> dict:
+    """Arrivals per day by crossing (the last 30 days) and, for the day, by arrival group.
+    From the day's snapshot when there is one, else from the register."""
+    first, rows, total, groups = (snapshot.arrivals() if snapshot is not None
+                                  else _arrivals_scanned(scope))
+    crossings = sorted({code for _d, code, _n in rows})
+    per_day: dict = {}
+    for d, code, n in rows:
+        per_day.setdefault(d, {})[code] = n
     days = [scope.day - dt.timedelta(days=i) for i in range(ARRIVALS_WINDOW - 1, -1, -1)]
     if first is not None:
         days = [d for d in days if d >= first.date()]
     series = [(d, sum(per_day.get(d, {}).values())) for d in days]
-    total = persons.filter(arrived_at__lt=scope.end).count()
-    groups = (persons.filter(arrived_at__gte=scope.start, arrived_at__lt=scope.end)
-              .values("group_id", "group__short_code", "group__reported_count", "site__code")
-              .annotate(n=Count("id")).order_by("site__code", "group__short_code"))
     group_rows = [{
-        "code": g["group__short_code"] or "—", "crossing": g["site__code"],
-        "reported": g["group__reported_count"], "registered": g["n"],
-        "url": _url(scope, Perm.PERSON_VIEW, "reception:group_detail", g["group_id"])
-        if g["group_id"] else "",
-    } for g in groups]
+        "code": code or "—", "crossing": crossing, "reported": reported, "registered": n,
+        "url": _url(scope, Perm.PERSON_VIEW, "reception:group_detail", gid) if gid else "",
+    } for gid, code, reported, crossing, n in groups]
     person_list = _url(scope, Perm.PERSON_VIEW, "reception:person_list")
     return {
         "first_arrival": first.date() if first else None,
@@ -271,9 +292,10 @@ def _status_as_of(scope: Scope) -> dict[tuple[str, str], int]:
     return out
 
 
-def sitrep_population(scope: Scope) -> dict:
-    """Population by lifecycle status and category at the end of the day."""
-    counts = _status_as_of(scope)
+def sitrep_population(scope: Scope, snapshot: DayCounts | None = None) -> dict:
+    """Population by lifecycle status and category at the end of the day. From the day's
+    snapshot when there is one, else from the register."""
+    counts = snapshot.population() if snapshot is not None else _status_as_of(scope)
     categories = list(Category.values)
     person_list = reverse("reception:person_list")
     linkable = scope.can(Perm.PERSON_VIEW)
@@ -626,26 +648,34 @@ def sitrep_incidents(scope: Scope) -> dict:
             "url": _url(scope, Perm.CAMP_VIEW, "camp:incidents")}
 
 
-def sitrep_changes(scope: Scope) -> dict:
-    """What changed since the previous report (the day before): lifecycle moves of the day."""
+def _changes_scanned(scope: Scope) -> list[tuple[str, str, int]]:
     events = LifecycleEvent.objects.filter(at__gte=scope.start, at__lt=scope.end)
     if scope.site_ids is not None:
         # the person's registration site, or the site holding them after the move (not the
         # one holding them now, which may have changed since)
         events = events.filter(Q(person__site_id__in=scope.site_ids)
                                | Q(site_id__in=scope.site_ids))
-    rows = [{"from": _label(Status, r["from_status"]) if r["from_status"] else "",
-             "to": _label(Status, r["to_status"]), "n": r["n"]}
+    return [(r["from_status"], r["to_status"], r["n"])
             for r in events.values("from_status", "to_status").annotate(n=Count("id"))
             .order_by("from_status", "to_status")]
+
+
+def sitrep_changes(scope: Scope, snapshot: DayCounts | None = None) -> dict:
+    """What changed since the previous report (the day before): lifecycle moves of the day."""
+    moves = snapshot.changes() if snapshot is not None else _changes_scanned(scope)
+    rows = [{"from": _label(Status, source) if source else "", "to": _label(Status, target),
+             "n": n} for source, target, n in moves]
     return {"rows": rows, "total": sum(r["n"] for r in rows),
             "previous": scope.day - dt.timedelta(days=1)}
 
 
 def sitrep_build(scope: Scope) -> dict:
-    """The whole report: every section, in the order of the page."""
-    arrivals = sitrep_arrivals(scope)
-    population = sitrep_population(scope)
+    """The whole report: every section, in the order of the page. The figures about persons
+    come from the day's snapshot when it is kept (``snapshot_read``), else from the register:
+    the same figures either way."""
+    snapshot = snapshot_read(scope)
+    arrivals = sitrep_arrivals(scope, snapshot)
+    population = sitrep_population(scope, snapshot)
     camp = sitrep_camp(scope)
     return {
         "scope": scope,
@@ -658,20 +688,242 @@ def sitrep_build(scope: Scope) -> dict:
         "distributions": sitrep_distributions(scope, in_care=population["in_care"]),
         "cost": sitrep_cost(scope),
         "incidents": sitrep_incidents(scope),
-        "changes": sitrep_changes(scope),
+        "changes": sitrep_changes(scope, snapshot),
         "empty": arrivals["total"] == 0,
     }
-
-
-def sitrep_first_day(*, scope: Scope) -> dt.date | None:
-    """The day of the first arrival in scope (the earliest day a report can say something)."""
-    first = _persons(scope).aggregate(first=Min("arrived_at"))["first"]
-    return first.date() if first else None
 
 
 def sitrep_last_day() -> dt.date | None:
     last = Person.objects.aggregate(last=Max("arrived_at"))["last"]
     return last.date() if last else None
+
+
+# --- the day snapshot ---------------------------------------------------------------------
+#
+# The figures about persons (population, arrivals, arrival groups and lifecycle moves of the
+# day) are the ones that read the whole register. For a day that is over they are kept as a
+# few hundred ``DayCount`` rows (``reports.services.snapshot_store``), derived from the records
+# by ``snapshot_derive`` with the very queries the report runs for all sites, grouped by the
+# two sites a scope is made of: the site that registered the person and the site that held
+# them at the end of the day. A scope's figure is then the sum of the rows where either site
+# is one of the scope's (``_persons``).
+
+def _held_at(end: dt.datetime):
+    """The site holding a person at ``end`` (``_persons``): the current site if their status
+    has not changed since, else that of their last lifecycle event before it."""
+    return Case(When(status_changed_at__lt=end, then=F("current_site_id")),
+                default=Subquery(LifecycleEvent.objects.filter(
+                    person_id=OuterRef("pk"), at__lt=end).order_by("-at", "-id")
+                    .values("site_id")[:1]), output_field=UUIDField())
+
+
+def snapshot_derive(day: dt.date) -> list[DayCount]:
+    """The snapshot of ``day`` derived from the records (unsaved ``DayCount`` rows): what the
+    report reads from the register for every site, grouped by registration site and site
+    holding the person at the end of the day. Reads the whole register (the nightly job)."""
+    return _derive(day, Person.objects.all(), changes=True)
+
+
+def _derive(day: dt.date, persons, *, changes: bool) -> list[DayCount]:
+    """``snapshot_derive`` for the persons of ``persons`` (a queryset); the lifecycle moves of
+    the day (of every person) only if ``changes``."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    persons = persons.exclude(status=Status.MERGED).filter(arrived_at__lt=end)
+    out: list[DayCount] = []
+
+    def add(measure, site, held, a="", b="", n=0, first=None):
+        out.append(DayCount(day=day, measure=measure, site=site, held=held, a=a, b=b, n=n,
+                            first=first))
+
+    # population: as ``_status_as_of`` — unchanged since from the row, the others from history
+    population: dict[tuple, list] = {}
+    then = Subquery(LifecycleEvent.objects.filter(person_id=OuterRef("pk"), at__lt=end)
+                    .order_by("-at", "-id").values("to_status")[:1])
+    for qs, status in ((persons.filter(status_changed_at__lt=end), F("status")),
+                       (persons.filter(status_changed_at__gte=end), then)):
+        for r in (qs.annotate(held=_held_at(end), then=status)
+                  .values("site_id", "held", "then", "category")
+                  .annotate(n=Count("id"), first=Min("arrived_at")).order_by()):
+            key = (r["site_id"], r["held"], r["then"] or Status.ARRIVED, r["category"])
+            cell = population.setdefault(key, [0, None])
+            cell[0] += r["n"]
+            cell[1] = r["first"] if cell[1] is None else min(cell[1], r["first"])
+    for (site, held, status, category), (n, first) in population.items():
+        add(DayCount.POPULATION, site, held, status, category, n, first)
+    # arrivals per day in the chart's window, and the arrival groups of the day
+    window_start = start - dt.timedelta(days=ARRIVALS_WINDOW - 1)
+    for r in (persons.filter(arrived_at__gte=window_start).annotate(
+            held=_held_at(end), d=_day_of("arrived_at"))
+            .values("d", "site_id", "held").annotate(n=Count("id")).order_by()):
+        d = r["d"] if isinstance(r["d"], dt.date) else dt.date.fromisoformat(r["d"])
+        add(DayCount.ARRIVAL, r["site_id"], r["held"], d.isoformat(), n=r["n"])
+    for r in (persons.filter(arrived_at__gte=start).annotate(held=_held_at(end))
+              .values("group_id", "site_id", "held").annotate(n=Count("id")).order_by()):
+        add(DayCount.GROUP, r["site_id"], r["held"], str(r["group_id"] or ""), n=r["n"])
+    if changes:
+        out += _moves(day)
+    return out
+
+
+def _moves(day: dt.date) -> list[DayCount]:
+    """The lifecycle moves of ``day`` by the person's registration site and the site after
+    the move (``sitrep_changes``)."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    return [DayCount(day=day, measure=DayCount.CHANGE, site=r["person__site_id"],
+                     held=r["site_id"], a=r["from_status"] or "", b=r["to_status"], n=r["n"])
+            for r in (LifecycleEvent.objects.filter(at__gte=start,
+                                                    at__lt=start + dt.timedelta(days=1))
+                      .values("person__site_id", "site_id", "from_status", "to_status")
+                      .annotate(n=Count("id")).order_by())]
+
+
+#: persons changed today above which today's report reads the register rather than
+#: yesterday's snapshot and today's changes
+TODAY_MAX_CHANGED = 100_000
+
+
+def _today_rows(day: dt.date) -> tuple[list[DayCount], bool] | None:
+    """Today's snapshot, not kept (today is not over): yesterday's kept snapshot, less what
+    the persons changed today counted in it, plus what they count now; the lifecycle moves of
+    today read as they are. Returns the rows and whether the first arrivals in them are exact
+    (not when one of the persons taken out was the first of their row); None without
+    yesterday's snapshot or when too many persons changed today.
+
+    Persons not changed today (arrived and last moved before today) count today as they did
+    yesterday: the register reads them from their row on both days (``_status_as_of``). A
+    change recorded today but dated before today drops yesterday's snapshot (the hooks of
+    ``reports.services``), so it is never added on top of a snapshot that missed it."""
+    yesterday = day - dt.timedelta(days=1)
+    if not DaySnapshot.objects.filter(day=yesterday).exists():
+        return None
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    changed = list(Person.objects.filter(Q(arrived_at__gte=start)
+                                         | Q(status_changed_at__gte=start))
+                   .values_list("pk", flat=True)[:TODAY_MAX_CHANGED + 1])
+    if len(changed) > TODAY_MAX_CHANGED:
+        return None
+    window = (day - dt.timedelta(days=ARRIVALS_WINDOW - 1)).isoformat()
+    cells: dict[tuple, DayCount] = {}
+    for r in DayCount.objects.filter(day=yesterday).exclude(
+            measure__in=(DayCount.GROUP, DayCount.CHANGE)):
+        if r.measure == DayCount.ARRIVAL and r.a < window:
+            continue  # out of today's chart
+        cells[r.key()] = DayCount(day=day, measure=r.measure, site=r.site, held=r.held,
+                                  a=r.a, b=r.b, n=r.n, first=r.first)
+    removed: dict[tuple, list] = {}  # key → [persons taken out, the first of them]
+    rows: list[DayCount] = []
+    for i in range(0, len(changed), 900):
+        chunk = Person.objects.filter(pk__in=changed[i:i + 900])
+        for r in _derive(yesterday, chunk, changes=False):
+            if r.measure == DayCount.GROUP or r.measure == DayCount.ARRIVAL and r.a < window:
+                continue
+            out = removed.setdefault(r.key(), [0, None])
+            out[0] += r.n
+            if r.first is not None:
+                out[1] = r.first if out[1] is None else min(out[1], r.first)
+        rows += _derive(day, chunk, changes=False)
+    exact = True
+    for key, (n, first) in removed.items():
+        cell = cells.get(key)
+        if cell is None or cell.n < n:
+            return None  # yesterday's snapshot does not hold them: read the register
+        cell.n -= n
+        if not cell.n:
+            cell.first = None  # every person of the row was taken out
+        elif first is not None and cell.first is not None and first <= cell.first:
+            exact = False  # the first of what is left of the row is not known
+    for r in rows:
+        cell = cells.get(r.key())
+        if cell is None:
+            cells[r.key()] = r
+        else:
+            cell.n += r.n
+            if r.first is not None:
+                cell.first = r.first if cell.first is None else min(cell.first, r.first)
+    out = [c for c in cells.values() if c.n]
+    out += _moves(day)  # those of every person, as they are recorded
+    return out, exact
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """A kept day snapshot cut to a scope: the report's figures about persons, read from
+    its rows as ``sitrep_arrivals``, ``sitrep_population`` and ``sitrep_changes`` read them
+    from the register."""
+
+    scope: Scope
+    rows: tuple
+    first_exact: bool = True  # False: the first arrival is read from the register
+
+    def _of(self, measure: str):
+        return [r for r in self.rows if r.measure == measure]
+
+    def population(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for r in self._of(DayCount.POPULATION):
+            out[(r.a, r.b)] = out.get((r.a, r.b), 0) + r.n
+        return out
+
+    def arrivals(self) -> tuple:
+        """As ``_arrivals_scanned``: first arrival, (day, crossing, n), total, groups."""
+        population = self._of(DayCount.POPULATION)
+        firsts = [r.first for r in population if r.first is not None]
+        if firsts and self.first_exact:
+            first = min(firsts)
+        else:  # nobody in scope had arrived by the end of the day: perhaps later
+            first = _persons(self.scope).aggregate(first=Min("arrived_at"))["first"]
+        codes = dict(Site.objects.values_list("id", "code"))
+        per: dict[tuple, int] = {}
+        for r in self._of(DayCount.ARRIVAL):
+            key = (dt.date.fromisoformat(r.a), codes.get(r.site))
+            per[key] = per.get(key, 0) + r.n
+        by_group: dict[tuple, int] = {}
+        for r in self._of(DayCount.GROUP):
+            key = (r.a, codes.get(r.site))
+            by_group[key] = by_group.get(key, 0) + r.n
+        ids = {gid for gid, _code in by_group if gid}
+        found = {str(g[0]): g[1:] for g in ArrivalGroup.objects.filter(pk__in=ids)
+                 .values_list("id", "short_code", "reported_count")} if ids else {}
+        groups = []
+        for (gid, crossing), n in by_group.items():
+            code, reported = found.get(gid, (None, None))
+            groups.append((gid or None, code, reported, crossing, n))
+        # the order of the register's query: crossing, then group code, groupless first
+        # where the database sorts nulls first (SQLite), last where it sorts them last
+        nulls_first = connection.vendor == "sqlite"
+        groups.sort(key=lambda g: (g[3] or "", (g[1] is not None) == nulls_first, g[1] or ""))
+        return (first, [(d, code, n) for (d, code), n in per.items()],
+                sum(r.n for r in population), groups)
+
+    def changes(self) -> list[tuple[str, str, int]]:
+        out: dict[tuple[str, str], int] = {}
+        for r in self._of(DayCount.CHANGE):
+            out[(r.a, r.b)] = out.get((r.a, r.b), 0) + r.n
+        return [(a, b, n) for (a, b), n in sorted(out.items())]
+
+
+def snapshot_read(scope: Scope) -> DayCounts | None:
+    """The snapshot of the scope's day, cut to the scope: the kept one for a day that is
+    over, yesterday's with today's changes for today (``_today_rows``). None when there is
+    none (a day not kept yet, or dropped by a backdated change; a later day): the report then
+    reads the register."""
+    today = timezone.now().date()
+    if scope.day > today:
+        return None
+    exact = True
+    if scope.day == today:
+        found = _today_rows(scope.day)
+        if found is None:
+            return None
+        rows, exact = found
+    else:
+        if not DaySnapshot.objects.filter(day=scope.day).exists():
+            return None
+        rows = list(DayCount.objects.filter(day=scope.day))
+    if scope.site_ids is not None:
+        rows = [r for r in rows if r.site in scope.site_ids or r.held in scope.site_ids]
+    return DayCounts(scope=scope, rows=tuple(rows), first_exact=exact)
 
 
 # --- protected statistics ----------------------------------------------------------------

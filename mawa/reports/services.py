@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mawa.accounts import access
@@ -23,8 +23,15 @@ from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import Site
 from mawa.core.pdf import render_pdf
 from mawa.reports import charts, disclosure
-from mawa.reports.models import StatsRelease, StoredReport
-from mawa.reports.selectors import STATS_COLUMNS, Scope, sitrep_build, sitrep_scope, stats_counts
+from mawa.reports.models import DayCount, DaySnapshot, StatsRelease, StoredReport
+from mawa.reports.selectors import (
+    STATS_COLUMNS,
+    Scope,
+    sitrep_build,
+    sitrep_scope,
+    snapshot_derive,
+    stats_counts,
+)
 
 SYSTEM_ACTOR = "system:sitrep"
 
@@ -63,6 +70,7 @@ def sitrep_get(*, user, day: dt.date | None, site_code: str | None = None,
     """The situation report for ``user``: scope checked, every section read, the read
     audited, charts drawn in the active language."""
     scope = sitrep_scope(user=user, day=day, site_code=site_code)
+    snapshot_ensure(day=scope.day)
     report = sitrep_build(scope)
     report["charts"] = sitrep_charts(report)
     _audit_report(actor=user, action="read" if fmt == "html" else "export", scope=scope,
@@ -88,6 +96,7 @@ def sitrep_pdf_export(*, user, day: dt.date | None, site_code: str | None, langu
     ``sitrep_pdf``): its ledger entry is the one record of this export (no second entry)."""
     scope = sitrep_scope(user=user, day=day, site_code=site_code)
     exports.export_check(user=user, kind="sitrep_pdf", purpose=purpose, recipient=recipient)
+    snapshot_ensure(day=scope.day)
     with translation.override(language or translation.get_language() or "ar"):
         report = sitrep_build(scope)
         report["charts"] = sitrep_charts(report)
@@ -112,6 +121,7 @@ def sitrep_store(*, day: dt.date, site_code: str | None = None,
     """Generate and keep the PDF reports of ``day`` without a person (the daily timer): every
     site together, and each active site on its own, in each language. Running it twice for a
     day replaces that day's files (idempotent)."""
+    snapshot_store(day=day)  # a day that is over: its counts kept, the reports read them
     codes = [site_code.upper()] if site_code else ["ALL", *Site.objects.filter(
         is_active=True).order_by("code").values_list("code", flat=True)]
     folder = reports_dir()
@@ -184,6 +194,91 @@ def stored_report_export(*, user, report: StoredReport, purpose: str, recipient:
         stamp=f"{report.day.isoformat()}-{code}-{report.language}",
         detail={"report": "reports.stored", "stored": str(report.pk), "scope": code,
                 "day": report.day.isoformat(), "stored_sha256": report.sha256})
+
+
+# --- the day snapshot ---------------------------------------------------------------------
+
+def _day_is_over(day: dt.date) -> bool:
+    return day < timezone.now().date()
+
+
+def snapshot_store(*, day: dt.date) -> DaySnapshot | None:
+    """Derive the snapshot of ``day`` from the records and keep it, replacing the one kept
+    (``mawa sitrep --store`` each night; a report of a day without one). Only a day that is
+    over: today's figures still change. Returns None for today or a later day, whose kept
+    snapshots, if any, are dropped (kept under a clock since set back: a replay)."""
+    if not _day_is_over(day):
+        _snapshots_drop(day)
+        return None
+    with transaction.atomic():
+        # derived inside the transaction that keeps it: a backdated change committed
+        # meanwhile drops the snapshot after this one is written, not before
+        rows = snapshot_derive(day)
+        DayCount.objects.filter(day=day).delete()
+        DaySnapshot.objects.filter(day=day).delete()
+        DayCount.objects.bulk_create(rows, batch_size=500)
+        return DaySnapshot.objects.create(day=day, built_at=timezone.now(), rows=len(rows))
+
+
+def snapshot_ensure(*, day: dt.date) -> None:
+    """Keep the snapshot of ``day`` if it is over and none is kept: the first report of such
+    a day reads the register once, the next ones read the snapshot."""
+    if _day_is_over(day) and not DaySnapshot.objects.filter(day=day).exists():
+        snapshot_store(day=day)
+
+
+def snapshot_invalidate(*, since: dt.date) -> int:
+    """Drop the snapshots of ``since`` and every later day (a change recorded with an earlier
+    time, or one that changes how a person counts on every day since their arrival): they are
+    derived again when next asked for. Returns how many days were dropped.
+
+    A change dated today or later drops nothing and costs no query: no day from today on is
+    kept (``snapshot_store``)."""
+    if since >= timezone.now().date():
+        return 0
+    return _snapshots_drop(since)
+
+
+def _snapshots_drop(since: dt.date) -> int:
+    if not DaySnapshot.objects.filter(day__gte=since).exists():
+        return 0  # the usual case
+    DayCount.objects.filter(day__gte=since).delete()
+    return DaySnapshot.objects.filter(day__gte=since).delete()[0]
+
+
+def _day(at: dt.datetime) -> dt.date:
+    return at.astimezone(dt.UTC).date()
+
+
+def snapshot_on_person_registered(*, persons, **kw) -> None:
+    """``person.registered``: persons counted from their arrival and first status on."""
+    if persons:
+        snapshot_invalidate(since=min(min(_day(p.arrived_at), _day(p.status_changed_at))
+                                      for p in persons))
+
+
+def snapshot_on_person_transitioned(*, persons, at=None, **kw) -> None:
+    """``person.transitioned``: a move counts from its time on (a backdated one included)."""
+    if persons:
+        snapshot_invalidate(since=_day(at or min(p.status_changed_at for p in persons)))
+
+
+def snapshot_on_person_merged(*, duplicate, **kw) -> None:
+    """``person.merged``: a duplicate record counts nowhere, on no day (``_persons``)."""
+    snapshot_invalidate(since=_day(duplicate.arrived_at))
+
+
+def snapshot_on_person_categorised(*, persons, **kw) -> None:
+    """``person.categorised``: the category counts on every day since the arrival."""
+    if persons:
+        snapshot_invalidate(since=min(_day(p.arrived_at) for p in persons))
+
+
+def snapshot_on_person_changed(*, persons, fields=None, **kw) -> None:
+    """``person.changed``: a corrected category counts on every day since the arrival. Other
+    corrections (names, documents …) change no count."""
+    if persons and (fields is None or "category" in fields):
+        snapshot_invalidate(since=min(_day(p.arrived_at) for p in persons))
 
 
 # --- protected statistics ----------------------------------------------------------------

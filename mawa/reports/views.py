@@ -20,7 +20,6 @@ from mawa.core.errors import NotFound, ValidationFailed
 from mawa.core.views_exports import export_form_page, export_page
 from mawa.reports import services
 from mawa.reports.forms import SitrepForm, StatsPublishForm
-from mawa.reports.selectors import sitrep_first_day
 
 
 def _default_day() -> dt.date:
@@ -43,7 +42,7 @@ def sitrep(request):
         report = services.sitrep_get(user=request.user, day=day, site_code=code)
         context.update(report=report, links=True,
                        prev_day=day - dt.timedelta(days=1), next_day=day + dt.timedelta(days=1),
-                       first_day=sitrep_first_day(scope=report["scope"]))
+                       first_day=report["arrivals"]["first_arrival"])
     elif "site" in form.errors:
         raise NotFound()  # a site the user may not see: exactly like a missing one
     return render(request, "reports/sitrep.html", context)

@@ -35,6 +35,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -143,14 +144,17 @@ def post_create(code: str, *, name_ar: str = "", name_en: str = "",
         site_created = False
         if standby_of:
             post = Node.objects.filter(code=standby_of, role=NodeRole.POST).first()
-            if post is None or post.site is None:
+            found = post.site if post is not None else None
+            if found is None:
                 raise EnrolmentRefused(_("There is no post %(code)s to be the standby of.")
                                        % {"code": standby_of}, code="invalid")
-            site, role = post.site, NodeRole.STANDBY
+            site, role = found, NodeRole.STANDBY
         else:
             role = NodeRole.POST
-            site = Site.objects.filter(code=code).first()
-            if site is None:
+            found = Site.objects.filter(code=code).first()
+            if found is not None:
+                site = found
+            else:
                 site = Site.objects.create(code=code, kind=SiteKind.CROSSING,
                                            name_ar=name_ar or code, name_en=name_en or code)
                 audit(actor=ACTOR, action="create", obj=site,
@@ -167,7 +171,7 @@ def post_create(code: str, *, name_ar: str = "", name_en: str = "",
         snapshot = reference_snapshot(node)
         raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                     serialization.NoEncryption())
-        body = {
+        body: dict[str, Any] = {
             "format": ENROLMENT_FORMAT,
             "installation": str(hq.installation),
             "created": dt.datetime.now(dt.UTC).isoformat(),

@@ -144,7 +144,9 @@ def peer_key_record(code: str, public_hex: str) -> None:
     ``core.keys.signing_key(code)`` treats a recorded key without its file as a key gone
     missing; so when ``code`` is also the code of a site here, this installation's own key for
     that site is made first (what ``mawa setup`` does for every site anyway), and the peer's
-    key is recorded beside it: both verify, each signs only where its file is."""
+    key is recorded beside it: both verify, each signs only where its file is. A code that is
+    no site here (``HQ`` at a post whose headquarters has no site HQ) is recorded in lower
+    case, so that a site given that code later still gets a key of its own."""
     public = bytes.fromhex(public_hex)
     key_id = core_keys.key_id_of(public)
     if SiteKey.objects.filter(key_id=key_id).exists():
@@ -152,6 +154,8 @@ def peer_key_record(code: str, public_hex: str) -> None:
     site_code = code[:5]  # SiteKey.site_code: 5 characters (a standby "QAM2" fits)
     if Site.objects.filter(code=site_code).exists():
         core_keys.signing_key(site_code)
+    else:
+        site_code = site_code.lower()
     SiteKey.objects.create(site_code=site_code, key_id=key_id, public_key=public_hex)
 
 

@@ -1,8 +1,9 @@
 """Reference data that flows down from headquarters to a post (and its standby).
 
 ``reference_snapshot(node)`` (at headquarters) is what the post needs to work cut off: every
-site, the accounts, the custody catalogue and the stores of the post's site, the entitlement
-rules (camp item types) of the post's site, every node with its public key and the public
+site, the short-code counter of the post's site (the post mints its codes from there on), the
+accounts, the custody catalogue and the stores of the post's site, the entitlement rules (camp
+item types) of the post's site, every node with its public key and the public
 signing keys the ledger verifier needs. ``reference_apply(snapshot)`` (at the post) upserts it
 with the ids headquarters gave, idempotently: applying the same snapshot twice changes nothing.
 The engine puts a snapshot in every bundle from headquarters to a post and applies it first,
@@ -52,7 +53,9 @@ from mawa.core.audit import audit
 from mawa.core.changes_models import Node
 from mawa.core.crypto import decrypt_text, encrypt_text
 from mawa.core.errors import MawaError
-from mawa.core.models import Site, SiteKey
+from mawa.core.ids import short_code_make
+from mawa.core.models import ShortCodeCounter, Site, SiteKey
+from mawa.core.services import short_code_adopt
 from mawa.custody.models import MaterielModel, Store
 from mawa.sync.keys import peer_key_record
 
@@ -107,7 +110,9 @@ def _users(site_id) -> list[dict]:
         row = {"id": str(user.pk), **_row(user, _USER_FIELDS),
                "sites": sorted(str(s.pk) for s in user.sites.all()),
                "signs_in": _signs_in(user, site_id), "password": "", "totp": None}
-        if row["signs_in"]:
+        if not row["signs_in"]:
+            row["email"] = ""  # an account that only replays here: no more than its name
+        else:
             row["password"] = user.password if user.has_usable_password() else ""
             device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
             if device is not None:
@@ -128,19 +133,26 @@ def reference_snapshot(node: Node) -> dict:
         if site.pk == site_id:  # a camp's location is restricted: only the post's own travels
             row.update(_row(site, _SITE_LOCATION))
         sites.append(row)
+    store_qs = Store.objects.filter(site_id=site_id) if site_id else Store.objects.none()
     stores = [{"id": str(s.pk), "site": str(s.site_id), **_row(s, _STORE_FIELDS)}
-              for s in Store.objects.filter(site_id=site_id).order_by("short_code")]
+              for s in store_qs.order_by("short_code")]
+    item_qs = ItemType.objects.filter(site_id=site_id) if site_id else ItemType.objects.none()
     items = [{"id": str(t.pk), "site": str(t.site_id), **_row(t, _ITEM_FIELDS),
               "stock": t.stock,
               "excludes": sorted(str(x.pk) for x in t.excludes.all())}
-             for t in ItemType.objects.filter(site_id=site_id).prefetch_related("excludes")
-             .order_by("short_code")]
+             for t in item_qs.prefetch_related("excludes").order_by("short_code")]
+    # the post mints the short codes of its site from here on: it goes on after the last one
+    # headquarters minted or received for it (never the same code twice)
+    counter_qs = (ShortCodeCounter.objects.filter(site_id=site_id) if site_id
+                  else ShortCodeCounter.objects.none())
+    counters = {c.site.code: c.last_number for c in counter_qs.select_related("site")}
     nodes = [{"id": str(n.pk), "code": n.code, "site": str(n.site_id) if n.site_id else None,
               **_row(n, _NODE_FIELDS)} for n in Node.objects.order_by("code")]
     return {
         "version": REFERENCE_VERSION,
         "node": node.code,
         "sites": sites,
+        "short_codes": counters,
         "users": _users(site_id),
         "materiel_models": [{"id": str(m.pk), **_row(m, _MODEL_FIELDS)}
                             for m in MaterielModel.objects.order_by("kind", "name")],
@@ -302,8 +314,9 @@ def _apply_catalogue(snapshot: dict) -> None:
         excludes[row["id"]] = row["excludes"]
     for type_id, wanted in excludes.items():
         item = ItemType.objects.get(pk=type_id)
-        present = [i for i in wanted if ItemType.objects.filter(pk=i).exists()]
-        if sorted(str(x) for x in item.excludes.values_list("pk", flat=True)) != sorted(present):
+        present = ItemType.objects.filter(pk__in=wanted)
+        if (sorted(str(x) for x in item.excludes.values_list("pk", flat=True))
+                != sorted(str(x) for x in present.values_list("pk", flat=True))):
             item.excludes.set(present)
             _audit(item, ["excludes"], False)
 
@@ -313,14 +326,15 @@ def _apply_nodes(snapshot: dict) -> None:
     for row in snapshot.get("nodes", []):
         values = {"code": row["code"], "site_id": row["site"],
                   **{k: row[k] for k in _NODE_FIELDS}}
+        # a node is known by its code (bundles and changes name it so); the row's id is
+        # local (a peer's state hangs on it): a node first known here keeps its own
         node = Node.objects.filter(code=row["code"]).first()
-        if node is not None and str(node.pk) != row["id"]:
-            raise _refuse(_("node"), row["code"])
         if row["code"] == self_code:
             # this installation: its identity and key are its own (only HQ's flags are taken)
             values = {k: values[k] for k in ("compartment_allowed", "is_active")}
         existed = node is not None
-        obj, changed = _upsert(Node, row["id"], values, label=_("node"))
+        obj, changed = _upsert(Node, node.pk if node is not None else row["id"], values,
+                               label=_("node"))
         _audit(obj, changed, not existed)
     for row in snapshot.get("site_keys", []):
         peer_key_record(row["site_code"], row["public_key"])
@@ -334,6 +348,10 @@ def reference_apply(snapshot: dict) -> None:
                         % {"version": snapshot.get("version")}, code="reference_version")
     with transaction.atomic():
         _apply_sites(snapshot.get("sites", []))
+        for code, number in snapshot.get("short_codes", {}).items():
+            site = Site.objects.filter(code=code).first()
+            if site is not None and number > 0:
+                short_code_adopt(site=site, code=short_code_make(code, number))
         _apply_users(snapshot.get("users", []))
         _apply_catalogue(snapshot)
         _apply_nodes(snapshot)

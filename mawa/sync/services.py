@@ -214,14 +214,33 @@ def _origin_checkpoints(origins: list[str]) -> list[dict]:
     return [_checkpoint_dict(c) for c in newest.values()]
 
 
-def _changes_since(origin: str, since: int) -> list[dict]:
+# What headquarters sends down to a post of the changes it holds: the registry (persons and
+# arrival groups, wherever made: the post's duplicate checks and the status of every person
+# it may meet), whatever was done at the post's own site, and the decisions of conflicts. The
+# rest (camps, central stores, other posts' custody) is HQ's business and refers to records
+# a post does not hold: its ledger rows still travel, so every chain stays whole, without the
+# change itself.
+REGISTRY_TYPES = frozenset({"reception.person", "reception.group"})
+
+
+def _travels_to(change: Change, peer: Node, peer_site: str) -> bool:
+    if peer.role == NodeRole.HQ:
+        return True
+    return (change.record_type in REGISTRY_TYPES or change.site == peer_site
+            or "_resolves" in change.fields)
+
+
+def _changes_since(origin: str, since: int, peer: Node) -> list[dict]:
     stream = changes_stream(origin)
     rows = list(LedgerEntry.objects.filter(stream=stream, seq__gt=since).order_by("seq")
                 .values_list(*LedgerRow._fields))
     changes = {c.seq: c for c in Change.objects.filter(node=origin, seq__gt=since)}
+    peer_site = peer.site.code if peer.site_id else ""
     out = []
     for row in rows:
         change = changes.get(row[1])
+        if change is not None and not _travels_to(change, peer, peer_site):
+            change = None
         out.append({"row": list(row), "change": _change_dict(change) if change else None})
     return out
 
@@ -245,7 +264,7 @@ def sync_export(*, to: str | None = None) -> bytes:
             origins.append(origin)
             since = peer_has.get(origin, 0)
             if top > since:
-                changes += _changes_since(origin, since)
+                changes += _changes_since(origin, since, peer)
         witness = _sign_once(me, changes_stream(peer.code), held.get(peer.code, 0))
         body: dict[str, Any] = {
             "have": held, "changes": changes, "checkpoints": _origin_checkpoints(origins),
@@ -643,12 +662,13 @@ def sync_status() -> SyncStatus:
 # --- deciding a conflict ------------------------------------------------------------------
 
 def conflict_decide(*, actor, conflict, choice: str) -> Change:
-    """A person's decision on a conflict: ``"incoming"`` takes the change that came,
-    ``"current"`` keeps the version held here. Returns the change that settles it: for a
-    change on another version, a new change made here carrying ``_resolves`` (sent to the
-    other side, which applies it without a new conflict); for a change refused here, the
-    change itself (``incoming``: applied now, as it came) or nothing new (``current``: the
-    change stays unapplied, and the conflict's change is returned)."""
+    """A person's decision on a conflict: ``"incoming"`` takes the change that came (replayed
+    through its applier as the user who made it), ``"current"`` keeps the version held here.
+    Returns the change that settles it: for a change on another version, a new change made
+    here carrying ``_resolves`` (sent to the other side, which applies it without a new
+    conflict); for a change refused here, the change itself (``incoming``: applied now, as it
+    came) or nothing new (``current``: the change stays unapplied, and the conflict's change
+    is returned)."""
     if choice not in ("incoming", "current"):
         raise MawaError(_("Choose the incoming or the current version."), code="invalid")
     conflict_id = getattr(conflict, "pk", conflict)
@@ -667,6 +687,10 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
         ids = [str(change.id), *([str(head)] if head else []),
                *([str(found.current)] if found.current and found.current != head else [])]
         site_code = change.site if site is None else site
+        # the change is replayed as the user who made it (as on import); who decided is
+        # recorded on the conflict
+        maker = User.objects.filter(username=change.actor).first() if change.actor else None
+        maker = maker or actor
         result: Change
         if found.kind != ConflictKind.VERSION:
             if choice == "incoming":
@@ -675,7 +699,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
                 change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with transaction.atomic(), change_applying(change):
-                    applier(change, actor)
+                    applier(change, maker)
                 moved = {(change.record_type, str(change.record_id)): str(change.id)}
                 _heads_write(moved)
                 change.state = ChangeState.APPLIED
@@ -693,7 +717,7 @@ def conflict_decide(*, actor, conflict, choice: str) -> Change:
                     raise Conflict(_("This installation cannot apply changes of this kind."))
                 change.state = ChangeState.DECIDED  # appliers let a decided change through
                 with change_resolving(ids):
-                    applier(change, actor)
+                    applier(change, maker)
                 made = Change.objects.filter(
                     node=node_self().code, seq__gt=made_before, record_type=change.record_type,
                     record_id=change.record_id).order_by("-seq").first()

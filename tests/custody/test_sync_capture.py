@@ -181,3 +181,99 @@ def test_a_serial_the_origin_already_flagged_is_not_a_review_item(officer, sites
                             data=ItemInput(catalogue=akm, serial_number="AK-55",
                                            cleared_by="a", verified_by="b"))
     round_trip(lambda: _surrender_all(officer, sites["RHM"], person, akm, serial="AK55"))
+
+
+# --- custody events, corrections, lots, handovers, stock checks --------------------------
+
+def _captured(write):
+    """``write``'s custody changes, kept in memory from a transaction rolled back."""
+    seen = set(Change.objects.values_list("id", flat=True))
+    kept: dict = {}
+    with pytest.raises(_Rollback), transaction.atomic():
+        write()
+        kept["changes"] = list(Change.objects.exclude(id__in=seen).order_by("seq"))
+        raise _Rollback
+    return kept["changes"]
+
+
+def test_moves_between_stores_and_sites_replay(officer, surrender, gate_store, store):
+    item = surrender()
+
+    def write():
+        services.item_event_record(actor=officer, item=item, kind="stored",
+                                   data={"store": str(gate_store.pk), "bay": "B1"})
+        services.items_dispatch(actor=officer, items=[item], to_site="DEP", escort="Convoy 3")
+        services.item_event_record(actor=officer, item=item, kind="received",
+                                   data={"store": str(store.pk)})
+
+    changes = round_trip(write)
+    assert ops(changes) == [("custody.item", ChangeOp.ACTION, "event")] * 3
+    assert [c.fields["kind"] for c in changes] == ["stored", "dispatched", "received"]
+    assert changes[1].base == changes[0].id and changes[2].base == changes[1].id
+
+
+def test_a_partial_destruction_splits_off_the_same_lot_on_replay(officer, surrender):
+    lot = surrender(kind=Kind.AMMUNITION, quantity=1000)
+    changes = round_trip(lambda: services.item_event_record(
+        actor=officer, item=lot, kind="destroyed",
+        data={"method": "burning", "plan": "DP-1", "monitor": "Maj. K", "certified_by": "C",
+              "quantity": 300}))
+    assert changes[0].fields["split"]["code"]
+
+
+def test_a_correction_replays(officer, surrender):
+    item = surrender(serial_number="AK-1")
+    changes = round_trip(lambda: services.item_correct(
+        actor=officer, item=item, changes={"serial_number": "AK-7", "year_of_manufacture": 1979},
+        reason="misread"))
+    assert changes[0].fields["changes"] == {"serial_number": "AK-7", "year_of_manufacture": 1979}
+
+
+def test_lot_split_and_merge_replay(officer, surrender):
+    lot = surrender(kind=Kind.AMMUNITION, quantity=900)
+
+    def write():
+        a, b = services.lot_split(actor=officer, item=lot, parts=[100, 200],
+                                  client_key=uuid.uuid4())
+        services.lot_merge(actor=officer, items=[a, b], client_key=uuid.uuid4())
+
+    changes = round_trip(write)
+    assert ops(changes) == [("custody.item", ChangeOp.ACTION, "split"),
+                            ("custody.item", ChangeOp.ACTION, "merge")]
+
+
+def test_a_handover_to_the_country_of_origin_replays(officer, surrender, receipt):
+    items = [surrender(), surrender()]
+    services.receipt_issue(actor=officer, receipt=receipt)
+    changes = round_trip(lambda: services.handover_return(
+        actor=officer, items=items, client_key=uuid.uuid4(), recipient="Military attaché",
+        document="Agreement 12/2027", delegation=["Col. A"],
+        conditions={items[0].short_code: "unserviceable"}, notes={items[1].short_code: "rust"}))
+    assert ops(changes) == [("custody.handover", ChangeOp.CREATE, "")]
+
+
+def test_a_store_and_a_stock_check_with_its_discrepancy_replay(officer, surrender, sites):
+    items = [surrender() for _ in range(3)]
+
+    def write():
+        shed = services.store_create(actor=officer, site=sites["RHM"], name="Shed 2")
+        for item in items:
+            services.item_event_record(actor=officer, item=item, kind="stored",
+                                       data={"store": str(shed.pk)})
+        check = services.stock_check_start(actor=officer, store=shed, scope="full",
+                                           client_key=uuid.uuid4())
+        services.stock_check_scan(actor=officer, check=check, code=items[0].short_code,
+                                  serial=items[0].serial_number)
+        services.stock_check_scan(actor=officer, check=check, code=items[1].short_code,
+                                  serial="WRONG")
+        check = services.stock_check_close(actor=officer, check=check,
+                                           counted={"SA-assault": 2})
+        for disc in Discrepancy.objects.filter(check_run=check, item__isnull=False):
+            services.discrepancy_resolve(actor=officer, discrepancy=disc,
+                                         resolution="loss", note="not found")
+
+    changes = round_trip(write)
+    kinds = ops(changes)
+    assert kinds[0] == ("custody.store", ChangeOp.CREATE, "")
+    assert ("custody.stock_check", ChangeOp.ACTION, "close") in kinds
+    assert kinds[-1] == ("custody.discrepancy", ChangeOp.ACTION, "resolve")

@@ -21,7 +21,7 @@ from mawa.accounts.roles import Role
 from mawa.core.changes import UniqueBroken, change_applier, change_applying
 from mawa.core.changes_models import Change, ChangeOp, RecordHead
 from mawa.core.errors import Conflict
-from mawa.reception import services
+from mawa.reception import icrc, services
 from mawa.reception.models import (
     ArrivalGroup,
     Category,
@@ -204,6 +204,24 @@ class TestCapture:
         assert merge.fields == {"action": "merge", "survivor": str(survivor.id), "pair": None,
                                 "at": event.at.isoformat(), "event": str(event.id)}
 
+    def test_a_merge_at_the_command_line_is_captured_without_a_user(self, register):
+        survivor, _ = register()
+        duplicate, _ = register(given_lat="Muhamad")
+        before = _last_seq()
+        with transaction.atomic():
+            services.person_merge(actor=None, duplicate=duplicate, survivor=survivor,
+                                  site=survivor.site)
+        (merge,) = _new_changes(before)
+        assert (merge.actor, merge.fields["at"], merge.fields["event"]) == ("", None, None)
+
+    def test_withholding_from_the_icrc_is_captured(self, register, users):
+        person, _ = register()
+        icrc.person_icrc_withhold(actor=users[Role.PROTECTION_OFFICER], person=person,
+                                  withheld=True, reason="Fears for his family")
+        create, withhold = _changes(record_id=person.id)
+        assert (withhold.base, withhold.fields) == (create.id, {
+            "action": "icrc_withhold", "withheld": True, "reason": "Fears for his family"})
+
 
 def _clean(group, n: int) -> services.CleanPerson:
     values, aliases, documents, hashes = services.person_input_clean(
@@ -295,10 +313,13 @@ def test_a_day_at_the_crossing_replays_to_the_same_records(sites, officer, users
                                  referral_to="UNICEF")
         services.person_merge(actor=officer, duplicate=fresh[2],
                               survivor=soldier, site=sites["RHM"], pair=None)
+        soldier.refresh_from_db()
+        icrc.person_icrc_withhold(actor=protection, person=soldier, withheld=True,
+                                  reason="Asked not to be notified")
 
     changes, origin = _made_then_undone(day)
     assert Person.objects.count() == 0 and ArrivalGroup.objects.count() == 0
-    assert len(changes) == 2 + 4 + 1 + 3 + 3 + 1 + 1 + 1
+    assert len(changes) == 2 + 4 + 1 + 3 + 3 + 1 + 1 + 1 + 1
     for change in changes:
         _apply(change)
     assert _snapshot() == origin

@@ -6,12 +6,14 @@ its own key directory and var directory. ``with node.active():`` makes it *the* 
 settings, so services run exactly as on that installation. The real multi-process tests
 (separate installations over HTTP, HQ on PostgreSQL) are fault17's ``test_field_ops``.
 
-Test-only synced records: a ``core.Site`` written through ``site_create`` / ``site_rename``
-(which capture changes like a service) and replayed by the appliers registered here.
+Test-only synced records ("test.note", kept in an arrival group's row) written through
+``site_create`` / ``site_rename`` (which capture changes like a service) and replayed by the
+appliers registered here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -28,8 +30,9 @@ from mawa.core.changes import UniqueBroken, change_applier_register, change_reco
 from mawa.core.changes_models import ChangeOp, Node, NodeRole
 from mawa.core.errors import ValidationFailed
 from mawa.core.models import Site, SiteKind
+from mawa.reception.models import ArrivalGroup
 
-RECORD = "test.site"
+RECORD = "test.note"
 INSTALLATION = uuid.UUID("0190a000-0000-7000-8000-000000000001")
 SITE_IDS = {code: uuid.uuid5(INSTALLATION, f"site/{code}") for code in ("HQ", "QAM", "TAL")}
 USER_ID = 4242
@@ -119,9 +122,8 @@ def nodes_make(tmp_path: Path, template: Path, codes=("HQ", "QAM")) -> dict[str,
             for code in codes:
                 Site.objects.create(id=SITE_IDS[code], code=code, name_en=code, name_ar=code,
                                     kind=SiteKind.HQ if code == "HQ" else SiteKind.CROSSING)
-                # one id per node everywhere, as enrolment gives (reference data checks it)
-                Node.objects.create(id=uuid.uuid5(uuid.NAMESPACE_URL, f"mawa-test/{code}"),
-                                    code=code, role=made[code].role, is_self=code == node.code,
+                Node.objects.create(id=uuid.uuid5(INSTALLATION, f"node/{code}"), code=code,
+                                    role=made[code].role, is_self=code == node.code,
                                     installation=INSTALLATION, public_key=made[code].public,
                                     site_id=SITE_IDS[code])
             if node.code == "HQ":
@@ -142,27 +144,37 @@ def admin():
     return User.objects.get(username="admin")
 
 
-# --- a test-only synced record: a site -----------------------------------------------------
+# --- a test-only synced record: a note, kept in an arrival group's row ----------------------
+# (not a type any app syncs, and not reference data: HQ's reference snapshot leaves it alone)
 
-def site_create(code: str, name: str, *, at: str, record_id=None) -> Site:
-    site = Site.objects.create(id=record_id or uuid.uuid4(), code=code, name_en=name,
-                               name_ar=name, kind=SiteKind.CROSSING)
-    change_record(record_type=RECORD, record_id=site.id, op=ChangeOp.CREATE,
-                  fields={"code": code, "name": name}, actor=admin(), site=at)
-    return site
+WHEN = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 
 
-def site_rename(site_id, name: str, *, at: str, actor=None) -> None:
+def site_create(code: str, name: str, *, at: str, record_id=None) -> ArrivalGroup:
+    """Create a record: ``code`` must be unique (its short code), ``name`` is its value."""
+    record_id = record_id or uuid.uuid4()
+    record = ArrivalGroup.objects.create(
+        id=record_id, site_id=SITE_IDS[at], short_code=code, notes=name, arrived_at=WHEN,
+        reported_count=1, client_key=uuid.uuid5(INSTALLATION, str(record_id)),
+        created_by=admin())
+    change_record(record_type=RECORD, record_id=record.id, op=ChangeOp.CREATE,
+                  fields={"code": code, "name": name}, actor=admin(), site=record.site)
+    return record
+
+
+def site_rename(record_id, name: str, *, at: str, actor=None) -> None:
     if name == "REFUSE":
         raise ValidationFailed(fields={"name": ["not this name"]})
-    Site.objects.filter(pk=site_id).update(name_en=name)
-    change_record(record_type=RECORD, record_id=site_id, op=ChangeOp.UPDATE,
-                  fields={"name": name}, actor=actor or admin(), site=at)
+    ArrivalGroup.objects.filter(pk=record_id).update(notes=name)
+    change_record(record_type=RECORD, record_id=record_id, op=ChangeOp.UPDATE,
+                  fields={"name": name}, actor=actor or admin(),
+                  site=Site.objects.get(pk=SITE_IDS[at]))
 
 
 def _apply_create(change, actor) -> None:
     fields = change.fields
-    if Site.objects.filter(code=fields["code"]).exclude(pk=change.record_id).exists():
+    if ArrivalGroup.objects.filter(short_code=fields["code"]).exclude(
+            pk=change.record_id).exists() and change.state != "decided":
         raise UniqueBroken()
     site_create(fields["code"], fields["name"], at=change.site, record_id=change.record_id)
 
@@ -177,4 +189,4 @@ def appliers_register() -> None:
 
 
 def site_names(ids) -> dict:
-    return dict(Site.objects.filter(pk__in=list(ids)).values_list("id", "name_en"))
+    return dict(ArrivalGroup.objects.filter(pk__in=list(ids)).values_list("id", "notes"))

@@ -21,7 +21,8 @@ from mawa.core.changes_models import (
 )
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.ledger import ledger_verify
-from mawa.core.models import Checkpoint, LedgerEntry, Site
+from mawa.core.models import Checkpoint, LedgerEntry
+from mawa.reception.models import ArrivalGroup
 from mawa.sync.bundle import (
     BundleMalformed,
     BundleMisdirected,
@@ -76,7 +77,7 @@ def send(src, dst):
 
 def snapshot():
     """What a node holds: sites, changes and their states, heads, ledger size."""
-    return (sorted(Site.objects.values_list("id", "code", "name_en")),
+    return (sorted(ArrivalGroup.objects.values_list("id", "short_code", "notes")),
             sorted(Change.objects.values_list("id", "state")),
             sorted(RecordHead.objects.values_list("record_type", "record_id", "change")),
             LedgerEntry.objects.count(), SyncConflict.objects.count())
@@ -148,7 +149,7 @@ def test_hq_relays_a_posts_changes_to_another_post_in_any_order(nodes):
         result = sync_import(only_hq)
         # the rename's record has not arrived: it waits, nothing is applied or refused
         assert (result.applied, result.conflicts, result.waiting) == (0, 0, 1)
-        assert not Site.objects.filter(pk=record).exists()
+        assert not ArrivalGroup.objects.filter(pk=record).exists()
         assert Change.objects.get(node="HQ").state == ChangeState.WAITING
     with hq.active():
         PeerState.objects.filter(node__code="TAL").update(have={})
@@ -357,11 +358,11 @@ def test_a_broken_unique_rule_and_a_refusal_are_kept_for_review(nodes):
     with hq.active():
         conflict = SyncConflict.objects.get()
         assert conflict.kind == ConflictKind.UNIQUE and conflict.change.record_id == theirs
-        assert not Site.objects.filter(pk=theirs).exists()
+        assert not ArrivalGroup.objects.filter(pk=theirs).exists()
         # kept: the post's record is not taken
         change = conflict_decide(actor=admin(), conflict=conflict, choice="current")
         assert change.state == ChangeState.DECIDED
-        assert not Site.objects.filter(pk=theirs).exists()
+        assert not ArrivalGroup.objects.filter(pk=theirs).exists()
 
 
 def test_a_refused_change_can_be_taken_once_the_rule_holds(nodes):
@@ -372,12 +373,11 @@ def test_a_refused_change_can_be_taken_once_the_rule_holds(nodes):
         theirs = site_create("DUQ", "at the post", at="QAM").id
     assert send(qam, hq).conflicts == 1
     with hq.active():
-        taken.code = "DUX"
-        taken.save()
+        ArrivalGroup.objects.filter(pk=taken.pk).update(short_code="DUX")
         change = conflict_decide(actor=admin(), conflict=SyncConflict.objects.get(),
                                  choice="incoming")
         assert change.state == ChangeState.APPLIED
-        assert Site.objects.get(pk=theirs).code == "DUQ"
+        assert ArrivalGroup.objects.get(pk=theirs).short_code == "DUQ"
         assert RecordHead.objects.get(record_id=theirs).change == change.id
 
 

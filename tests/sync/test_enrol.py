@@ -281,3 +281,37 @@ def test_join_on_a_fresh_installation_makes_it_the_post(enrolled, tmp_path):
     # the installation goes on: setup again, and the ledger verifies
     _run(env, "setup", "--no-demo")
     assert "ledger verified" in _run(env, "verify").stdout
+
+
+def test_a_peer_key_never_stands_in_for_a_key_of_this_installation(db, sites):
+    from mawa.sync.keys import peer_key_record
+
+    peer = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    peer_key_record("QXA", peer)  # no site QXA here
+    assert SiteKey.objects.get(public_key=peer).site_code == "qxa"
+    site = Site.objects.create(code="QXA", kind=SiteKind.CROSSING, name_ar="ق", name_en="Q")
+    own = core_keys.signing_key(site.code)  # a site given that code later: its own key
+    assert own.public_key().public_bytes_raw().hex() != peer
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    peer_key_record("RHM", other)  # a site here: this installation's key first, then the peer's
+    assert SiteKey.objects.get(public_key=other).site_code == "RHM"
+    assert core_keys.signing_key("RHM").public_key().public_bytes_raw().hex() != other
+    from mawa.core.ledger import ledger_verify
+
+    assert ledger_verify().ok
+
+
+def test_the_post_mints_short_codes_after_those_headquarters_minted_for_its_site(db, sites):
+    from mawa.core.models import ShortCodeCounter
+    from mawa.core.services import short_codes_reserve
+
+    short_codes_reserve(site=sites["RHM"], count=3)  # registered at RHM before it was a post
+    short_codes_reserve(site=sites["NUR"], count=7)
+    snapshot = _file(post_create("RHM"))["body"]["reference"]
+    assert snapshot["short_codes"] == {"RHM": 3}
+    ShortCodeCounter.objects.filter(site=sites["RHM"]).update(last_number=0)  # "the post"
+    reference_apply(snapshot)
+    assert ShortCodeCounter.objects.get(site=sites["RHM"]).last_number == 3
+    short_codes_reserve(site=sites["RHM"], count=2)  # the post goes on …
+    reference_apply(snapshot)  # … and an older counter from headquarters never moves it back
+    assert ShortCodeCounter.objects.get(site=sites["RHM"]).last_number == 5

@@ -20,7 +20,8 @@ from mawa.core.ledger import (
     ledger_verify,
     witnesses_kept,
 )
-from mawa.core.models import Checkpoint, LedgerEntry, LedgerHead, Site
+from mawa.core.models import Checkpoint, LedgerEntry, LedgerHead
+from mawa.reception.models import ArrivalGroup
 from mawa.sync.services import sync_export, sync_import
 from tests.sync.nodes import appliers_register, nodes_make, site_create, template_database
 
@@ -93,14 +94,14 @@ def test_a_rewrite_of_the_newest_entries_passes_alone_but_not_the_witness(nodes)
         assert caught.value.returncode == 1
     # and HQ, holding the original entries, refuses the rewritten chain whole
     with hq.active():
-        before = (Site.objects.count(), Change.objects.count())
+        before = (ArrivalGroup.objects.count(), Change.objects.count())
     with qam.active():
         site_create("WAD", "after", at="QAM")
         data = sync_export(to="HQ")
     with hq.active(), pytest.raises(ChainRefused):
         sync_import(data)
     with hq.active():
-        assert (Site.objects.count(), Change.objects.count()) == before
+        assert (ArrivalGroup.objects.count(), Change.objects.count()) == before
         assert ledger_verify().ok
 
 

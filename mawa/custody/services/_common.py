@@ -83,13 +83,31 @@ def _project(item: Item, s: dict) -> None:
     item.deactivated, item.remarked, item.item_seq = s["deactivated"], s["remarked"], s["n"]
 
 
+class EventClock:
+    """The times of a write's custody events in the custody index: each ledger entry's own
+    time here; on a replay, the origin's, in the same order (``times``). ``seen`` is what a
+    change carries."""
+
+    def __init__(self, times: list | None = None):
+        self.given = [_when(t) for t in times] if times else None
+        self.seen: list[dt.datetime] = []
+
+    def at(self, entry) -> dt.datetime:
+        if self.given is not None and len(self.given) > len(self.seen):
+            at = self.given[len(self.seen)]
+        else:
+            at = dt.datetime.fromisoformat(entry.ts)
+        self.seen.append(at)
+        return at
+
+
 def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]],
-            at: dt.datetime | None = None):
+            clock: EventClock | None = None):
     """Append one custody event for ``lines`` (item, extra such as qty/new) and project it.
 
     Call inside the caller's transaction, with the items locked. New items are passed unsaved
-    (``new``); they are saved here with their first state. ``at``: the time of the event in
-    the custody index (the service's time, the origin's on a replay); else the entry's.
+    (``new``); they are saved here with their first state. ``clock``: the time of the event
+    in the custody index (the entry's, the origin's on a replay).
     """
     actor_id = str(actor.pk) if hasattr(actor, "pk") else str(actor)
     entry_lines, projected = [], []
@@ -110,7 +128,7 @@ def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item,
             item.save(update_fields=update)
     # the index rows carry the entry's time and each item's state and quantity before and
     # after (the situation report reads a past day's register from them)
-    at = at or dt.datetime.fromisoformat(entry.ts)
+    at = clock.at(entry) if clock is not None else dt.datetime.fromisoformat(entry.ts)
     CustodyEvent.objects.bulk_create([
         CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq, at=at,
                      from_state=before["state"] if before else None, to_state=item.state,
@@ -151,6 +169,7 @@ ITEM = "custody.item"
 HANDOVER = "custody.handover"
 STOCK_CHECK = "custody.stock_check"
 DISCREPANCY = "custody.discrepancy"
+STORE = "custody.store"
 
 
 def _replaying() -> bool:

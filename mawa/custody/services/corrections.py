@@ -8,10 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.custody.models import (
     Item,
 )
 from mawa.custody.services._common import (
+    ITEM,
+    EventClock,
+    _capture,
     _check,
     _locked,
     _record,
@@ -25,9 +30,10 @@ CORRECTABLE = ("make", "model", "variant", "serial_number", "parts_serials", "ca
                "unroca_category")
 
 
-def item_correct(*, actor, item: Item, changes: dict, reason: str) -> Item:
+def item_correct(*, actor, item: Item, changes: dict, reason: str, times=None) -> Item:
     """Correct what was recorded about an item. The surrender event and the signed receipt
-    stay as they were; a correction event names each field's old and new value."""
+    stay as they were; a correction event names each field's old and new value. ``times``:
+    the origin's event time when a change from another node is replayed."""
     reason = (reason or "").strip()
     changes = {k: v for k, v in changes.items() if k in CORRECTABLE}
     if not reason:
@@ -45,6 +51,10 @@ def item_correct(*, actor, item: Item, changes: dict, reason: str) -> Item:
             item.serial_key = serial_key(item.serial_number)
             updated.append("serial_key")
         item.save(update_fields=updated)
+        clock = EventClock(times)
         _record(actor=actor, site=item.location_site, kind="correction",
-                data={"reason": reason[:300], "changes": diff}, lines=[(item, {})])
+                data={"reason": reason[:300], "changes": diff}, lines=[(item, {})], clock=clock)
+        _capture([ChangeItem(ITEM, item.pk, ChangeOp.ACTION, {
+            "action": "correct", "changes": {k: new for k, (_old, new) in diff.items()},
+            "reason": reason, "times": clock.seen})], actor=actor, site=item.location_site)
     return item

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict
 from mawa.core.ids import client_key_parse
 from mawa.core.models import Site
@@ -26,6 +28,9 @@ from mawa.custody.models import (
 from mawa.custody.services._common import (
     CUSTODIAN_NAME_MAX,
     HOLD_MESSAGE,
+    ITEM,
+    EventClock,
+    _capture,
     _check,
     _locked,
     _not_terminal,
@@ -33,6 +38,7 @@ from mawa.custody.services._common import (
     _record,
     _refuse,
     _site_by_code,
+    _when,
     item_max_length,
 )
 from mawa.custody.services.lots import _split_locked
@@ -50,10 +56,14 @@ _EVENT_TEXT_LIMITS = {"escort": CUSTODIAN_NAME_MAX, "taken_by": CUSTODIAN_NAME_M
                       **{k: item_max_length(k) for k in ("bay", "rack", "seal")}}
 
 
-def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
+def item_event_record(*, actor, item: Item, kind: str, data: dict, times=None,
+                      split_ids: dict | None = None) -> Item:
     """Record one custody event on an item (moves, seals, dispatch and receipt, access,
     trace checks, deactivation and the dispositions). Refused with a clear message when the
-    item's state, a legal hold, its markings or the quantities do not allow it."""
+    item's state, a legal hold, its markings or the quantities do not allow it.
+
+    ``times`` and ``split_ids`` (the id, code and key of the lot a partial destruction splits
+    off): the origin's when a change from another node is replayed."""
     spec = derive.KINDS.get(kind)
     if spec is None or not spec.manual:
         _refuse({"kind": [_("Choose an event.")]})
@@ -67,8 +77,11 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
     errors = {name: [_("This is required for this event.")]
               for name in derive.REQUIRED_DATA.get(kind, ()) if not clean.get(name)}
     _check(errors)
+    clock = EventClock(times)
+    split: dict | None = None
     with transaction.atomic():
         item = _locked(item)
+        acted_on = item.pk
         site = item.location_site
         if kind == "received":
             # received where it was sent: the actor acts at the destination
@@ -93,7 +106,14 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
             if qty < item.quantity:
                 # Part of a lot: split the destroyed rounds off into their own lot first, so
                 # that every round stays in exactly one lot with one state (conservation).
-                (item,) = _split_locked(actor, item, [qty], [uuid.uuid4()])
+                split = split_ids or {"id": None, "code": "", "client_key": uuid.uuid4(),
+                                      "at": None}
+                split_at = _when(split.get("at"))
+                (item,) = _split_locked(actor, item, [qty], [split["client_key"]],
+                                        minted=[(split["id"], split["code"])], at=split_at,
+                                        clock=clock)
+                split = {"id": item.pk, "code": item.short_code,
+                         "client_key": item.client_key, "at": split_at}
         if kind == "stored":
             store = Store.objects.filter(pk=client_key_parse(clean["store"], "store"), site=site,
                                          is_active=True).first()
@@ -111,7 +131,10 @@ def item_event_record(*, actor, item: Item, kind: str, data: dict) -> Item:
             if dest is None or dest.pk == site.pk:
                 _refuse({"to_site": [_("Choose another site as destination.")]})
             clean["to_site"] = dest.code
-        _record(actor=actor, site=site, kind=kind, data=clean, lines=[(item, {})])
+        _record(actor=actor, site=site, kind=kind, data=clean, lines=[(item, {})], clock=clock)
+        _capture([ChangeItem(ITEM, acted_on, ChangeOp.ACTION, {
+            "action": "event", "kind": kind, "data": clean, "times": clock.seen, "split": split})],
+            actor=actor, site=site)
     return item
 
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.errors import Conflict
 from mawa.core.ids import client_key_parse, short_code_normalise
 from mawa.core.models import Site
-from mawa.core.services import short_code_next
 from mawa.custody import derive
 from mawa.custody.models import (
     Condition,
@@ -26,8 +26,14 @@ from mawa.custody.models import (
 )
 from mawa.custody.services._common import (
     CUSTODIAN_NAME_MAX,
+    HANDOVER,
+    EventClock,
+    _capture,
     _check,
+    _code,
+    _created_at,
     _record,
+    _when,
 )
 
 if TYPE_CHECKING:
@@ -137,7 +143,8 @@ def handover_check(*, actor, items: list[Item], recipient: str, document: str,
 def handover_return(*, actor, items: list[Item], client_key, recipient: str, document: str,
                     witness: str = "", conditions: dict[str, str] | None = None,
                     notes: dict[str, str] | None = None,
-                    delegation: list[str] | tuple[str, ...] = ()) -> HandoverBatch:
+                    delegation: list[str] | tuple[str, ...] = (), record_id=None,
+                    code: str = "", at=None, times=None) -> HandoverBatch:
     """Return many items at once to the country of origin (IDDRS 5.40), with a condition
     report: each item's condition at surrender and at return (``conditions`` maps a tag to
     ``serviceable``/``unserviceable``; unchanged when not given). ``recipient`` is the
@@ -149,6 +156,8 @@ def handover_return(*, actor, items: list[Item], client_key, recipient: str, doc
     returned is refused with its reason. One ``returned`` custody event on the ledger covers the
     batch, in the same transaction as the items' new state and the batch record. Idempotent
     on ``client_key``: a retried or double submission returns the first batch.
+    ``record_id``, ``code``, ``at`` and ``times``: the origin's when a change from another node is
+    replayed.
     """
     key = client_key_parse(client_key)
     existing = HandoverBatch.objects.filter(client_key=key).first()
@@ -167,11 +176,13 @@ def handover_return(*, actor, items: list[Item], client_key, recipient: str, doc
         if existing is not None:
             return existing
         site = _handover_refusals(actor=actor, items=locked)
-        now = timezone.now()
-        batch = HandoverBatch(site=site, short_code=short_code_next(site=site), client_key=key,
+        now = _when(at)
+        batch = HandoverBatch(site=site, short_code=_code(site, code), client_key=key,
                               recipient=clean.recipient, document=clean.document,
                               witness=clean.witness, handed_over_at=now,
                               handed_over_by=actor, ledger_seq=0)
+        if record_id is not None:
+            batch.id = record_id
         lines, report = [], []
         for item in locked:
             at_return = clean.conditions.get(item.short_code, item.condition)
@@ -183,8 +194,16 @@ def handover_return(*, actor, items: list[Item], client_key, recipient: str, doc
                                        note=clean.notes.get(item.short_code, "")))
         entry = _record(actor=actor, site=site, kind="returned", lines=lines, data={
             "recipient": clean.recipient, "document": clean.document,
-            "batch": batch.short_code, **({"witness": batch.witness} if batch.witness else {})})
+            "batch": batch.short_code, **({"witness": batch.witness} if batch.witness else {})},
+            clock=(clock := EventClock(times)))
         batch.ledger_seq = entry.seq
         batch.save(force_insert=True)
+        batch.created_at = now
+        _created_at(HandoverBatch, batch.pk, now)
         HandoverLine.objects.bulk_create(report)
+        _capture([ChangeItem(HANDOVER, batch.pk, ChangeOp.CREATE, {
+            "items": [i.pk for i in locked], "client_key": key, "recipient": recipient,
+            "document": document, "witness": witness, "conditions": conditions or {},
+            "notes": notes or {}, "delegation": list(delegation or ()),
+            "code": batch.short_code, "at": now, "times": clock.seen})], actor=actor, site=site)
     return batch

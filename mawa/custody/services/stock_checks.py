@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core.changes import ChangeItem
+from mawa.core.changes_models import ChangeOp
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.ids import client_key_parse, short_code_normalise
 from mawa.core.ledger import ledger_append
 from mawa.core.models import LedgerEntry
-from mawa.core.services import short_code_next
 from mawa.custody import derive
 from mawa.custody.models import (
     Discrepancy,
@@ -32,10 +33,17 @@ from mawa.custody.models import (
     Store,
 )
 from mawa.custody.services._common import (
+    DISCREPANCY,
+    STOCK_CHECK,
+    EventClock,
+    _capture,
     _check,
+    _code,
+    _created_at,
     _locked,
     _quantity,
     _record,
+    _when,
     serial_key,
     stream_of,
 )
@@ -72,8 +80,13 @@ def store_expected(store: Store) -> tuple[list[str], dict[str, int]]:
     return sorted(population), counts
 
 
-def stock_check_start(*, actor, store: Store, scope: str, client_key) -> StockCheck:
-    """Start a check of ``store``; the sample is drawn from the custody stream's head."""
+def stock_check_start(*, actor, store: Store, scope: str, client_key, record_id=None,
+                      code: str = "", at=None, seed: str = "") -> StockCheck:
+    """Start a check of ``store``; the sample is drawn from the custody stream's head.
+
+    ``record_id``, ``code``, ``at`` and ``seed``: the origin's when a change from another
+    node is replayed (this node's stream has another head: the origin's seed draws the same
+    sample)."""
     access.require(actor, Perm.CUSTODY_RECORD, store.site)
     key = client_key_parse(client_key)
     existing = StockCheck.objects.filter(client_key=key).first()
@@ -87,9 +100,11 @@ def stock_check_start(*, actor, store: Store, scope: str, client_key) -> StockCh
             raise Conflict(_("A check of this store is already open; finish it first."),
                            code="check_open")
         population, counts = store_expected(store)
-        check = StockCheck(site=store.site, short_code=short_code_next(site=store.site),
+        check = StockCheck(site=store.site, short_code=_code(store.site, code),
                            client_key=key, store=store, scope=scope, started_by=actor,
                            population=population, expected_counts=counts)
+        if record_id is not None:
+            check.id = record_id
         entry = ledger_append(stream=stream_of(store.site), kind="stock_check_started",
                               actor=actor, site=store.site,
                               payload={"check": check.short_code, "store": str(store.pk),
@@ -98,9 +113,14 @@ def stock_check_start(*, actor, store: Store, scope: str, client_key) -> StockCh
         # The seed is the chain head *before* the start entry: fixed by history, unknown in
         # advance, and readable by anyone from the ledger (reference: "seeded from the ledger
         # head").
-        check.seed = entry.prev_hash
+        check.seed = seed or entry.prev_hash
         check.sample = sample_draw(check.seed, population, scope)
         check.save(force_insert=True)
+        check.created_at = _when(at)
+        _created_at(StockCheck, check.pk, check.created_at)
+        _capture([ChangeItem(STOCK_CHECK, check.pk, ChangeOp.CREATE, {
+            "store": store.pk, "scope": scope, "client_key": key, "code": check.short_code,
+            "at": check.created_at, "seed": check.seed})], actor=actor, site=store.site)
     return check
 
 
@@ -134,12 +154,18 @@ def stock_check_scan(*, actor, check: StockCheck, code: str, serial: str = "",
         qty = _quantity(quantity, "quantity") if quantity not in (None, "") else None
         line, _created = StockCheckLine.objects.update_or_create(
             check_run=check, item=item, defaults={"serial_ok": serial_ok, "quantity": qty})
+        _capture([ChangeItem(STOCK_CHECK, check.pk, ChangeOp.ACTION, {
+            "action": "scan", "code": tag, "serial": serial, "quantity": qty})],
+            actor=actor, site=check.site)
     return line
 
 
-def stock_check_close(*, actor, check: StockCheck, counted: dict[str, int]) -> StockCheck:
+def stock_check_close(*, actor, check: StockCheck, counted: dict[str, int], at=None,
+                      minted: list | None = None, times=None) -> StockCheck:
     """Close a check: compare counts and the sample with the records; every difference opens
-    a discrepancy (on the ledger) that must be resolved."""
+    a discrepancy (on the ledger) that must be resolved. ``at``, ``minted`` (each
+    discrepancy's id and code, in order) and ``times``: the origin's when a change from
+    another node is replayed."""
     access.require(actor, Perm.CUSTODY_RECORD, check.site)
     with transaction.atomic():
         check = StockCheck.objects.select_for_update().select_related("site").get(pk=check.pk)
@@ -164,35 +190,46 @@ def stock_check_close(*, actor, check: StockCheck, counted: dict[str, int]) -> S
                     line.quantity != line.item.quantity:
                 problems.append((line.item, f"{line.item.short_code}: {line.item.quantity} → "
                                  f"{line.quantity}"))
-        check.counted, check.status, check.closed_at = counted, StockCheck.Status.CLOSED, \
-            timezone.now()
+        when, clock = _when(at), EventClock(times)
+        check.counted, check.status, check.closed_at = counted, StockCheck.Status.CLOSED, when
         check.save(update_fields=["counted", "status", "closed_at"])
         seen = [line.item for line in lines.values()]
         for locked in Item.objects.select_for_update().select_related("location_site").filter(
                 pk__in=[i.pk for i in seen]).order_by("id"):
             _record(actor=actor, site=check.site, kind="stock_checked",
-                    data={"check": check.short_code}, lines=[(locked, {})])
-        for item, description in problems:
+                    data={"check": check.short_code}, lines=[(locked, {})], clock=clock)
+        made = []
+        for n, (item, description) in enumerate(problems):
+            given = minted[n] if minted and n < len(minted) else (None, "")
             disc = Discrepancy.objects.create(site=check.site,
-                                              short_code=short_code_next(site=check.site),
+                                              short_code=_code(check.site, given[1]),
                                               check_run=check, item=item,
-                                              description=description[:300])
+                                              description=description[:300],
+                                              **({"id": given[0]} if given[0] else {}))
+            disc.created_at = when
+            _created_at(Discrepancy, disc.pk, when)
+            made.append([disc.pk, disc.short_code])
             if item is not None:
                 item = _locked(item)
                 _record(actor=actor, site=check.site, kind="discrepancy_reported",
                         data={"check": check.short_code, "discrepancy": disc.short_code},
-                        lines=[(item, {})])
+                        lines=[(item, {})], clock=clock)
         ledger_append(stream=stream_of(check.site), kind="stock_check_closed", actor=actor,
                       site=check.site,
                       payload={"check": check.short_code, "counted": counted,
                                "seen": sorted(lines), "discrepancies": len(problems)})
+        _capture([ChangeItem(STOCK_CHECK, check.pk, ChangeOp.ACTION, {
+            "action": "close", "counted": counted, "at": when, "minted": made,
+            "times": clock.seen})],
+            actor=actor, site=check.site)
     return check
 
 
 def discrepancy_resolve(*, actor, discrepancy: Discrepancy, resolution: str,
-                        note: str = "") -> Discrepancy:
+                        note: str = "", at=None, times=None) -> Discrepancy:
     """Resolve a discrepancy: found, loss confirmed (the item becomes missing) or a recording
-    error. A loss is reported at once (IDDRS 4.10 §7.3.2)."""
+    error. A loss is reported at once (IDDRS 4.10 §7.3.2). ``at`` and ``times``: the origin's
+    when a change from another node is replayed."""
     access.require(actor, Perm.CUSTODY_RECORD, discrepancy.site)
     if resolution not in Discrepancy.Resolution.values:
         _check({"resolution": [_("Choose how the discrepancy was resolved.")]})
@@ -203,17 +240,22 @@ def discrepancy_resolve(*, actor, discrepancy: Discrepancy, resolution: str,
         if disc.resolved_at:
             return disc
         disc.resolution, disc.resolution_note = resolution, note.strip()[:300]
-        disc.resolved_by, disc.resolved_at = actor, timezone.now()
+        disc.resolved_by, disc.resolved_at = actor, _when(at)
         disc.save(update_fields=["resolution", "resolution_note", "resolved_by",
                                  "resolved_at"])
+        clock = EventClock(times)
         if resolution == Discrepancy.Resolution.LOSS and disc.item is not None:
             item = _locked(disc.item)
             if item.state not in derive.TERMINAL:
                 _record(actor=actor, site=item.location_site, kind="loss_reported",
-                        data={"discrepancy": disc.short_code}, lines=[(item, {})])
+                        data={"discrepancy": disc.short_code}, lines=[(item, {})],
+                        clock=clock)
         ledger_append(stream=stream_of(disc.site), kind="discrepancy_resolved", actor=actor,
                       site=disc.site, payload={"discrepancy": disc.short_code,
                                                "resolution": resolution})
+        _capture([ChangeItem(DISCREPANCY, disc.pk, ChangeOp.ACTION, {
+            "action": "resolve", "resolution": resolution, "note": note,
+            "at": disc.resolved_at, "times": clock.seen})], actor=actor, site=disc.site)
     return disc
 
 

@@ -32,6 +32,7 @@ from mawa.custody.receipts import payload_sign
 from mawa.custody.services._common import (
     ITEM,
     RECEIPT,
+    EventClock,
     _capture,
     _check,
     _code,
@@ -238,7 +239,7 @@ def _clean_item(data: ItemInput) -> dict:
 
 
 def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
-                   record_id=None, code: str = "", at=None,
+                   record_id=None, code: str = "", at=None, times=None,
                    origin_duplicate: bool | None = None) -> SurrenderResult:
     """Record one item handed in at the gate (accepted, or refused with its reason).
 
@@ -246,7 +247,8 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
     verification and the tag. A serial number already seen is flagged, not refused: serials
     repeat across makers. Idempotent on ``client_key``.
 
-    Replaying a change from another node: ``record_id``, ``code`` and ``at`` are the origin's,
+    Replaying a change from another node: ``record_id``, ``code``, ``at`` (created) and
+    ``times`` (of its custody events) are the origin's,
     and ``origin_duplicate`` what the origin found. A weapon whose serial is held here by
     another item although the origin saw none (both sides took it in while apart) raises
     ``UniqueBroken``: a review item at headquarters, not a refusal.
@@ -272,7 +274,7 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
                                  "weapon: taken in at both sites while they were apart.") % {
                                      "serial": values["serial_number"]},
                                code="serial_taken")
-        when = _when(at)
+        when, clock = _when(at), EventClock(times)
         item = Item(site=site, short_code=_code(site, code), client_key=key,
                     receipt=receipt, serial_key=skey, serial_duplicate=duplicate,
                     location_site=site, **values)
@@ -284,25 +286,26 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
             _record(actor=actor, site=site, kind="refused", lines=[(item, {"new": True,
                                                                            "qty": qty})],
                     data={"receipt": receipt.short_code, "bearer": bearer,
-                          "reason": values["refusal_reason"]}, at=when)
+                          "reason": values["refusal_reason"]}, clock=clock)
         else:
             _record(actor=actor, site=site, kind="surrendered",
                     lines=[(item, {"new": True, "qty": qty})],
                     data={"receipt": receipt.short_code, "bearer": bearer,
                           "serial_duplicate": duplicate, "condition": values["condition"],
-                          "marking_integrity": values["marking_integrity"]}, at=when)
+                          "marking_integrity": values["marking_integrity"]}, clock=clock)
             for kind, by in (("safety_cleared", values["cleared_by"]),
                              ("verified", values["verified_by"])):
                 if by:
                     _record(actor=actor, site=site, kind=kind, data={"by": by},
-                            lines=[(item, {})], at=when)
+                            lines=[(item, {})], clock=clock)
             _record(actor=actor, site=site, kind="tagged", data={"tag": item.short_code},
-                    lines=[(item, {})], at=when)
+                    lines=[(item, {})], clock=clock)
         _created_at(Item, item.pk, when)
         item.created_at = when
         _capture([ChangeItem(ITEM, item.pk, ChangeOp.CREATE, {
             "receipt": receipt.pk, "client_key": key, "data": item_input_fields(data),
-            "code": item.short_code, "at": when, "serial_duplicate": duplicate})],
+            "code": item.short_code, "at": when, "times": clock.seen,
+            "serial_duplicate": duplicate})],
             actor=actor, site=site)
     return SurrenderResult(item, True, duplicate)
 
