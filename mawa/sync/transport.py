@@ -72,12 +72,25 @@ RETRIES = 8  # attempts per request before the client gives up (a rerun resumes)
 TIMEOUT = 60.0  # seconds a request may hang
 CHUNK_HEADER = "X-Mawa-Chunk-SHA256"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+STALE_DAYS = 7  # a transfer nobody came back for is removed after this long
 
 
 def _sync_dir(*parts: str) -> Path:
     path = Path(settings.VAR_DIR, "sync", *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _stale_remove(kind: str) -> None:
+    """Remove the transfers of ``kind`` (uploads, downloads) untouched for STALE_DAYS: a
+    client that never came back to resume or finish."""
+    limit = time.time() - STALE_DAYS * 86400
+    for path in _sync_dir(kind).iterdir():
+        try:
+            if path.stat().st_mtime < limit:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _sha256(data: bytes) -> str:
@@ -129,6 +142,7 @@ def upload_start(*, size: int, sha256: str, chunk_size: int, actor: str) -> dict
     if not 0 < size <= BUNDLE_MAX or not _SHA256.fullmatch(sha256) or not (
             CHUNK_MIN <= chunk_size <= CHUNK_MAX):
         raise ValidationFailed(_("The upload's size, hash or chunk size is not valid."))
+    _stale_remove("uploads")
     upload_id = uuid7()
     path = _sync_dir("uploads", str(upload_id))
     meta = {"size": size, "sha256": sha256, "chunk_size": chunk_size,
@@ -206,6 +220,7 @@ def download_start(*, node: str, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]
             CHUNK_MIN <= chunk_size <= CHUNK_MAX):
         raise ValidationFailed(_("Name the node the bundle is for."))
     data = sync_services.sync_export(to=node)
+    _stale_remove("downloads")
     download_id = uuid7()
     path = _sync_dir("downloads", str(download_id))
     _write_atomic(path / "bundle", data)
@@ -440,7 +455,7 @@ def push(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
         link.close()
 
 
-def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, int]:
+def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
     """Fetch the bundle the server has for this node, chunk by chunk, and import it here. A
     pull killed in the middle resumes the same download (its chunks kept in var/sync/inbox)."""
     inbox = _sync_dir("inbox")
@@ -459,7 +474,9 @@ def pull(link: Link, *, chunk_size: int = CHUNK_SIZE) -> dict[str, int]:
             _write_atomic(state_path, json.dumps(manifest).encode())
             part_path.unlink(missing_ok=True)
         data = _download_fetch(link, manifest, part_path)
-        result = _result_dict(sync_services.sync_import(data))
+        imported = sync_services.sync_import(data)
+        result: dict[str, Any] = {**_result_dict(imported),
+                                  "sender": str(getattr(imported, "sender", "") or "")}
         try:
             link.call("POST", f"/downloads/{manifest['download']}/done")
         except MawaError:

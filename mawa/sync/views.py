@@ -16,22 +16,46 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from mawa.accounts import access
 from mawa.accounts.roles import Perm
+from mawa.core import display
 from mawa.core.changes_models import SyncConflict
 from mawa.core.errors import MawaError, NotFound
 from mawa.core.models import Site
 from mawa.sync import selectors, services
+from mawa.sync.keys import NotEnrolled
 
 CHOICES = ("current", "incoming")  # keep this side / take the other (``conflict_decide``)
 
 
-def record_label(record_type: str) -> str:
-    """``reception.person`` → the model's name in the reader's language."""
+def _model(record_type: str):
     app_label, _dot, model_name = record_type.partition(".")
     try:
-        model = apps.get_model(app_label, model_name)
+        return apps.get_model(app_label, model_name)
     except (LookupError, ValueError):
-        return record_type
-    return capfirst(str(model._meta.verbose_name))
+        return None
+
+
+def record_label(record_type: str) -> str:
+    """``reception.person`` → the model's name in the reader's language."""
+    model = _model(record_type)
+    return record_type if model is None else capfirst(str(model._meta.verbose_name))
+
+
+def _shown(model, name: str, value) -> str:
+    """A stored value as the reader reads it: a choice's label, yes/no, a date, "—"."""
+    field = display.model_field(model, name)
+    if field is not None and getattr(field, "choices", None) and not isinstance(value, bool):
+        return display.choice_label(model, name, value)
+    return display.value_text(display.moment(value) if isinstance(value, str) else value)
+
+
+def _rows(detail) -> list[dict]:
+    """The conflict's fields side by side, labelled and shown in the reader's language."""
+    model = _model(detail.incoming.record_type)
+    return [{"label": capfirst(str(r.label)) if r.label != r.name else display.field_label(
+                 model, r.name),
+             "current": _shown(model, r.name, r.current),
+             "incoming": _shown(model, r.name, r.incoming), "differs": r.differs}
+            for r in detail.rows]
 
 
 def _site_of(conflict) -> Site | None:
@@ -44,8 +68,12 @@ def _site_of(conflict) -> Site | None:
 def status(request):
     conflicts = selectors.conflicts_open(request.user)
     rows = [{"conflict": c, "record": record_label(c.change.record_type)} for c in conflicts]
+    try:
+        sync = services.sync_status()
+    except NotEnrolled:  # a single installation that never enrolled a post
+        sync = None
     return render(request, "sync/status.html", {
-        "status": services.sync_status(), "conflicts": rows,
+        "status": sync, "conflicts": rows,
         "may_decide": access.can(request.user, Perm.SYNC_DECIDE)})
 
 
@@ -64,7 +92,7 @@ def conflict(request, conflict_id):
         return _decide(request, detail.conflict, site)
     return render(request, "sync/conflict.html", {
         "detail": detail, "conflict": detail.conflict, "incoming": detail.incoming,
-        "current": detail.current, "rows": detail.rows,
+        "current": detail.current, "rows": _rows(detail),
         "record": record_label(detail.incoming.record_type), "may_decide": may_decide})
 
 

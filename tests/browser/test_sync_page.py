@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TEXTS = {
     "ar": {"dir": "rtl", "title": "المزامنة", "heading": "تعارض يجب البت فيه",
-           "take": "اعتمد النسخة الواردة", "done": "سُجّل القرار.",
+           "keep": "أبقِ النسخة الموجودة هنا", "done": "سُجّل القرار.",
            "empty": "لا يوجد تعارض بانتظار القرار."},
     "en": {"dir": "ltr", "title": "Synchronisation", "heading": "A conflict to decide",
-           "take": "Take the version that arrived", "done": "Decision recorded.",
+           "keep": "Keep the version here", "done": "Decision recorded.",
            "empty": "No conflict is waiting."},
 }
 
@@ -63,13 +63,13 @@ def test_a_manager_decides_a_conflict(browser_page, login_in_browser, users, sit
     assert "Muhammad" in table.inner_text() and "Mohamed" in table.inner_text()
     assert "qam_officer" in page.get_by_test_id("side-incoming").inner_text()
     assert page.get_by_test_id("field-row").count() >= 1
-    button = page.get_by_test_id("take-incoming")
-    assert button.inner_text().strip() == texts["take"]
+    button = page.get_by_test_id("keep-current")
+    assert button.inner_text().strip() == texts["keep"]
     button.dblclick()
     page.wait_for_url("**/sync/")
     assert texts["done"] in page.locator("main").inner_text()
     assert page.get_by_test_id("no-conflicts").inner_text() == texts["empty"]
     conflict.refresh_from_db()
-    assert conflict.decision == "incoming" and conflict.decided_by == manager.username
-    assert calls == ["incoming"]
+    assert conflict.decision == "current" and conflict.decided_by == manager.username
+    assert calls == ["current"]
     assert SyncConflict.objects.filter(decided_at__isnull=True).count() == 0

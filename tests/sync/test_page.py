@@ -156,6 +156,14 @@ def test_the_two_versions_side_by_side_in_the_readers_language(client_for, manag
     assert heading in html
     assert "Muhammad" in html and "Mohamed" in html  # here / arrived
     assert "QAM" in html and "qam_officer" in html  # the origin, who
+    from django.utils import translation
+    from django.utils.text import capfirst
+
+    from mawa.reception.models import Person
+
+    with translation.override(language):  # the field's name in the reader's language
+        label = capfirst(str(Person._meta.get_field("given_lat").verbose_name))
+    assert label in html and "given_lat" not in html
     assert 'data-testid="keep-current"' in html and 'data-testid="take-incoming"' in html
 
 
@@ -170,13 +178,20 @@ def test_pressing_decide_twice_decides_once(client_for, manager, conflicts, monk
     monkeypatch.setattr(sync_services, "conflict_decide", counted)
     client = client_for(manager)
     url = f"/sync/conflicts/{conflicts['RHM'].pk}/"
-    first = client.post(url, {"choice": "incoming"})
-    again = client.post(url, {"choice": "current"})
+    first = client.post(url, {"choice": "current"})
+    again = client.post(url, {"choice": "incoming"})
     assert first.status_code == again.status_code == 302
-    assert calls == ["incoming"]
+    assert calls == ["current"]
     conflict = SyncConflict.objects.get(pk=conflicts["RHM"].pk)
-    assert conflict.decided_at is not None and conflict.decision == "incoming"
+    assert conflict.decided_at is not None and conflict.decision == "current"
     assert conflict.decided_by == manager.username
+    # the decision is a change made here that re-asserts the version kept and settles the
+    # conflict on the other side when it travels
+    settles = Change.objects.filter(record_id=conflict.change.record_id).order_by("-id").first()
+    assert settles.node == "HQ" and settles.actor == manager.username
+    assert settles.fields["given_lat"] == "Muhammad"
+    assert str(conflict.change_id) in settles.fields["_resolves"]
+    assert Change.objects.get(pk=conflict.change_id).state == ChangeState.DECIDED
     page = client.get(url).content.decode()
     assert 'data-testid="decided"' in page and 'data-testid="decision-form"' not in page
 

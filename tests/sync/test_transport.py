@@ -197,7 +197,8 @@ def test_a_pull_survives_a_damaged_and_a_dropped_chunk(live_server, engine, toke
     (bundle,) = engine.exported
     assert bundle.endswith(b"HQ")  # addressed to this node
     assert engine.imported == [bundle]
-    assert result == {"applied": len(bundle), "present": 0, "conflicts": 0, "waiting": 0}
+    assert result == {"applied": len(bundle), "present": 0, "conflicts": 0, "waiting": 0,
+                      "sender": ""}
     fetched = [p.rsplit("/", 1)[1] for m, p in link.sent if "/chunks/" in p]
     assert fetched == ["0", "1", "1", "2", "3", "4"]
     # the server forgot the download, the client its partial file
@@ -373,3 +374,23 @@ def test_a_push_over_https_trusts_the_operations_own_authority(tls_server, engin
         transport.command_run("pull", url, {"token_file": str(token_file), "cacert": None})
     assert untrusted.value.code == "certificate"
     assert len(engine.imported) == 1
+
+
+def test_the_command_line_push_and_pull(live_server, engine, token, tmp_path, monkeypatch,
+                                        capsys):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("MAWA_LANGUAGE", "en")
+    monkeypatch.setenv(transport.TOKEN_ENV, token)
+    call_command("sync", "push", live_server.url)
+    assert engine.imported == engine.exported
+    assert f"{len(engine.exported[0])} applied, 0 already present" in capsys.readouterr().out
+    call_command("sync", "pull", live_server.url, "--json")
+    counts = json.loads(capsys.readouterr().out)
+    assert counts["applied"] == len(engine.exported[1]) and len(engine.imported) == 2
+    monkeypatch.delenv(transport.TOKEN_ENV)
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as refused:
+        call_command("sync", "push", "http://hq.example.org")
+    assert refused.value.returncode == 2
