@@ -337,6 +337,18 @@ def ledger_append_many(items: list[LedgerItem]) -> list[LedgerRow]:
     return _append(items, with_ids=False)[0]
 
 
+def ledger_append_entries(items: list[LedgerItem]) -> list[LedgerEntry]:
+    """``ledger_append_many`` returning the entries stored with their row ids (for records
+    that point at their entries, e.g. the custody index)."""
+    rows, ids = _append(items, with_ids=True)
+    entries = []
+    for row, row_id in zip(rows, ids, strict=True):
+        entry = LedgerEntry(id=row_id, **row._asdict())
+        entry._state.adding, entry._state.db = False, connection.alias
+        entries.append(entry)
+    return entries
+
+
 def ledger_append(*, stream: str, kind: str, payload: dict, actor=None, site=None) -> LedgerEntry:
     """Append one entry to ``stream`` and return it (a batch of one of ``ledger_append_many``,
     stored with its row id).

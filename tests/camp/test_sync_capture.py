@@ -228,3 +228,24 @@ def test_an_incident_and_its_follow_up_replay(housed, staff, camp, layout):
     changes = round_trip(write)
     assert ops(changes) == [("camp.incident", ChangeOp.CREATE, ""),
                             ("camp.incident", ChangeOp.ACTION, "follow_up")]
+
+
+def test_a_movement_the_camp_derives_from_a_replayed_lifecycle_move_has_the_same_id(
+        housed, staff):
+    """Derived rows are not changes of their own: derived again from the parent change, with
+    ids every node computes alike."""
+    from mawa.camp.services._common import REPLAY_NAMESPACE
+    from mawa.camp.services.movements import camp_follow_transition
+    from mawa.core.ids import uuid7
+
+    person = housed[0]
+    change = Change(id=uuid7(), node="QAM", seq=7, record_type="reception.person",
+                    record_id=person.id, op=ChangeOp.ACTION, fields={"action": "transition"},
+                    actor=staff.username, site="NUR", made_at="")
+    with transaction.atomic(), change_applying(change):
+        camp_follow_transition(persons=[person], source="interned", target="hospitalised",
+                               actor=staff, recorded={"facility": "Clinic"})
+    movement = Movement.objects.get(person=person)
+    derived = uuid.uuid5(REPLAY_NAMESPACE, f"{change.id}/movement/{person.id}")
+    assert movement.id == derived and movement.client_key == derived
+    assert movement.is_open and movement.destination == "Clinic"

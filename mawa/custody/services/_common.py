@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.db import models
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from mawa.core.changes import ChangeItem, change_applying_now, change_record_many
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, ValidationFailed
-from mawa.core.ledger import ledger_append
+from mawa.core.ledger import LedgerItem, ledger_append_entries
 from mawa.core.models import Site
 from mawa.core.services import short_code_adopt, short_code_next
 from mawa.custody import derive
@@ -101,41 +102,70 @@ class EventClock:
         return at
 
 
-def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]],
-            clock: EventClock | None = None):
-    """Append one custody event for ``lines`` (item, extra such as qty/new) and project it.
+@dataclass
+class Event:
+    """One custody event of a write: its kind, its data, and its lines (item, extra such as
+    qty/new) — what ``_record_many`` appends and projects."""
+
+    kind: str
+    data: dict
+    lines: list[tuple[Item, dict]]
+
+
+_PROJECTED = ["state", "custodian", "custodian_name", "location_site", "store", "bay", "rack",
+              "quantity", "on_hold", "seal", "deactivated", "remarked", "item_seq"]
+
+
+def _record_many(*, actor, site: Site, events: list[Event], clock: EventClock | None = None):
+    """Append the custody ``events`` (in order, one ledger entry each) and project them.
 
     Call inside the caller's transaction, with the items locked. New items are passed unsaved
-    (``new``); they are saved here with their first state. ``clock``: the time of the event
-    in the custody index (the entry's, the origin's on a replay).
-    """
+    (``new`` in their first line); each item is saved once, with the state its last event
+    gives. ``clock``: the time of each event in the custody index (the entry's, the origin's
+    on a replay). Three statements for the ledger, one per item, one for the index, however
+    many events (a surrender's four). Returns the entries."""
     actor_id = str(actor.pk) if hasattr(actor, "pk") else str(actor)
-    entry_lines, projected = [], []
-    for item, extra in lines:
-        before = None if extra.get("new") else _state_of(item)
-        after = derive.apply(before, kind, data, extra, actor=actor_id, site=site.code)
-        _project(item, after)
-        entry_lines.append({"id": str(item.pk), "n": after["n"], **extra, "after": after})
-        projected.append((item, before))
-    entry = ledger_append(stream=stream_of(site), kind=kind, actor=actor, site=site,
-                          payload={"data": data, "items": entry_lines})
-    update = ["state", "custodian", "custodian_name", "location_site", "store", "bay", "rack",
-              "quantity", "on_hold", "seal", "deactivated", "remarked", "item_seq"]
-    for item, extra in lines:
-        if extra.get("new"):
+    items: dict = {}  # pk → (item, new)
+    rows: list[tuple[int, Item, dict | None, dict]] = []  # event no., item, before, after
+    ledger: list[LedgerItem] = []
+    for n, event in enumerate(events):
+        entry_lines = []
+        for item, extra in event.lines:
+            new = bool(extra.get("new"))
+            before = None if new else _state_of(item)
+            after = derive.apply(before, event.kind, event.data, extra, actor=actor_id,
+                                 site=site.code)
+            _project(item, after)
+            entry_lines.append({"id": str(item.pk), "n": after["n"], **extra, "after": after})
+            rows.append((n, item, before, dict(after)))
+            items.setdefault(item.pk, (item, new))
+        ledger.append(LedgerItem(stream_of(site), event.kind,
+                                 {"data": event.data, "items": entry_lines}, actor, site))
+    entries = ledger_append_entries(ledger)
+    for item, new in items.values():
+        if new:
             item.save(force_insert=True)
         else:
-            item.save(update_fields=update)
+            item.save(update_fields=_PROJECTED)
     # the index rows carry the entry's time and each item's state and quantity before and
     # after (the situation report reads a past day's register from them)
-    at = clock.at(entry) if clock is not None else dt.datetime.fromisoformat(entry.ts)
+    times = [clock.at(e) if clock is not None else dt.datetime.fromisoformat(e.ts)
+             for e in entries]
     CustodyEvent.objects.bulk_create([
-        CustodyEvent(item=item, ledger_entry=entry, kind=kind, item_seq=item.item_seq, at=at,
-                     from_state=before["state"] if before else None, to_state=item.state,
+        CustodyEvent(item=item, ledger_entry=entries[n], kind=events[n].kind,
+                     item_seq=after["n"], at=times[n],
+                     from_state=before["state"] if before else None, to_state=after["state"],
                      from_quantity=before["quantity"] if before else None,
-                     to_quantity=item.quantity)
-        for item, before in projected])
-    return entry
+                     to_quantity=after["quantity"])
+        for n, item, before, after in rows])
+    return entries
+
+
+def _record(*, actor, site: Site, kind: str, data: dict, lines: list[tuple[Item, dict]],
+            clock: EventClock | None = None):
+    """One custody event: ``_record_many`` of one. Returns its entry."""
+    return _record_many(actor=actor, site=site, events=[Event(kind, data, lines)],
+                        clock=clock)[0]
 
 
 def _locked(item: Item) -> Item:

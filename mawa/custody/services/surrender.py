@@ -32,12 +32,13 @@ from mawa.custody.receipts import payload_sign
 from mawa.custody.services._common import (
     ITEM,
     RECEIPT,
+    Event,
     EventClock,
     _capture,
     _check,
     _code,
     _created_at,
-    _record,
+    _record_many,
     _replaying,
     _when,
     serial_key,
@@ -283,23 +284,21 @@ def item_surrender(*, actor, receipt: Receipt, client_key, data: ItemInput,
         qty = values["quantity"]
         bearer = _bearer_code(receipt)
         if not accepted:
-            _record(actor=actor, site=site, kind="refused", lines=[(item, {"new": True,
-                                                                           "qty": qty})],
-                    data={"receipt": receipt.short_code, "bearer": bearer,
-                          "reason": values["refusal_reason"]}, clock=clock)
+            events = [Event("refused", {"receipt": receipt.short_code, "bearer": bearer,
+                                        "reason": values["refusal_reason"]},
+                            [(item, {"new": True, "qty": qty})])]
         else:
-            _record(actor=actor, site=site, kind="surrendered",
-                    lines=[(item, {"new": True, "qty": qty})],
-                    data={"receipt": receipt.short_code, "bearer": bearer,
-                          "serial_duplicate": duplicate, "condition": values["condition"],
-                          "marking_integrity": values["marking_integrity"]}, clock=clock)
-            for kind, by in (("safety_cleared", values["cleared_by"]),
-                             ("verified", values["verified_by"])):
-                if by:
-                    _record(actor=actor, site=site, kind=kind, data={"by": by},
-                            lines=[(item, {})], clock=clock)
-            _record(actor=actor, site=site, kind="tagged", data={"tag": item.short_code},
-                    lines=[(item, {})], clock=clock)
+            events = [Event("surrendered", {
+                "receipt": receipt.short_code, "bearer": bearer, "serial_duplicate": duplicate,
+                "condition": values["condition"],
+                "marking_integrity": values["marking_integrity"]},
+                [(item, {"new": True, "qty": qty})])]
+            events += [Event(kind, {"by": by}, [(item, {})])
+                       for kind, by in (("safety_cleared", values["cleared_by"]),
+                                        ("verified", values["verified_by"])) if by]
+            events.append(Event("tagged", {"tag": item.short_code}, [(item, {})]))
+        # one write for the four events (three ledger statements, one item, one index)
+        _record_many(actor=actor, site=site, events=events, clock=clock)
         _created_at(Item, item.pk, when)
         item.created_at = when
         _capture([ChangeItem(ITEM, item.pk, ChangeOp.CREATE, {
