@@ -53,7 +53,8 @@ from mawa.core.ids import uuid7
 from mawa.core.ledger import LedgerItem, _jsonable, canonical_payload, ledger_append_many
 
 __all__ = ["ChangeItem", "UniqueBroken", "change_applier", "change_applier_register",
-           "change_applying", "change_applying_now", "change_record", "change_record_many",
+           "change_applying", "change_applying_now", "change_goes_everywhere",
+           "change_travels_everywhere", "change_record", "change_record_many",
            "change_resolving",
            "changes_stream", "fields_digest", "node_code"]
 
@@ -140,6 +141,21 @@ def change_applier_register(record_type: str, op: str, applier: Applier) -> None
     if key in _appliers and _appliers[key] is not applier:
         raise RuntimeError(f"two appliers for {key}")
     _appliers[key] = applier
+
+
+# record types whose changes go to every node (the registry: persons and arrival groups, for
+# the duplicate checks of every post); the others go to a post only when made at its site
+_everywhere: set[str] = set()
+
+
+def change_travels_everywhere(record_type: str) -> None:
+    """Declare that changes of ``record_type`` go to every node, not only to the post whose
+    site they were made at (``mawa.sync``'s export). Called from ``AppConfig.ready()``."""
+    _everywhere.add(record_type)
+
+
+def change_goes_everywhere(record_type: str) -> bool:
+    return record_type in _everywhere
 
 
 def change_applier(change: Change) -> Applier | None:

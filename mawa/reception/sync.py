@@ -45,7 +45,7 @@ import uuid
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 
-from mawa.core.changes import UniqueBroken, change_applier_register
+from mawa.core.changes import UniqueBroken, change_applier_register, change_travels_everywhere
 from mawa.core.changes_models import Change, ChangeOp, ChangeState
 from mawa.core.errors import Conflict, NotFound
 from mawa.core.models import Site
@@ -59,6 +59,8 @@ __all__ = ["appliers_register"]
 def appliers_register() -> None:
     """Register the reception's appliers (``ReceptionConfig.ready``)."""
     person = services.PERSON_RECORD
+    change_travels_everywhere(services.GROUP_RECORD)  # the registry goes to every post
+    change_travels_everywhere(person)
     change_applier_register(services.GROUP_RECORD, ChangeOp.CREATE, apply_group_create)
     change_applier_register(services.GROUP_RECORD, ChangeOp.UPDATE, apply_group_update)
     change_applier_register(person, ChangeOp.CREATE, apply_person_create)

@@ -53,6 +53,7 @@ from mawa.core.changes import (
     UniqueBroken,
     change_applier,
     change_applying,
+    change_goes_everywhere,
     change_record,
     change_resolving,
     changes_stream,
@@ -214,19 +215,16 @@ def _origin_checkpoints(origins: list[str]) -> list[dict]:
     return [_checkpoint_dict(c) for c in newest.values()]
 
 
-# What headquarters sends down to a post of the changes it holds: the registry (persons and
-# arrival groups, wherever made: the post's duplicate checks and the status of every person
-# it may meet), whatever was done at the post's own site, and the decisions of conflicts. The
-# rest (camps, central stores, other posts' custody) is HQ's business and refers to records
-# a post does not hold: its ledger rows still travel, so every chain stays whole, without the
-# change itself.
-REGISTRY_TYPES = frozenset({"reception.person", "reception.group"})
-
-
+# What a node sends a post of the changes it holds: the record types declared to travel
+# everywhere (core.changes.change_travels_everywhere: the registry of persons and arrival
+# groups, for the post's duplicate checks and the status of everyone it may meet), whatever was
+# done at the post's own site, and the decisions of conflicts. The rest (camps, central stores,
+# other posts' custody) is HQ's business and refers to records a post does not hold: its
+# ledger rows still travel, so every chain stays whole, without the change itself.
 def _travels_to(change: Change, peer: Node, peer_site: str) -> bool:
     if peer.role == NodeRole.HQ:
         return True
-    return (change.record_type in REGISTRY_TYPES or change.site == peer_site
+    return (change_goes_everywhere(change.record_type) or change.site == peer_site
             or "_resolves" in change.fields)
 
 

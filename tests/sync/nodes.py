@@ -26,7 +26,12 @@ from django.db.utils import load_backend
 from django.test.utils import override_settings
 
 from mawa.core import keys as core_keys
-from mawa.core.changes import UniqueBroken, change_applier_register, change_record
+from mawa.core.changes import (
+    UniqueBroken,
+    change_applier_register,
+    change_record,
+    change_travels_everywhere,
+)
 from mawa.core.changes_models import ChangeOp, Node, NodeRole
 from mawa.core.errors import ValidationFailed
 from mawa.core.models import Site, SiteKind
@@ -184,6 +189,7 @@ def _apply_rename(change, actor) -> None:
 
 
 def appliers_register() -> None:
+    change_travels_everywhere(RECORD)
     change_applier_register(RECORD, ChangeOp.CREATE, _apply_create)
     change_applier_register(RECORD, ChangeOp.UPDATE, _apply_rename)
 
