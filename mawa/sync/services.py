@@ -233,7 +233,7 @@ def _changes_since(origin: str, since: int, peer: Node) -> list[dict]:
     rows = list(LedgerEntry.objects.filter(stream=stream, seq__gt=since).order_by("seq")
                 .values_list(*LedgerRow._fields))
     changes = {c.seq: c for c in Change.objects.filter(node=origin, seq__gt=since)}
-    peer_site = peer.site.code if peer.site_id else ""
+    peer_site = peer.site.code if peer.site is not None else ""
     out = []
     for row in rows:
         change = changes.get(row[1])
