@@ -454,14 +454,10 @@ def test_status_after_the_operation_shows_nothing_pending(ops):
 
 
 @needs_postgres
-@pytest.mark.xfail(strict=True, reason=(
-    "defect found by these tests: a post joined for a site where HQ already registered people "
-    "(the demo's crossing QAM) mints the same short codes again (QAM-00003-U …): HQ keeps them "
-    "as 'unique' conflicts instead of applying them. Enrolment does not carry the site's "
-    "short-code counters, and HQ and the post both mint for the same site"))
 def test_a_post_joined_where_hq_registered_before_mints_codes_that_never_collide(ops):
     """The Done-when with the demo's own crossing: HQ registered people at QAM (the demo), then
-    QAM becomes a post and registers more. Runs last: a failure here leaves HQ's counts."""
+    QAM becomes a post and registers more: its short codes continue after HQ's (the site's
+    counter travels down at enrolment). Runs last: a failure here leaves HQ's counts."""
     enrol = ops.root / "qam.enrol"
     ops.hq.run("post", "create", "QAM", "--output", str(enrol))
     qam = Installation("QAM", ops.root)
