@@ -201,7 +201,11 @@ def ops(tmp_path_factory):
     posts: dict[str, Installation] = {}
     proxy = None
     try:
-        hq.run("setup", "--demo-size", "30")
+        # the demo's sites and accounts without its story (the Done-when test below runs the
+        # story's HQ on its own): the scenarios count every record they make
+        hq.run("setup", "--no-demo")
+        hq.query("from mawa.demo.loader import demo_load\ndemo_load(scenario=False)\n"
+                 "result = True")
         # two new crossings, KRM and RBW, where the demo's reception officer works too (the
         # demo's crossing QAM has registrations made at HQ: see the short-code test below)
         hq.query(NEW_CROSSINGS)
@@ -247,10 +251,51 @@ def pull(f: Field, post: Installation, *, check: bool = True) -> dict:
 
 # --- the scenarios, in the order an operation lives them ---------------------------------
 @needs_postgres
-def test_done_when_a_post_joins_registers_and_merges_by_file(ops):
-    """The issue's Done-when: HQ with the demo, a post joined from its enrolment file, persons
-    imported at the post, exported, imported at HQ, imported again with no change, a changed
-    byte refused."""
+def test_done_when_hq_with_the_demo_and_a_post_joined_from_its_enrolment_file(
+        tmp_path_factory):
+    """The issue's Done-when on installations of its own: HQ with the (small) demo, the demo's
+    crossing QAM joined as a post, persons imported at the post, exported, imported at HQ,
+    imported again with no change, a changed byte refused; and HQ's bundle back to the post."""
+    root = tmp_path_factory.mktemp("done-when")
+    hq = Installation("HQ", root, postgres=postgres_url())
+    qam = Installation("QAM", root)
+    try:
+        hq.run("setup", "--demo-size", "30")
+        hq.run("post", "create", "QAM", "--output", str(root / "qam.enrol"))
+        qam.run("setup", "--no-demo")
+        qam.run("post", "join", str(root / "qam.enrol"))
+        persons_csv(root / "persons.csv", 5)
+        qam.run("import", "persons", str(root / "persons.csv"), "--user", "reception",
+                "--site", "QAM")
+        qam.run("sync", "export", "--output", str(root / "up.bundle"))
+        first = import_(hq, root / "up.bundle")
+        assert (first["applied"], first["conflicts"]) == (5, 0), first
+        before = hq.snapshot()
+        again = import_(hq, root / "up.bundle")
+        assert (again["applied"], again["present"]) == (0, 5), again
+        (root / "changed.bundle").write_bytes(_flip((root / "up.bundle").read_bytes(), 300))
+        assert import_(hq, root / "changed.bundle", check=False)["exit"] != 0
+        assert hq.snapshot() == before
+        for verified in (hq, qam):
+            verified.run("verify")
+        hq.run("sync", "export", "--output", str(root / "down.bundle"), "--to", "QAM")
+        down = qam.run("sync", "import", str(root / "down.bundle"), "--json", check=False)
+        if down.returncode != 0 and "Shelter.DoesNotExist" in down.stderr:
+            pytest.xfail("defect: HQ's bundle to a post replays the demo's camp stays, whose "
+                         "shelters never travel to the post (neither changes nor reference "
+                         "data): Shelter.DoesNotExist aborts the whole import at the post")
+        assert down.returncode == 0, down.stderr[-3000:]
+        qam.run("sync", "export", "--output", str(root / "again.bundle"))
+        assert import_(hq, root / "again.bundle")["applied"] == 0  # nothing new either way
+    finally:
+        hq.destroy()
+        qam.destroy()
+
+
+@needs_postgres
+def test_a_post_joins_registers_and_merges_by_file(ops):
+    """A post joined from its enrolment file, persons imported at the post, exported, imported
+    at HQ, imported again with no change, a changed byte refused; then both ways."""
     krm = ops.posts["KRM"]
     assert krm.query("result = Node.objects.get(is_self=True).code") == "KRM"
     assert krm.query("result = User.objects.filter(username='reception').exists()")
