@@ -113,7 +113,9 @@ result = services.api_token_create(
         post.run("setup", "--no-demo")
         post.run("post", "join", str(root / "qam.enrol"))
         url = hq.serve()
-        post.run("sync", "pull", url, env=env)
+        pulled = post.run("sync", "pull", url, "--json", env=env, check=False)
+        figures["first_pull"] = "ok" if pulled.returncode == 0 else \
+            "failed: " + (pulled.stderr.strip().splitlines() or ["?"])[-1][:200]
         # the post's days (not timed)
         csv = root / "persons.csv"
         persons_csv(csv, args.size)
