@@ -47,7 +47,7 @@ for i, p in enumerate(Person.objects.filter(site=site).order_by("id")):
                        witness="bench")
     s.item_surrender(actor=officer, receipt=r, client_key=uuid.uuid4(), data=s.ItemInput(
         kind=Kind.WEAPON, make="Kalashnikov", model="AKM", calibre="7.62x39mm",
-        serial_number=f"BM-{p.id.hex[:12]}"))
+        serial_number=f"BM-{p.id.hex[:12]}", cleared_by="Sgt. Amin", verified_by="Lt. Said"))
     s.receipt_issue(actor=officer, receipt=r)
     done += 1
 result = done
