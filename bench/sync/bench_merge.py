@@ -142,8 +142,9 @@ result = services.api_token_create(
         figures["changes_merged"] = hq.query("result = Change.objects.count()") - before
         figures["push_output"] = done.stdout.strip().splitlines()[-3:]
         figures["target_s"] = TARGET_S
-        figures["scaled_to_4000_s"] = round(figures["wall_s"] * 4000 / max(1, args.size), 1)
-        figures["within_target"] = figures["scaled_to_4000_s"] <= TARGET_S
+        # judged only at the size: a small run is mostly start-up, not per change
+        figures["within_target"] = (figures["wall_s"] <= TARGET_S if args.size >= 4000
+                                    else None)
     finally:
         hq.stop()
         if not args.keep:
