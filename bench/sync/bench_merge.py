@@ -47,7 +47,7 @@ for i, p in enumerate(Person.objects.filter(site=site).order_by("id")):
                        witness="bench")
     s.item_surrender(actor=officer, receipt=r, client_key=uuid.uuid4(), data=s.ItemInput(
         kind=Kind.WEAPON, make="Kalashnikov", model="AKM", calibre="7.62x39mm",
-        serial_number=f"BM-{p.id.hex[:12]}"))
+        serial_number=f"BM-{p.id.hex[:12]}", cleared_by="Sgt. Amin", verified_by="Lt. Said"))
     s.receipt_issue(actor=officer, receipt=r)
     done += 1
 result = done
@@ -113,7 +113,9 @@ result = services.api_token_create(
         post.run("setup", "--no-demo")
         post.run("post", "join", str(root / "qam.enrol"))
         url = hq.serve()
-        post.run("sync", "pull", url, env=env)
+        pulled = post.run("sync", "pull", url, "--json", env=env, check=False)
+        figures["first_pull"] = "ok" if pulled.returncode == 0 else \
+            "failed: " + (pulled.stderr.strip().splitlines() or ["?"])[-1][:200]
         # the post's days (not timed)
         csv = root / "persons.csv"
         persons_csv(csv, args.size)
@@ -140,8 +142,9 @@ result = services.api_token_create(
         figures["changes_merged"] = hq.query("result = Change.objects.count()") - before
         figures["push_output"] = done.stdout.strip().splitlines()[-3:]
         figures["target_s"] = TARGET_S
-        figures["scaled_to_4000_s"] = round(figures["wall_s"] * 4000 / max(1, args.size), 1)
-        figures["within_target"] = figures["scaled_to_4000_s"] <= TARGET_S
+        # judged only at the issue's size: a small run is mostly start-up, not per change
+        figures["within_target"] = (figures["wall_s"] <= TARGET_S if args.size >= 4000
+                                    else None)
     finally:
         hq.stop()
         if not args.keep:

@@ -223,8 +223,11 @@ class Installation:
                              f"--- stderr\n{done.stderr[-6000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def snapshot(self) -> dict:
-        return self.query(SNAPSHOT)
+    def snapshot(self, *, verify: bool = False) -> dict:
+        """The ids and queues of SNAPSHOT; with ``verify``, ``mawa verify`` first in the same
+        process (it fails the query when a chain does not hold)."""
+        return self.query(("from django.core.management import call_command\n"
+                           "call_command('verify')\n" if verify else "") + SNAPSHOT)
 
     # --- serving ---------------------------------------------------------------------------
     @property
