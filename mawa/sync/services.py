@@ -336,6 +336,7 @@ class _Applier:
         self.users: dict[str, Any] = {}
         self.now = timezone.now()
         self.last_call: tuple[str, str] | None = None  # (node, made_at) of the last applied
+        self.resolved_by: dict[str, Change] = {}
 
     # ... heads and states, read in batches and refreshed where the record may have moved
     def preload(self, pending: list[Change]) -> None:
@@ -379,6 +380,13 @@ class _Applier:
     # ... deciding one change
     def run(self, pending: list[Change]) -> None:
         self.preload(pending)
+        # the changes a decision in this import settles: one that arrives with (or after) its
+        # decision, at a node that saw neither side before (a third post), is decided already
+        self.resolved_by: dict[str, Change] = {}
+        for c in pending:
+            resolves = c.fields.get(RESOLVES) if isinstance(c.fields, dict) else None
+            for rid in resolves or ():
+                self.resolved_by.setdefault(str(rid), c)
         while pending:
             still = [c for c in pending if not self.step(c)]
             if len(still) == len(pending):
@@ -480,6 +488,16 @@ class _Applier:
 
     def conflict(self, c: Change, key, kind: str, head: str | None, message: str) -> bool:
         cid = str(c.id)
+        by = self.resolved_by.get(cid) if kind == ConflictKind.VERSION else None
+        if by is not None and self.states.get(str(by.id)) == ChangeState.APPLIED:
+            # its decision came first in this import: kept on the record as decided there
+            SyncConflict.objects.create(change_id=cid, kind=kind, current=head, message=message,
+                                        decided_at=self.now, decided_by=by.actor[:150],
+                                        decision=f"remote:{by.node}")
+            self.states[cid] = ChangeState.DECIDED
+            self.final[cid] = ChangeState.DECIDED
+            self.result.decided += 1
+            return True
         SyncConflict.objects.create(change_id=cid, kind=kind, current=head, message=message)
         self.states[cid] = ChangeState.CONFLICT
         self.final[cid] = ChangeState.CONFLICT

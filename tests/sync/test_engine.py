@@ -313,6 +313,23 @@ def test_a_conflict_decided_at_hq_travels_back_without_a_new_conflict(nodes, cho
     assert send(hq, qam).applied == send(qam, hq).applied == 0
 
 
+@pytest.mark.parametrize(("choice", "kept"), [("current", "HQ's name"),
+                                              ("incoming", "post's name")])
+def test_a_third_post_receiving_both_sides_and_the_decision_at_once_has_no_conflict(
+        nodes, choice, kept):
+    hq, tal = nodes["HQ"], nodes["TAL"]
+    record = _edited_on_both_sides(nodes)
+    with hq.active():
+        conflict_decide(actor=admin(), conflict=SyncConflict.objects.get(), choice=choice)
+    result = send(hq, tal)  # the create, both renames and the decision, in one bundle
+    assert (result.conflicts, result.decided, result.waiting) == (0, 1, 0)
+    with tal.active():
+        assert site_names([record]) == {record: kept}
+        assert not SyncConflict.objects.filter(decided_at__isnull=True).exists()
+        assert SyncConflict.objects.get().decision == "remote:HQ"  # kept on the record
+    assert send(hq, tal).applied == send(tal, hq).applied == 0
+
+
 def test_when_both_sides_decide_headquarters_wins_on_both(nodes):
     qam, hq = nodes["QAM"], nodes["HQ"]
     record = _edited_on_both_sides(nodes)
