@@ -40,6 +40,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -475,6 +476,11 @@ class _Applier:
         except MawaError as exc:
             return self.conflict(c, key, ConflictKind.REFUSED, self.heads.get(key),
                                  _english(exc))
+        except ObjectDoesNotExist as exc:
+            # it refers to a record this node does not hold (a shelter, a store of another
+            # site): for a person to see, never an import that stops every stream
+            return self.conflict(c, key, ConflictKind.REFUSED, self.heads.get(key),
+                                 f"refers to a record not held here: {exc}"[:300])
         except IntegrityError as exc:
             # a rule of the database the applier did not check first: for a person to see,
             # not a stalled stream
