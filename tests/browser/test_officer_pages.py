@@ -79,6 +79,10 @@ def test_registration_at_the_queue(browser_page, login_in_browser, users, sites)
     page.wait_for_selector("[data-testid=person-code]")
     new = Person.objects.exclude(pk=existing.pk).get()
     assert new.photo
+    # the photo is served and decodes (waited for: on a busy machine it may still be loading)
+    page.wait_for_function(
+        "() => { const e = document.querySelector('[data-testid=person-photo]');"
+        " return e && e.complete; }", timeout=15000)
     assert page.get_by_test_id("person-photo").evaluate("e => e.naturalWidth") > 0
     pair = MatchPair.objects.get()
     assert pair.decision == "not_match"
