@@ -45,18 +45,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from mawa.core.changes_models import Change, ChangeOp, ChangeState, Node, RecordHead
 from mawa.core.db.rows import fast_insert
 from mawa.core.errors import Conflict
 from mawa.core.ids import uuid7
 from mawa.core.ledger import LedgerItem, _jsonable, canonical_payload, ledger_append_many
+from mawa.core.services import short_code_adopt, short_code_next
 
 __all__ = ["ChangeItem", "UniqueBroken", "change_applier", "change_applier_register",
            "change_applying", "change_applying_now", "change_goes_everywhere",
            "change_travels_everywhere", "change_record", "change_record_many",
            "change_resolving",
-           "changes_stream", "fields_digest", "node_code"]
+           "changes_stream", "fields_digest", "node_code", "replay_code", "replay_created_at",
+           "replay_time"]
 
 # the node code of an installation that was never enrolled (a single headquarters)
 DEFAULT_NODE = "HQ"
@@ -164,6 +167,27 @@ def change_applier(change: Change) -> Applier | None:
     if op == ChangeOp.ACTION:
         op = f"action:{change.fields.get('action', '')}"
     return _appliers.get((change.record_type, op))
+
+
+# --- writing on a replay: the origin's time, code and creation time ----------------------
+
+def replay_time(at: Any = None) -> dt.datetime:
+    """The time of a write: the origin's on a replay (a datetime or its ISO text), else now."""
+    if at is None:
+        return timezone.now()
+    return at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+
+
+def replay_code(site, code: str = "") -> str:
+    """A new record's short code: the origin's on a replay (``code``; this node's counter of
+    the site moves past it, so it never mints it again), else the site's next one."""
+    return short_code_adopt(site=site, code=code) if code else short_code_next(site=site)
+
+
+def replay_created_at(model, pk, at: dt.datetime | None) -> None:
+    """On a replay, a record keeps its origin's creation time (``auto_now_add`` took now)."""
+    if at is not None:
+        model.objects.filter(pk=pk).update(created_at=at)
 
 
 # --- recording a change made here ---------------------------------------------------------

@@ -6,18 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mawa.core.changes import ChangeItem, change_applying_now, change_record_many
+from mawa.core.changes import (
+    ChangeItem,
+    change_applying_now,
+    change_record_many,
+    replay_code,
+    replay_created_at,
+    replay_time,
+)
 from mawa.core.digits import to_ascii_digits
 from mawa.core.errors import Conflict, ValidationFailed
 from mawa.core.ledger import LedgerItem, ledger_append_entries
 from mawa.core.models import Site
-from mawa.core.services import short_code_adopt, short_code_next
 from mawa.custody import derive
 from mawa.custody.models import (
     CustodyEvent,
@@ -212,19 +217,8 @@ def _capture(items: list[ChangeItem], *, actor, site: Site) -> None:
     change_record_many(items, actor=actor, site=site)
 
 
-def _code(site: Site, code: str = "") -> str:
-    """A new record's short code: the origin's on a replay (``code``), else the next one."""
-    return short_code_adopt(site=site, code=code) if code else short_code_next(site=site)
-
-
-def _when(at: Any = None) -> dt.datetime:
-    """The time of a write: the origin's on a replay (a datetime or its ISO text), else now."""
-    if at is None:
-        return timezone.now()
-    return at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
-
-
-def _created_at(model, pk, at: dt.datetime | None) -> None:
-    """On a replay, the record keeps its origin's creation time (``auto_now_add`` took now)."""
-    if at is not None:
-        model.objects.filter(pk=pk).update(created_at=at)
+# the origin's code, time and creation time on a replay (core.changes), under the names the
+# custody services use
+_code = replay_code
+_when = replay_time
+_created_at = replay_created_at
