@@ -383,7 +383,7 @@ class _Applier:
         self.preload(pending)
         # the changes a decision in this import settles: one that arrives with (or after) its
         # decision, at a node that saw neither side before (a third post), is decided already
-        self.resolved_by: dict[str, Change] = {}
+        self.resolved_by = {}
         for c in pending:
             resolves = c.fields.get(RESOLVES) if isinstance(c.fields, dict) else None
             for rid in resolves or ():
