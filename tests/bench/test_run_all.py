@@ -178,7 +178,8 @@ def test_a_missed_target_is_found():
 
 def test_data_is_generated_once_and_kept(tmp_path, docs, monkeypatch):
     """A benchmark's data is generated on the first run only; later runs measure what is
-    kept under --data."""
+    kept under --data (named for SQLite: the PostgreSQL run of the suite sets DATABASE_URL)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     count = ("import os, pathlib; p = pathlib.Path(os.environ['MAWA_VAR_DIR']) / 'made'; "
              "p.write_text(str(int(p.read_text()) + 1) if p.exists() else '1')")
     measure = "from bench.figures import figure; figure('fake.x', 3.0, 's', cpu_s=0.5)"
