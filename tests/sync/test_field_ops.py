@@ -93,9 +93,16 @@ def test_the_proxy_passes_and_breaks_traffic_as_told(echo):
 
 
 # --- the installations --------------------------------------------------------------------
-needs_postgres = pytest.mark.skipif(
+_skip_without_postgres = pytest.mark.skipif(
     postgres_url() is None,
     reason="HQ runs on PostgreSQL: these run in the PostgreSQL run (make test-postgres)")
+
+
+def needs_postgres(test):
+    """A scenario with HQ on PostgreSQL: marked ``field_ops`` (the SQLite half of ``make test``
+    leaves them out; the PostgreSQL half runs them), skipped with the reason when run by hand
+    without a cluster."""
+    return pytest.mark.field_ops(_skip_without_postgres(test))
 
 
 @dataclass
